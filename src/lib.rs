@@ -1,0 +1,1 @@
+//! keyflare: find leaked Cloudflare credentials, tell whether they are live, say how to fix them.
