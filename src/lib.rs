@@ -1,1 +1,62 @@
-//! keyflare: find leaked Cloudflare credentials, tell whether they are live, say how to fix them.
+//! keyflare: find leaked Cloudflare credentials, tell whether they are live,
+//! and say how to fix them.
+//!
+//! The pipeline runs one way: sources ([`source`]) read blobs ([`blob`]), the
+//! [`matcher`] runs the [`rules`] over each blob, matches become [`finding`]s,
+//! the optional [`verify`] stage asks Cloudflare whether they are live, and
+//! [`report`] renders them. [`cli`] parses flags into that pipeline; the binary
+//! only maps the outcome to an exit code.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod blob;
+pub mod cli;
+pub mod decode;
+pub mod error;
+pub mod finding;
+pub mod matcher;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod verify;
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub use error::Error;
+pub use finding::Finding;
+pub use report::{Report, Summary};
+pub use rules::RuleSet;
+
+use matcher::Matcher;
+use source::Stats;
+
+/// Scans a working tree (directories and files) with `rules`.
+pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report, Error> {
+    let started = Instant::now();
+    let matcher = Matcher::new(rules);
+    let stats = Stats::default();
+    let findings = Mutex::new(Vec::new());
+    source::fs::walk(opts, &stats, |blob| {
+        let found = scan_blob(&matcher, &blob);
+        if !found.is_empty() {
+            if let Ok(mut all) = findings.lock() {
+                all.extend(found);
+            }
+        }
+    })?;
+    let findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(Report::new(findings, &stats, "tree", started.elapsed()))
+}
+
+/// Matches one blob and turns the matches into findings.
+pub fn scan_blob(matcher: &Matcher<'_>, blob: &blob::Blob) -> Vec<Finding> {
+    let transcoded = blob::utf16_to_utf8(&blob.data);
+    let data = transcoded.as_deref().unwrap_or(&blob.data);
+    let rules = matcher.rules().rules();
+    matcher
+        .scan_blob(&blob.path, data)
+        .into_iter()
+        .map(|m| Finding::new(&rules[m.rule], &blob.path, m))
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! Blobs: the unit the matcher scans, whatever source it came from.
+
+/// Bytes to scan and the path they are reported under.
+pub struct Blob {
+    /// Path relative to the scan root, `/`-separated (for git: the path in the commit).
+    pub path: String,
+    /// The content. Not necessarily UTF-8.
+    pub data: Vec<u8>,
+}
+
+/// If `data` starts with a UTF-16 byte-order mark, returns it as UTF-8 so the
+/// rules (which are ASCII) can match it; line numbers stay the same.
+pub fn utf16_to_utf8(data: &[u8]) -> Option<Vec<u8>> {
+    let little = match data {
+        [0xFF, 0xFE, ..] => true,
+        [0xFE, 0xFF, ..] => false,
+        _ => return None,
+    };
+    let units = data[2..].chunks_exact(2).map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    Some(text.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_bom_is_decoded() {
+        let mut le = vec![0xFF, 0xFE];
+        for u in "a=b\nc".encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(utf16_to_utf8(&le).unwrap(), b"a=b\nc");
+        let mut be = vec![0xFE, 0xFF];
+        for u in "xy".encode_utf16() {
+            be.extend_from_slice(&u.to_be_bytes());
+        }
+        assert_eq!(utf16_to_utf8(&be).unwrap(), b"xy");
+        assert!(utf16_to_utf8(b"plain").is_none());
+        assert!(utf16_to_utf8(&[0xFF, 0xFE, 0x41]).is_some());
+    }
+}

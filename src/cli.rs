@@ -1,0 +1,244 @@
+//! Command line: clap definitions, checked into the pipeline's options.
+//!
+//! `run` returns the exit code the binary should use; errors bubble up to
+//! `main`, which prints them and exits 2.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
+use crate::report::{self, Format, RenderOptions, Report};
+use crate::rules::RuleSet;
+use crate::source::fs::FsOptions;
+
+/// Exit code: no findings.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: findings.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: error (usage, I/O, git), or an incomplete scan with no findings.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Find leaked Cloudflare credentials, tell whether they are live, and say how to fix them.
+#[derive(Parser, Debug)]
+#[command(name = "keyflare", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan files and directories (default: .) for Cloudflare credentials.
+    Scan(ScanArgs),
+    /// List the rules, or check them against their examples (`rules check`).
+    Rules(RulesArgs),
+    /// Print a rule's full description and remediation.
+    Explain {
+        /// The rule id, e.g. kf.cloudflare.user-api-token.
+        rule: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RulesArgs {
+    #[command(subcommand)]
+    action: Option<RulesAction>,
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesAction {
+    /// Check every rule against its examples and negative examples.
+    Check,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    /// Files or directories to scan.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Show secrets in full in the report. Off by default: reports show at
+    /// most a public prefix and the last 4 characters.
+    #[arg(long)]
+    no_redact: bool,
+    /// Skip files larger than this (bytes; K, M and G suffixes allowed).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Scan files that .gitignore/.ignore would skip.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// When to colour the text report (NO_COLOR is honoured with auto).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// Don't print warnings about unreadable files on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// Parses `123`, `64K`, `256M`, `2G` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix in {s:?} (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("invalid size {s:?}"))
+}
+
+/// Parses the command line and runs it. Returns the exit code.
+pub fn run() -> Result<u8, Error> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Rules(args) => rules(args),
+        Command::Explain { rule } => explain(&rule),
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<u8, Error> {
+    let rules = RuleSet::builtin()?;
+    let opts = FsOptions {
+        roots: args.paths.clone(),
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        respect_ignore: !args.no_ignore,
+    };
+    let report = crate::scan_tree(&opts, &rules)?;
+    finish(&args, &rules, report)
+}
+
+fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error> {
+    if !args.quiet {
+        for w in &report.warnings {
+            eprintln!("keyflare: warning: {w}");
+        }
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let root = match args.paths.as_slice() {
+        [only] if only.is_dir() => Some(only.clone()),
+        _ => None,
+    };
+    let opts = RenderOptions {
+        format: args.format,
+        no_redact: args.no_redact,
+        color,
+        root,
+    };
+    let bytes = report::render(&report, rules, &opts)?;
+    report::write_output(&bytes, args.output.as_deref())?;
+    Ok(exit_code(&report))
+}
+
+/// Findings make 1; otherwise an incomplete scan (unreadable files) makes 2,
+/// because keyflare cannot vouch for what it did not read.
+fn exit_code(report: &Report) -> u8 {
+    if !report.findings.is_empty() {
+        EXIT_FINDINGS
+    } else if !report.warnings.is_empty() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+fn rules(args: RulesArgs) -> Result<u8, Error> {
+    let set = RuleSet::builtin()?;
+    match args.action {
+        Some(RulesAction::Check) => {
+            let failures = crate::rules::check_examples(&set);
+            for f in &failures {
+                println!("FAIL {f}");
+            }
+            let examples: usize = set
+                .rules()
+                .iter()
+                .flat_map(|r| &r.patterns)
+                .map(|p| p.examples.len() + p.negative_examples.len())
+                .sum();
+            println!(
+                "{} rules, {examples} examples: {}",
+                set.rules().len(),
+                if failures.is_empty() { "all pass" } else { "FAILED" }
+            );
+            Ok(if failures.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS })
+        }
+        None => {
+            for r in set.rules() {
+                println!("{:<42} {:<8} {}", r.id, r.severity, r.description);
+            }
+            Ok(EXIT_CLEAN)
+        }
+    }
+}
+
+fn explain(id: &str) -> Result<u8, Error> {
+    let set = RuleSet::builtin()?;
+    let Some(r) = set.get(id) else {
+        return Err(Error::Usage(format!(
+            "no rule {id:?}; `keyflare rules` lists them"
+        )));
+    };
+    println!("{} ({})\nseverity: {}\n\n{}\n\n{}\n", r.name, r.id, r.severity, r.description, r.remediation);
+    for (i, s) in r.steps.iter().enumerate() {
+        println!("{}. {}", i + 1, s);
+    }
+    if !r.references.is_empty() {
+        println!();
+        for u in &r.references {
+            println!("{u}");
+        }
+    }
+    Ok(EXIT_CLEAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10"), Ok(10));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(parse_size("1X").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
+}

@@ -1,0 +1,42 @@
+//! Errors of the library. The binary decides exit codes from them.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a scan or a command. Per-file problems during a
+/// scan are not errors: they are recorded as warnings and the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A rule file does not parse or a rule does not compile.
+    #[error("rules {file}: {message}")]
+    Rules {
+        /// The rule file's name.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A path given to scan does not exist or cannot be read.
+    #[error("{}: {source}", path.display())]
+    Path {
+        /// The path as given.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The report could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        /// Where it was going.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A git repository could not be opened or walked.
+    #[error("git: {0}")]
+    Git(String),
+    /// Bad configuration or flag values.
+    #[error("{0}")]
+    Usage(String),
+    /// Verification could not be set up (bad --api-base, --ca-cert).
+    #[error("verify: {0}")]
+    Verify(String),
+}

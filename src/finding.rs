@@ -1,0 +1,188 @@
+//! Findings: what the matcher found, where, and how bad it is.
+//!
+//! A finding carries its secret in a [`Secret`], whose `Debug` and `Display`
+//! redact it, so that no log line or error message can print it by accident.
+//! Reporters show [`Finding::shown_secret`], which is redacted unless the
+//! user asked for `--no-redact`.
+
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rules::{Rule, RuleKind, Severity, VerifyKind};
+use crate::verify::Verification;
+
+/// A credential's text. Only [`Secret::expose`] gives it out.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+
+    /// The secret itself: for verification and `--no-redact` only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Shows at most the public prefix (`cfut_`) and the last 4 characters, and
+/// the last 4 only when the secret is long enough that they give nothing away.
+pub fn redact(secret: &str, public_prefix: Option<&str>) -> String {
+    let prefix = match public_prefix {
+        Some(p) if secret.starts_with(p) => p,
+        _ => "",
+    };
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() >= 24 {
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{prefix}***{tail}")
+    } else {
+        format!("{prefix}***")
+    }
+}
+
+/// A stable id for a finding: the rule and a hash of the secret, never the
+/// secret itself. It survives line moves, renames and rebases, and differs
+/// for a different secret on the same line.
+pub fn fingerprint(rule_id: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"keyflare/v1\0");
+    h.update(rule_id.as_bytes());
+    h.update(b"\0");
+    h.update(secret.as_bytes());
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where in git history a finding was introduced (git sources only).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The commit that introduced the blob at this path.
+    pub commit: String,
+    /// Its author, "Name <email>".
+    pub author: String,
+    /// Its author date, RFC 3339.
+    pub date: String,
+    /// Whether the secret is still in HEAD's tree.
+    pub in_head: bool,
+}
+
+/// One credential (or hygiene problem) at one place.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// The rule's stable id.
+    pub rule_id: String,
+    /// The rule's human name.
+    pub rule_name: String,
+    /// How urgent.
+    pub severity: Severity,
+    /// Credential or hygiene.
+    pub kind: RuleKind,
+    /// Path relative to the scan root, `/`-separated.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (Unicode code points).
+    pub column: usize,
+    /// Column just past the secret.
+    pub end_column: usize,
+    /// The secret; redacted everywhere unless `--no-redact`.
+    pub secret: Secret,
+    /// What reports show by default.
+    pub redacted: String,
+    /// False for matches that are not secret (a plaintext URL).
+    pub sensitive: bool,
+    /// Stable id: rule + hash of the secret.
+    pub fingerprint: String,
+    /// The name the secret was assigned to, if the pattern saw one.
+    pub key: Option<String>,
+    /// Emails seen near a Global API Key.
+    pub emails: Vec<String>,
+    /// Account ids seen near an account token.
+    pub account_ids: Vec<String>,
+    /// How verification checks this kind.
+    pub verify_kind: VerifyKind,
+    /// The verification result, with `--verify`.
+    pub verification: Option<Verification>,
+    /// Where in history it came from, for git sources.
+    pub commit: Option<CommitInfo>,
+}
+
+impl Finding {
+    /// Builds a finding from a match of `rule` at `path`.
+    pub fn new(rule: &Rule, path: &str, m: crate::matcher::Match) -> Finding {
+        let redacted = if rule.secret {
+            redact(&m.secret, rule.public_prefix.as_deref())
+        } else {
+            m.secret.clone()
+        };
+        Finding {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: rule.severity,
+            kind: rule.kind,
+            path: path.to_string(),
+            line: m.line,
+            column: m.column,
+            end_column: m.end_column,
+            fingerprint: fingerprint(&rule.id, &m.secret),
+            secret: Secret::new(m.secret),
+            redacted,
+            sensitive: rule.secret,
+            key: m.key,
+            emails: m.emails,
+            account_ids: m.account_ids,
+            verify_kind: rule.verify.clone(),
+            verification: None,
+            commit: None,
+        }
+    }
+
+    /// The secret as reports show it.
+    pub fn shown_secret(&self, no_redact: bool) -> &str {
+        if no_redact || !self.sensitive {
+            self.secret.expose()
+        } else {
+            &self.redacted
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_shows_prefix_and_tail_only() {
+        let s = "cfut_Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo1234d0d5d5e6";
+        assert_eq!(redact(s, Some("cfut_")), "cfut_***d5e6");
+        assert_eq!(redact("short-value", None), "***");
+        assert_eq!(format!("{:?}", Secret::new(s.into())), "Secret(<53 bytes redacted>)");
+        assert!(!format!("{}", Secret::new(s.into())).contains("Q7mK"));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_secret_free() {
+        let a = fingerprint("r", "secret-one");
+        assert_eq!(a, fingerprint("r", "secret-one"));
+        assert_ne!(a, fingerprint("r", "secret-two"));
+        assert_ne!(a, fingerprint("q", "secret-one"));
+        assert_eq!(a.len(), 32);
+    }
+}

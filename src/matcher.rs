@@ -1,0 +1,580 @@
+//! Matcher: runs the compiled rules over one blob's bytes. No I/O.
+//!
+//! For each blob: one Aho-Corasick pass over the rules' keywords decides which
+//! rules can match at all (a blob with no keyword costs that one pass), then
+//! each candidate rule's regexes run, and each match must pass the rule's
+//! credibility checks (checksum, validator, entropy, placeholder filter,
+//! nearby Cloudflare context, denied key names, inline allow comments).
+//! Overlapping matches are resolved by rule priority, so one piece of text is
+//! one finding. Line and column numbers are computed in one forward pass, so
+//! a single enormous line costs linear time.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memchr_iter;
+use regex::bytes::Regex;
+
+use crate::rules::{Checksum, Companion, RuleSet, Validator};
+
+/// How far (bytes) the context checks look on each side of a match, whatever
+/// the line count says: minified files have enormous lines.
+const NEAR_BYTES: usize = 2048;
+/// How far companions (emails, account ids) are looked for on each side.
+const COMPANION_BYTES: usize = 4096;
+/// Blobs up to this size are searched whole for account ids.
+const COMPANION_WHOLE_BLOB: usize = 64 * 1024;
+/// At most this many companions of a kind are kept per match.
+const MAX_COMPANIONS: usize = 4;
+
+/// A credible match of one rule in one blob.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in the rule set.
+    pub rule: usize,
+    /// Byte span of the secret in the blob.
+    pub start: usize,
+    /// End of the span (exclusive).
+    pub end: usize,
+    /// 1-based line of `start`.
+    pub line: usize,
+    /// 1-based column of `start`, in Unicode code points.
+    pub column: usize,
+    /// 1-based column just past the secret (SARIF's exclusive endColumn).
+    pub end_column: usize,
+    /// The matched text (lossy UTF-8). A secret: never print it unredacted.
+    pub secret: String,
+    /// The name the secret was assigned to, when the pattern captured one.
+    pub key: Option<String>,
+    /// Emails found near a Global API Key (verification needs one).
+    pub emails: Vec<String>,
+    /// 32-hex account ids found near an account token.
+    pub account_ids: Vec<String>,
+}
+
+impl std::fmt::Debug for Match {
+    // Never print the secret, even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Match")
+            .field("rule", &self.rule)
+            .field("line", &self.line)
+            .field("column", &self.column)
+            .field("secret", &format_args!("<{} bytes redacted>", self.secret.len()))
+            .finish()
+    }
+}
+
+struct PatternContext {
+    near: Option<AhoCorasick>,
+    in_file: Option<AhoCorasick>,
+}
+
+/// The compiled form of a rule set, ready to scan blobs from many threads.
+pub struct Matcher<'r> {
+    rules: &'r RuleSet,
+    prefilter: AhoCorasick,
+    /// For each prefilter keyword, the rules it enables.
+    keyword_rules: Vec<Vec<usize>>,
+    contexts: Vec<Vec<PatternContext>>,
+    allow_markers: AhoCorasick,
+    email_labeled: Regex,
+    email_any: Regex,
+    account_labeled: Regex,
+    hex32: Regex,
+}
+
+fn case_insensitive(words: &[String]) -> Option<AhoCorasick> {
+    if words.is_empty() {
+        return None;
+    }
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .ok()
+}
+
+fn fixed_regex(pattern: &str) -> Regex {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .expect("built-in companion regexes are valid")
+}
+
+impl<'r> Matcher<'r> {
+    /// Compiles the prefilter and context searchers for `rules`.
+    pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (ri, rule) in rules.rules().iter().enumerate() {
+            for kw in &rule.keywords {
+                match keywords.iter().position(|k| k == kw) {
+                    Some(i) => keyword_rules[i].push(ri),
+                    None => {
+                        keywords.push(kw.clone());
+                        keyword_rules.push(vec![ri]);
+                    }
+                }
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .expect("keywords are plain literals");
+        let contexts = rules
+            .rules()
+            .iter()
+            .map(|r| {
+                r.patterns
+                    .iter()
+                    .map(|p| PatternContext {
+                        near: case_insensitive(&p.near),
+                        in_file: case_insensitive(&p.in_file),
+                    })
+                    .collect()
+            })
+            .collect();
+        let allow_markers = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(["keyflare:allow", "gitleaks:allow", "pragma: allowlist secret"])
+            .expect("fixed literals");
+        Matcher {
+            rules,
+            prefilter,
+            keyword_rules,
+            contexts,
+            allow_markers,
+            email_labeled: fixed_regex(
+                r#"(?i)(?:x-auth-email|email|e-mail|mail)["'`]?[ \t]*(?:=|:|=>|,)[ \t]*["'`]?([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24})"#,
+            ),
+            email_any: fixed_regex(
+                r"([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24})",
+            ),
+            account_labeled: fixed_regex(
+                r#"(?i)(?:account[_-]?(?:id|tag)|accountid|accounttag|"a")["'`]?[ \t]*(?:=|:|=>)[ \t]*["'`]?([a-f0-9]{32})\b|dash\.cloudflare\.com/([a-f0-9]{32})\b|\b([a-f0-9]{32})\.(?:eu\.|fedramp\.)?r2\.cloudflarestorage\.com|/accounts/([a-f0-9]{32})\b"#,
+            ),
+            hex32: fixed_regex(r"\b([a-f0-9]{32})\b"),
+        }
+    }
+
+    /// The rule set this matcher runs.
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
+    }
+
+    /// Finds every credible match in `data`, which lives at `path` (relative,
+    /// `/`-separated; rules may look at it). Matches come out sorted by offset,
+    /// without overlaps.
+    pub fn scan_blob(&self, path: &str, data: &[u8]) -> Vec<Match> {
+        let active = self.active_rules(path, data);
+        if !active.iter().any(|&a| a) {
+            return Vec::new();
+        }
+        let lower_path = path.to_ascii_lowercase();
+        let mut found: Vec<Match> = Vec::new();
+        for (ri, rule) in self.rules.rules().iter().enumerate() {
+            if !active[ri] {
+                continue;
+            }
+            if let Some(p) = &rule.path {
+                if !p.is_match(path.as_bytes()) {
+                    continue;
+                }
+            }
+            for (pi, pattern) in rule.patterns.iter().enumerate() {
+                if let Some(p) = &pattern.path {
+                    if !p.is_match(path.as_bytes()) {
+                        continue;
+                    }
+                }
+                let ctx = &self.contexts[ri][pi];
+                let mut in_file_ok: Option<bool> = None;
+                for caps in pattern.regex.captures_iter(data) {
+                    let Some(secret) = caps.name("secret") else {
+                        continue;
+                    };
+                    let key = caps.name("key").map(|k| k.as_bytes());
+                    if let (Some(deny), Some(key)) = (&rule.deny_keys, key) {
+                        if deny.is_match(key) {
+                            continue;
+                        }
+                    }
+                    let value = secret.as_bytes();
+                    if !self.credible(rule, value) {
+                        continue;
+                    }
+                    if let Some(near) = &ctx.near {
+                        let window =
+                            line_window(data, secret.start(), secret.end(), pattern.near_lines);
+                        let in_path = near.is_match(lower_path.as_bytes());
+                        if !in_path && !near.is_match(&data[window.0..window.1]) {
+                            continue;
+                        }
+                    }
+                    if let Some(in_file) = &ctx.in_file {
+                        let ok = *in_file_ok.get_or_insert_with(|| {
+                            in_file.is_match(lower_path.as_bytes()) || in_file.is_match(data)
+                        });
+                        if !ok {
+                            continue;
+                        }
+                    }
+                    if self.allowed_inline(data, secret.start(), &rule.id) {
+                        continue;
+                    }
+                    found.push(Match {
+                        rule: ri,
+                        start: secret.start(),
+                        end: secret.end(),
+                        line: 0,
+                        column: 0,
+                        end_column: 0,
+                        secret: String::from_utf8_lossy(value).into_owned(),
+                        key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
+                        emails: Vec::new(),
+                        account_ids: Vec::new(),
+                    });
+                }
+            }
+        }
+        let mut kept = self.resolve_overlaps(found);
+        for m in &mut kept {
+            let companions = &self.rules.rules()[m.rule].companions;
+            if companions.contains(&Companion::Email) {
+                m.emails = self.find_emails(data, m.start, m.end);
+            }
+            if companions.contains(&Companion::AccountId) {
+                m.account_ids = self.find_account_ids(data, m.start, m.end);
+            }
+        }
+        set_positions(data, &mut kept);
+        kept
+    }
+
+    /// One keyword pass over the blob and its path: which rules may match.
+    fn active_rules(&self, path: &str, data: &[u8]) -> Vec<bool> {
+        let mut active = vec![false; self.rules.rules().len()];
+        let mut seen = vec![false; self.keyword_rules.len()];
+        let mut remaining = seen.len();
+        let path_hits = self.prefilter.find_overlapping_iter(path.as_bytes());
+        let data_hits = self.prefilter.find_overlapping_iter(data);
+        for m in path_hits.chain(data_hits) {
+            let id = m.pattern().as_usize();
+            if !seen[id] {
+                seen[id] = true;
+                remaining -= 1;
+                for &r in &self.keyword_rules[id] {
+                    active[r] = true;
+                }
+                if remaining == 0 {
+                    break;
+                }
+            }
+        }
+        active
+    }
+
+    /// The checks that need only the value itself.
+    fn credible(&self, rule: &crate::rules::Rule, value: &[u8]) -> bool {
+        if let Some(Checksum::Crc32) = rule.checksum {
+            if !crc32_suffix_ok(value) {
+                return false;
+            }
+        }
+        if let Some(Validator::TunnelToken) = rule.validator {
+            if !crate::decode::is_tunnel_token(value) {
+                return false;
+            }
+        }
+        let body = match &rule.public_prefix {
+            Some(p) if value.starts_with(p.as_bytes()) => &value[p.len()..],
+            _ => value,
+        };
+        if let Some(min) = rule.min_entropy {
+            if shannon_entropy(body) < min {
+                return false;
+            }
+        }
+        if rule.secret && looks_like_placeholder(body) {
+            return false;
+        }
+        true
+    }
+
+    /// True if the match's line carries an allow marker that covers this rule.
+    fn allowed_inline(&self, data: &[u8], at: usize, rule_id: &str) -> bool {
+        let (start, end) = line_window(data, at, at, 0);
+        let line = &data[start..end];
+        for m in self.allow_markers.find_iter(line) {
+            let marker = &line[m.start()..m.end()];
+            if !marker.eq_ignore_ascii_case(b"keyflare:allow") {
+                return true;
+            }
+            // `keyflare:allow` alone allows every rule; followed by rule ids, only those.
+            let rest = &line[m.end()..];
+            let ids: Vec<&[u8]> = rest
+                .split(|b| b.is_ascii_whitespace() || *b == b',')
+                .filter(|w| !w.is_empty())
+                .take_while(|w| w.starts_with(b"kf."))
+                .collect();
+            if ids.is_empty() || ids.iter().any(|id| *id == rule_id.as_bytes()) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Keeps one match per piece of text: the highest priority rule wins.
+    fn resolve_overlaps(&self, mut found: Vec<Match>) -> Vec<Match> {
+        let rules = self.rules.rules();
+        found.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(rules[b.rule].priority.cmp(&rules[a.rule].priority))
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+        });
+        let mut kept: Vec<Match> = Vec::with_capacity(found.len());
+        for m in found {
+            match kept.last_mut() {
+                Some(last) if m.start < last.end => {
+                    // Hygiene findings about a header name never overlap a secret,
+                    // so any overlap is two rules claiming the same text.
+                    let (lp, mp) = (rules[last.rule].priority, rules[m.rule].priority);
+                    if mp > lp {
+                        *last = m;
+                    }
+                }
+                _ => kept.push(m),
+            }
+        }
+        kept
+    }
+
+    fn find_emails(&self, data: &[u8], start: usize, end: usize) -> Vec<String> {
+        let lo = start.saturating_sub(COMPANION_BYTES);
+        let hi = (end + COMPANION_BYTES).min(data.len());
+        let window = &data[lo..hi];
+        let mut out = collect_group(&self.email_labeled, window);
+        if out.is_empty() {
+            out = collect_group(&self.email_any, window);
+        }
+        out
+    }
+
+    fn find_account_ids(&self, data: &[u8], start: usize, end: usize) -> Vec<String> {
+        let window = if data.len() <= COMPANION_WHOLE_BLOB {
+            data
+        } else {
+            &data[start.saturating_sub(COMPANION_BYTES)..(end + COMPANION_BYTES).min(data.len())]
+        };
+        let mut out = collect_group(&self.account_labeled, window);
+        if out.is_empty() {
+            out = collect_group(&self.hex32, window);
+        }
+        out
+    }
+}
+
+/// The first non-empty capture group of each match, deduplicated, at most MAX_COMPANIONS.
+fn collect_group(re: &Regex, hay: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for caps in re.captures_iter(hay) {
+        if let Some(g) = caps.iter().skip(1).flatten().next() {
+            let s = String::from_utf8_lossy(g.as_bytes()).into_owned();
+            if !out.contains(&s) {
+                out.push(s);
+                if out.len() >= MAX_COMPANIONS {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The byte range of `lines` lines before `start` through `lines` lines after
+/// `end` (0 = the match's own line), never more than NEAR_BYTES on each side.
+pub(crate) fn line_window(data: &[u8], start: usize, end: usize, lines: usize) -> (usize, usize) {
+    let lo_limit = start.saturating_sub(NEAR_BYTES);
+    let mut lo = start;
+    let mut newlines = 0;
+    while lo > lo_limit {
+        if data[lo - 1] == b'\n' {
+            if newlines == lines {
+                break;
+            }
+            newlines += 1;
+        }
+        lo -= 1;
+    }
+    let hi_limit = (end + NEAR_BYTES).min(data.len());
+    let mut hi = end.min(data.len());
+    newlines = 0;
+    while hi < hi_limit {
+        if data[hi] == b'\n' {
+            if newlines == lines {
+                break;
+            }
+            newlines += 1;
+        }
+        hi += 1;
+    }
+    (lo, hi)
+}
+
+/// Fills line/column for matches sorted by offset, in one forward pass.
+fn set_positions(data: &[u8], matches: &mut [Match]) {
+    let mut pos = 0usize;
+    let mut line = 1usize;
+    let mut line_start = 0usize;
+    for m in matches.iter_mut() {
+        let target = m.start.min(data.len());
+        if target >= pos {
+            for nl in memchr_iter(b'\n', &data[pos..target]) {
+                line += 1;
+                line_start = pos + nl + 1;
+            }
+            pos = target;
+        }
+        m.line = line;
+        m.column = count_chars(&data[line_start..target]) + 1;
+        m.end_column = m.column + count_chars(&data[target..m.end.min(data.len())]);
+    }
+}
+
+/// Unicode code points in UTF-8 bytes (continuation bytes don't count).
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// True if the last 8 characters are the lowercase-hex CRC32 of the 40 before.
+pub fn crc32_suffix_ok(value: &[u8]) -> bool {
+    if value.len() < 48 {
+        return false;
+    }
+    let (body, sum) = value[value.len() - 48..].split_at(40);
+    let expected = format!("{:08x}", crc32fast::hash(body));
+    expected.as_bytes() == sum
+}
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Placeholders and documentation values: words people put where a secret
+/// goes, long runs of one character, and counting sequences. A random
+/// credential contains these with negligible probability.
+pub fn looks_like_placeholder(body: &[u8]) -> bool {
+    const WORDS: &[&str] = &[
+        "example", "your", "xxxx", "placeholder", "redacted", "changeme", "change_me", "dummy",
+        "sample", "replace", "insert", "here", "token", "secret", "apikey", "api_key", "api-key",
+        "...", "<", ">", "****",
+    ];
+    let lower = body.to_ascii_lowercase();
+    if WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    {
+        return true;
+    }
+    let mut same = 1;
+    let mut ascending = 1;
+    for w in lower.windows(2) {
+        same = if w[1] == w[0] { same + 1 } else { 1 };
+        ascending = if w[1] == w[0].wrapping_add(1) && w[1].is_ascii_alphanumeric() {
+            ascending + 1
+        } else {
+            1
+        };
+        if same >= 6 || ascending >= 6 {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(prefix: &str, body: &str) -> String {
+        format!("{prefix}{body}{:08x}", crc32fast::hash(body.as_bytes()))
+    }
+
+    #[test]
+    fn crc32_suffix() {
+        let t = token("cfut_", "Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo");
+        assert!(crc32_suffix_ok(t.as_bytes()));
+        let mut bad = t.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
+        assert!(!crc32_suffix_ok(&bad));
+        assert!(!crc32_suffix_ok(b"short"));
+    }
+
+    #[test]
+    fn entropy_and_placeholders() {
+        assert!(shannon_entropy(b"aaaaaaaa") < 0.01);
+        assert!(shannon_entropy(b"Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo") > 4.5);
+        assert!(looks_like_placeholder(b"your-api-token"));
+        assert!(looks_like_placeholder(b"0000000000"));
+        assert!(looks_like_placeholder(b"abcdef012345"));
+        assert!(!looks_like_placeholder(
+            b"Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo"
+        ));
+    }
+
+    #[test]
+    fn positions_on_crlf_and_long_lines() {
+        let rules = RuleSet::builtin().unwrap();
+        let m = Matcher::new(&rules);
+        let t = token("cfut_", "Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo");
+        let text = format!("a\r\nbé\r\n   x={t} y={t}\r\n");
+        let found = m.scan_blob("f.txt", text.as_bytes());
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].line, found[0].column), (3, 6));
+        assert_eq!(found[0].end_column, 6 + t.len());
+        assert_eq!((found[1].line, found[1].column), (3, 6 + t.len() + 3));
+    }
+
+    #[test]
+    fn window_is_bounded() {
+        let data = vec![b'a'; 10_000];
+        let (lo, hi) = line_window(&data, 5000, 5010, 3);
+        assert_eq!((lo, hi), (5000 - NEAR_BYTES, 5010 + NEAR_BYTES));
+        let (lo, hi) = line_window(b"l1\nl2\nXX\nl4\nl5", 6, 8, 1);
+        assert_eq!(&b"l1\nl2\nXX\nl4\nl5"[lo..hi], b"l2\nXX\nl4");
+    }
+
+    #[test]
+    fn allow_comments() {
+        let rules = RuleSet::builtin().unwrap();
+        let m = Matcher::new(&rules);
+        let t = token("cfut_", "Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo");
+        for (line, allowed) in [
+            (format!("x={t} # keyflare:allow"), true),
+            (format!("x={t} # keyflare:allow kf.cloudflare.user-api-token"), true),
+            (format!("x={t} # keyflare:allow kf.cloudflare.origin-ca-key"), false),
+            (format!("x={t} // gitleaks:allow"), true),
+            (format!("x={t} # pragma: allowlist secret"), true),
+            (format!("# keyflare:allow\nx={t}"), false),
+        ] {
+            let found = m.scan_blob("f.txt", line.as_bytes());
+            assert_eq!(found.is_empty(), allowed, "{line}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The JSON report: `{"version", "findings", "summary", "warnings", "notices"}`.
+
+use serde::Serialize;
+
+use super::{steps_for, RenderOptions, Report, Summary};
+use crate::error::Error;
+use crate::rules::RuleSet;
+use crate::verify::Verification;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: &'static str,
+    tool: &'static str,
+    findings: Vec<JsonFinding<'a>>,
+    summary: &'a Summary,
+    warnings: &'a [String],
+    notices: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    severity: &'a str,
+    kind: crate::rules::RuleKind,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    secret: &'a str,
+    fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    account_ids: &'a [String],
+    remediation: &'a str,
+    remediation_steps: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a Verification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head: Option<bool>,
+}
+
+pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<Vec<u8>, Error> {
+    let findings = report
+        .findings
+        .iter()
+        .map(|f| JsonFinding {
+            rule_id: &f.rule_id,
+            rule_name: &f.rule_name,
+            severity: f.severity.as_str(),
+            kind: f.kind,
+            path: &f.path,
+            line: f.line,
+            column: f.column,
+            end_column: f.end_column,
+            secret: f.shown_secret(opts.no_redact),
+            fingerprint: &f.fingerprint,
+            key: f.key.as_deref(),
+            email: f.emails.first().map(String::as_str),
+            account_ids: &f.account_ids,
+            remediation: rules
+                .get(&f.rule_id)
+                .map(|r| r.remediation.as_str())
+                .unwrap_or(""),
+            remediation_steps: steps_for(rules, &f.rule_id),
+            verification: f.verification.as_ref(),
+            commit: f.commit.as_ref().map(|c| c.commit.as_str()),
+            author: f.commit.as_ref().map(|c| c.author.as_str()),
+            date: f.commit.as_ref().map(|c| c.date.as_str()),
+            in_head: f.commit.as_ref().map(|c| c.in_head),
+        })
+        .collect();
+    let doc = JsonReport {
+        version: env!("CARGO_PKG_VERSION"),
+        tool: "keyflare",
+        findings,
+        summary: &report.summary,
+        warnings: &report.warnings,
+        notices: &report.notices,
+    };
+    let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}

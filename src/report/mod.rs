@@ -1,0 +1,178 @@
+//! Reporters: render a scan's findings as text, JSON or SARIF.
+//!
+//! Rendering is pure (findings in, bytes out); [`write_output`] puts the bytes
+//! on stdout or, atomically, in a file. Secrets are shown redacted unless the
+//! caller asks for `no_redact`.
+
+mod json;
+mod sarif;
+mod text;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::rules::{RuleSet, Severity};
+use crate::source::Stats;
+
+/// The result of a scan: findings and what was scanned.
+#[derive(Debug)]
+pub struct Report {
+    /// Sorted by path, line, column.
+    pub findings: Vec<Finding>,
+    /// Counts for the closing summary.
+    pub summary: Summary,
+    /// Things that could not be read; the scan went on without them.
+    pub warnings: Vec<String>,
+    /// Notes about what the scan covered (partial history, skipped submodules...).
+    pub notices: Vec<String>,
+}
+
+/// What was scanned and found.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    /// "tree", "git", "range" or "staged".
+    pub source: String,
+    /// Files (or blobs) scanned.
+    pub files_scanned: u64,
+    /// Their bytes.
+    pub bytes_scanned: u64,
+    /// Files skipped for exceeding --max-file-size.
+    pub skipped_too_large: u64,
+    /// FIFOs, sockets, devices and symlinks skipped.
+    pub skipped_special: u64,
+    /// Unreadable files or objects.
+    pub errors: u64,
+    /// Number of findings.
+    pub findings: usize,
+    /// Findings per severity.
+    pub critical: usize,
+    /// Findings per severity.
+    pub high: usize,
+    /// Findings per severity.
+    pub medium: usize,
+    /// Findings per severity.
+    pub low: usize,
+    /// Wall time of the scan.
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// Sorts the findings and fills the summary from the source's stats.
+    pub fn new(mut findings: Vec<Finding>, stats: &Stats, source: &str, took: Duration) -> Report {
+        findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        let warnings = stats
+            .warnings
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
+        let mut summary = Summary {
+            source: source.to_string(),
+            files_scanned: stats.blobs.load(Ordering::Relaxed),
+            bytes_scanned: stats.bytes.load(Ordering::Relaxed),
+            skipped_too_large: stats.skipped_large.load(Ordering::Relaxed),
+            skipped_special: stats.skipped_special.load(Ordering::Relaxed),
+            errors: warnings.len() as u64,
+            duration_ms: took.as_millis() as u64,
+            ..Summary::default()
+        };
+        summary.recount(&findings);
+        Report {
+            findings,
+            summary,
+            warnings,
+            notices: Vec::new(),
+        }
+    }
+}
+
+impl Summary {
+    /// Recomputes the finding counts (after filtering or verification).
+    pub fn recount(&mut self, findings: &[Finding]) {
+        self.findings = findings.len();
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        self.critical = count(Severity::Critical);
+        self.high = count(Severity::High);
+        self.medium = count(Severity::Medium);
+        self.low = count(Severity::Low);
+    }
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable, grouped by file.
+    Text,
+    /// One JSON object: version, findings, summary.
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning.
+    Sarif,
+}
+
+/// How to render.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// Which format.
+    pub format: Format,
+    /// Show secrets in full.
+    pub no_redact: bool,
+    /// ANSI colour (text only).
+    pub color: bool,
+    /// The scan root, for SARIF's originalUriBaseIds.
+    pub root: Option<std::path::PathBuf>,
+}
+
+/// Renders `report` in the requested format.
+pub fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<Vec<u8>, Error> {
+    match opts.format {
+        Format::Text => Ok(text::render(report, rules, opts)),
+        Format::Json => json::render(report, rules, opts),
+        Format::Sarif => sarif::render(report, rules, opts),
+    }
+}
+
+/// The remediation of a finding's rule, as steps; empty if the rule is unknown.
+pub(crate) fn steps_for<'r>(rules: &'r RuleSet, rule_id: &str) -> &'r [String] {
+    rules.get(rule_id).map(|r| r.steps.as_slice()).unwrap_or(&[])
+}
+
+/// Writes the rendered report to stdout, or atomically to `path`: a temporary
+/// file in the same directory, created 0600, renamed over the target once
+/// complete, so no reader ever sees half a report and an unredacted report is
+/// never readable by others.
+pub fn write_output(bytes: &[u8], path: Option<&Path>) -> Result<(), Error> {
+    let Some(path) = path else {
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(bytes).and_then(|_| out.flush()) {
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|source| Error::Output {
+                path: "<stdout>".into(),
+                source,
+            }),
+        };
+    };
+    let err = |source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".keyflare-report")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! The SARIF 2.1.0 report, shaped for GitHub code scanning: every rule with
+//! its help and `security-severity`, every result with a relative URI, a
+//! region and partial fingerprints. At most [`MAX_RESULTS`] results are kept
+//! (GitHub drops the rest): the most urgent ones, with a notification saying so.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::json;
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+};
+
+use super::{RenderOptions, Report};
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::rules::{Rule, RuleKind, RuleSet, Severity};
+use crate::verify::VerifyStatus;
+
+/// GitHub keeps at most 5,000 results per run.
+pub const MAX_RESULTS: usize = 5000;
+const SRCROOT: &str = "%SRCROOT%";
+
+fn level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low => ResultLevel::Note,
+    }
+}
+
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}
+
+fn help_markdown(rule: &Rule) -> String {
+    let mut md = format!("**{}**\n\n{}\n\n{}\n\n", rule.name, rule.description, rule.remediation);
+    for (i, step) in rule.steps.iter().enumerate() {
+        md.push_str(&format!("{}. {}\n", i + 1, step));
+    }
+    if !rule.references.is_empty() {
+        md.push_str("\nReferences:\n");
+        for r in &rule.references {
+            md.push_str(&format!("- <{r}>\n"));
+        }
+    }
+    md
+}
+
+fn help_text(rule: &Rule) -> String {
+    let mut t = format!("{}\n\n{}\n", rule.description, rule.remediation);
+    for (i, step) in rule.steps.iter().enumerate() {
+        t.push_str(&format!("{}. {}\n", i + 1, step.replace('`', "")));
+    }
+    t
+}
+
+fn descriptor(rule: &Rule) -> ReportingDescriptor {
+    let mut props = BTreeMap::new();
+    props.insert(
+        "security-severity".to_string(),
+        json!(security_severity(rule.severity)),
+    );
+    props.insert("precision".to_string(), json!("high"));
+    let mut tags = vec!["security".to_string(), "cloudflare".to_string()];
+    tags.push(match rule.kind {
+        RuleKind::Credential => "secret".to_string(),
+        RuleKind::Hygiene => "hygiene".to_string(),
+    });
+    let mut d = ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(rule_name_identifier(&rule.name))
+        .short_description(MultiformatMessageString::builder().text(rule.name.clone()).build())
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(rule.description.clone())
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(help_text(rule))
+                .markdown(help_markdown(rule))
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(level(rule.severity).to_string()))
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(tags)
+                .additional_properties(props)
+                .build(),
+        )
+        .build();
+    d.help_uri = rule.references.first().cloned();
+    d
+}
+
+/// SARIF rule names are identifiers ("CloudflareUserApiToken").
+fn rule_name_identifier(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            match cs.next() {
+                Some(c) => c.to_ascii_uppercase().to_string() + cs.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Percent-encodes a relative path for a URI reference.
+pub(crate) fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn is_active(f: &Finding) -> bool {
+    matches!(
+        f.verification.as_ref().map(|v| v.status),
+        Some(VerifyStatus::Active)
+    )
+}
+
+fn result(f: &Finding, rule_index: Option<usize>, occurrence: usize, opts: &RenderOptions) -> SarifResult {
+    let mut text = format!("{} found: {}.", f.rule_name, f.shown_secret(opts.no_redact));
+    if let Some(v) = &f.verification {
+        text.push_str(&format!(" Verification: {:?} ({}).", v.status, v.detail).replace("Active", "ACTIVE"));
+    }
+    if let Some(c) = &f.commit {
+        text.push_str(&format!(" Introduced in commit {} by {} on {}.", c.commit, c.author, c.date));
+        if !c.in_head {
+            text.push_str(
+                " It is only in history: the file may no longer exist. Rotate it, then purge it from history (git filter-repo).",
+            );
+        }
+    }
+    let region = Region::builder()
+        .start_line(f.line as i64)
+        .start_column(f.column as i64)
+        .end_column(f.end_column.max(f.column + 1) as i64)
+        .build();
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(
+                    ArtifactLocation::builder()
+                        .uri(uri_path(&f.path))
+                        .uri_base_id(SRCROOT)
+                        .build(),
+                )
+                .region(region)
+                .build(),
+        )
+        .build();
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(
+        "primaryLocationLineHash".to_string(),
+        format!("{}:{occurrence}", &f.fingerprint[..16]),
+    );
+    fingerprints.insert("keyflare/v1".to_string(), f.fingerprint.clone());
+    let mut props = BTreeMap::new();
+    props.insert("severity".to_string(), json!(f.severity.as_str()));
+    if let Some(v) = &f.verification {
+        props.insert("verification".to_string(), json!(v));
+    }
+    if let Some(c) = &f.commit {
+        props.insert("commit".to_string(), json!(c.commit));
+        props.insert("author".to_string(), json!(c.author));
+        props.insert("date".to_string(), json!(c.date));
+        props.insert("in_head".to_string(), json!(c.in_head));
+    }
+    let lvl = if is_active(f) {
+        ResultLevel::Error
+    } else {
+        level(f.severity)
+    };
+    let mut r = SarifResult::builder()
+        .rule_id(f.rule_id.clone())
+        .level(lvl)
+        .message(Message::builder().text(text).build())
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .properties(PropertyBag::builder().additional_properties(props).build())
+        .build();
+    r.rule_index = rule_index.map(|i| i as i64);
+    r
+}
+
+pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<Vec<u8>, Error> {
+    let descriptors: Vec<ReportingDescriptor> = rules.rules().iter().map(descriptor).collect();
+    let index: HashMap<&str, usize> = rules
+        .rules()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    // Keep the most urgent results when over GitHub's limit.
+    let mut chosen: Vec<&Finding> = report.findings.iter().collect();
+    let dropped = chosen.len().saturating_sub(MAX_RESULTS);
+    if dropped > 0 {
+        chosen.sort_by_key(|f| std::cmp::Reverse((is_active(f), f.severity)));
+        chosen.truncate(MAX_RESULTS);
+    }
+    let mut occurrences: HashMap<(&str, &str), usize> = HashMap::new();
+    let results: Vec<SarifResult> = chosen
+        .iter()
+        .map(|f| {
+            let n = occurrences.entry((&f.path, &f.fingerprint)).or_insert(0);
+            *n += 1;
+            result(f, index.get(f.rule_id.as_str()).copied(), *n, opts)
+        })
+        .collect();
+    let mut notifications = Vec::new();
+    if dropped > 0 {
+        notifications.push(
+            Notification::builder()
+                .message(
+                    Message::builder()
+                        .text(format!(
+                            "{} findings in all; only the {MAX_RESULTS} most severe are in this SARIF file (GitHub code scanning keeps at most {MAX_RESULTS} results per run). Run keyflare with --format json to see every finding.",
+                            report.findings.len()
+                        ))
+                        .build(),
+                )
+                .level(json!("warning"))
+                .build(),
+        );
+    }
+    for w in &report.warnings {
+        notifications.push(
+            Notification::builder()
+                .message(Message::builder().text(w.clone()).build())
+                .level(json!("warning"))
+                .build(),
+        );
+    }
+    let mut invocation = Invocation::builder().execution_successful(true).build();
+    if !notifications.is_empty() {
+        invocation.tool_execution_notifications = Some(notifications);
+    }
+    let driver = ToolComponent::builder()
+        .name("keyflare")
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .information_uri("https://github.com/keyflare/keyflare")
+        .rules(descriptors)
+        .build();
+    let mut run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![invocation])
+        .column_kind(json!("unicodeCodePoints"))
+        .build();
+    if let Some(root) = &opts.root {
+        if let Ok(abs) = std::fs::canonicalize(root) {
+            let mut uri = format!("file://{}", uri_path(&abs.to_string_lossy()));
+            if !uri.ends_with('/') {
+                uri.push('/');
+            }
+            let mut bases = BTreeMap::new();
+            bases.insert(
+                SRCROOT.to_string(),
+                ArtifactLocation::builder().uri(uri).build(),
+            );
+            run.original_uri_base_ids = Some(bases);
+        }
+    }
+    let sarif = Sarif::builder()
+        .schema("https://json.schemastore.org/sarif-2.1.0.json")
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build();
+    let mut out = serde_json::to_vec_pretty(&sarif).map_err(|e| Error::Usage(e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_and_uris() {
+        assert_eq!(
+            rule_name_identifier("Cloudflare API token (pre-2026 format)"),
+            "CloudflareAPITokenPre2026Format"
+        );
+        assert_eq!(uri_path("a b/c#d.txt"), "a%20b/c%23d.txt");
+    }
+}

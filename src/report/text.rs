@@ -1,0 +1,164 @@
+//! The human report: findings grouped by file, live credentials first, each
+//! with its redacted secret and a one-line fix, then a summary line.
+
+use std::fmt::Write;
+
+use super::{RenderOptions, Report};
+use crate::finding::Finding;
+use crate::rules::{RuleSet, Severity};
+use crate::verify::VerifyStatus;
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+        };
+        self.wrap(code, s.as_str())
+    }
+}
+
+/// Live credentials lead; then the most severe.
+fn urgency(f: &Finding) -> (u8, Severity) {
+    let live = matches!(
+        f.verification.as_ref().map(|v| v.status),
+        Some(VerifyStatus::Active)
+    );
+    (u8::from(live), f.severity)
+}
+
+pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Vec<u8> {
+    let paint = Paint(opts.color);
+    let mut out = String::new();
+    // Group by file, keeping files in path order but files with live or more
+    // severe findings first.
+    let mut files: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for f in &report.findings {
+        match files.iter_mut().find(|(p, _)| *p == f.path) {
+            Some((_, v)) => v.push(f),
+            None => files.push((&f.path, vec![f])),
+        }
+    }
+    files.sort_by(|a, b| {
+        let ua = a.1.iter().map(|f| urgency(f)).max();
+        let ub = b.1.iter().map(|f| urgency(f)).max();
+        ub.cmp(&ua).then(a.0.cmp(b.0))
+    });
+    for (path, findings) in &files {
+        let _ = writeln!(out, "{}", paint.wrap("1", path));
+        for f in findings {
+            let _ = writeln!(
+                out,
+                "  {}:{}  {}  {}  {}",
+                f.line,
+                f.column,
+                paint.severity(f.severity),
+                f.rule_name,
+                paint.wrap("2", &f.rule_id)
+            );
+            let _ = writeln!(out, "      secret: {}", f.shown_secret(opts.no_redact));
+            if let Some(c) = &f.commit {
+                let short = c.commit.get(..12).unwrap_or(&c.commit);
+                let where_ = if c.in_head {
+                    "still in HEAD"
+                } else {
+                    "only in history"
+                };
+                let _ = writeln!(
+                    out,
+                    "      commit: {short} by {} on {} ({where_})",
+                    c.author, c.date
+                );
+            }
+            if let Some(v) = &f.verification {
+                let status = match v.status {
+                    VerifyStatus::Active => paint.wrap("1;31", "ACTIVE"),
+                    VerifyStatus::Inactive => "inactive".to_string(),
+                    VerifyStatus::Invalid => "invalid".to_string(),
+                    VerifyStatus::Unknown => "unknown".to_string(),
+                };
+                let _ = writeln!(out, "      status: {status} ({})", v.detail);
+            }
+            if let Some(rule) = rules.get(&f.rule_id) {
+                let _ = writeln!(out, "      fix: {}", rule.remediation);
+            }
+        }
+        out.push('\n');
+    }
+    let s = &report.summary;
+    let mut counts = Vec::new();
+    for (n, name) in [
+        (s.critical, "critical"),
+        (s.high, "high"),
+        (s.medium, "medium"),
+        (s.low, "low"),
+    ] {
+        if n > 0 {
+            counts.push(format!("{n} {name}"));
+        }
+    }
+    let head = if s.findings == 0 {
+        paint.wrap("32", "No Cloudflare credentials found")
+    } else {
+        let noun = if s.findings == 1 {
+            "finding"
+        } else {
+            "findings"
+        };
+        paint.wrap(
+            "1",
+            &format!(
+                "{} {noun} ({}) in {} file{}",
+                s.findings,
+                counts.join(", "),
+                files.len(),
+                if files.len() == 1 { "" } else { "s" }
+            ),
+        )
+    };
+    let _ = write!(
+        out,
+        "{head}; scanned {} {} ({}) in {:.2} s",
+        s.files_scanned,
+        if s.source == "tree" { "files" } else { "blobs" },
+        human_bytes(s.bytes_scanned),
+        s.duration_ms as f64 / 1000.0
+    );
+    if s.skipped_too_large > 0 {
+        let _ = write!(out, ", {} skipped as too large", s.skipped_too_large);
+    }
+    if s.errors > 0 {
+        let _ = write!(out, ", {} unreadable", s.errors);
+    }
+    out.push('\n');
+    for n in &report.notices {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out.into_bytes()
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,568 @@
+//! Rules: credential kinds as data.
+//!
+//! The built-in rules live in `rules/*.toml` and are embedded at build time;
+//! a rule file names each credential kind, the patterns that find it and what
+//! makes a match credible (checksum, nearby keywords, entropy). This module
+//! parses and compiles them and checks every rule against its own examples.
+//! It knows nothing about files or output: the matcher runs the compiled rules.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The rule files compiled into the binary, as (file name, contents).
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
+    &[("cloudflare.toml", include_str!("../rules/cloudflare.toml"))];
+
+/// Compiled regexes are bounded so that a hostile extra rule cannot exhaust
+/// memory: the compile fails with a clear error instead.
+const REGEX_SIZE_LIMIT: usize = 8 << 20;
+const DFA_SIZE_LIMIT: usize = 16 << 20;
+
+/// How urgent a finding is. Ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Hygiene problems that are a way to leak, not a leak.
+    Low,
+    /// Secrets with a narrow reach.
+    Medium,
+    /// Credentials that reach an account's resources.
+    High,
+    /// Credentials with every permission of a user.
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a rule finds a credential or a practice that leaks credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// A secret that grants access.
+    #[default]
+    Credential,
+    /// A credential-handling problem (plaintext API URL, committed .env...).
+    Hygiene,
+}
+
+/// An offline check that a candidate is a real credential of its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checksum {
+    /// The last 8 lowercase hex digits are the CRC32 (IEEE) of the 40
+    /// characters before them (Cloudflare's scannable formats).
+    Crc32,
+}
+
+/// A structural check that needs decoding, named in the rule file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validator {
+    /// base64 of a JSON object with `a` (account tag), `t` (tunnel id) and `s` (secret).
+    TunnelToken,
+}
+
+/// Which Cloudflare API call can tell whether a candidate is live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyKind {
+    /// `GET /user/tokens/verify` with a Bearer token.
+    UserToken,
+    /// `GET /accounts/{id}/tokens/verify`: needs an account id.
+    AccountToken,
+    /// A pre-2026 token: user endpoint, then the account one if ids are known.
+    LegacyToken,
+    /// `GET /user` with X-Auth-Key and X-Auth-Email: needs the email.
+    GlobalKey,
+    /// No safe read-only check; the text says why.
+    Unsupported(String),
+}
+
+impl<'de> Deserialize<'de> for VerifyKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "user-token" => VerifyKind::UserToken,
+            "account-token" => VerifyKind::AccountToken,
+            "legacy-token" => VerifyKind::LegacyToken,
+            "global-key" => VerifyKind::GlobalKey,
+            other => match other.strip_prefix("none:") {
+                Some(why) => VerifyKind::Unsupported(why.trim().to_string()),
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "unknown verify kind {other:?} (expected user-token, account-token, \
+                         legacy-token, global-key or \"none: <why>\")"
+                    )))
+                }
+            },
+        })
+    }
+}
+
+/// Values found near a credential that verification needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Companion {
+    /// The account email that goes with a Global API Key.
+    Email,
+    /// 32-hex account ids that account tokens are verified against.
+    AccountId,
+}
+
+/// An example in a rule file: plain text, or text with the path it lives at
+/// (for rules that look at file names).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// Text scanned as if it were in `example.txt`.
+    Text(String),
+    /// Text scanned as if it were at `path`.
+    AtPath {
+        /// Where the example pretends to live.
+        path: String,
+        /// Its content.
+        text: String,
+    },
+}
+
+impl Example {
+    /// The path and text to scan.
+    pub fn parts(&self) -> (&str, &str) {
+        match self {
+            Example::Text(t) => ("example.txt", t),
+            Example::AtPath { path, text } => (path, text),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    fragments: BTreeMap<String, String>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    name: String,
+    description: String,
+    severity: Severity,
+    #[serde(default)]
+    kind: RuleKind,
+    #[serde(default)]
+    priority: i32,
+    keywords: Vec<String>,
+    #[serde(default)]
+    public_prefix: Option<String>,
+    #[serde(default)]
+    checksum: Option<Checksum>,
+    #[serde(default)]
+    validator: Option<Validator>,
+    #[serde(default)]
+    min_entropy: Option<f64>,
+    #[serde(default)]
+    deny_keys: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default = "default_true")]
+    secret: bool,
+    #[serde(default)]
+    verify: Option<VerifyKind>,
+    #[serde(default)]
+    companions: Vec<Companion>,
+    remediation: String,
+    #[serde(default)]
+    steps: Vec<String>,
+    #[serde(default)]
+    references: Vec<String>,
+    patterns: Vec<PatternDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatternDef {
+    regex: String,
+    #[serde(default)]
+    near: Vec<String>,
+    #[serde(default = "default_near_lines")]
+    near_lines: usize,
+    #[serde(default)]
+    in_file: Vec<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    examples: Vec<Example>,
+    #[serde(default)]
+    negative_examples: Vec<Example>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_near_lines() -> usize {
+    5
+}
+
+/// One way a rule finds its credential.
+#[derive(Debug)]
+pub struct Pattern {
+    /// Has a `secret` group, and maybe a `key` group (the name it is assigned to).
+    pub regex: Regex,
+    /// Lowercased keywords, one of which must be within `near_lines` lines
+    /// (or in the path) for a match to count. Empty: no such condition.
+    pub near: Vec<String>,
+    /// How many lines before and after the match `near` looks at.
+    pub near_lines: usize,
+    /// Lowercased keywords, one of which must be somewhere in the blob or its path.
+    pub in_file: Vec<String>,
+    /// The pattern only applies to paths this matches.
+    pub path: Option<Regex>,
+    /// Texts the rule must find.
+    pub examples: Vec<Example>,
+    /// Texts the rule must not find.
+    pub negative_examples: Vec<Example>,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id (`kf.cloudflare.user-api-token`), used in reports and allow comments.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// What it finds, in one sentence.
+    pub description: String,
+    /// How urgent a finding is.
+    pub severity: Severity,
+    /// Credential or hygiene.
+    pub kind: RuleKind,
+    /// When two rules find the same text, the higher priority wins.
+    pub priority: i32,
+    /// Literals (case-insensitive) one of which must be in the blob or its path
+    /// before the rule's regexes run: the prefilter.
+    pub keywords: Vec<String>,
+    /// The public part of the secret that redaction may show (`cfut_`).
+    pub public_prefix: Option<String>,
+    /// Offline checksum a match must pass.
+    pub checksum: Option<Checksum>,
+    /// Structural check a match must pass.
+    pub validator: Option<Validator>,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    pub min_entropy: Option<f64>,
+    /// A match whose `key` group matches this is not a credential (zone ids...).
+    pub deny_keys: Option<Regex>,
+    /// The rule only applies to paths this matches.
+    pub path: Option<Regex>,
+    /// False for hygiene rules whose match is not secret (a URL): not redacted.
+    pub secret: bool,
+    /// How verification checks it.
+    pub verify: VerifyKind,
+    /// What to collect near a match for verification.
+    pub companions: Vec<Companion>,
+    /// One or two lines: what to do.
+    pub remediation: String,
+    /// The full plan, as ordered steps.
+    pub steps: Vec<String>,
+    /// Documentation links.
+    pub references: Vec<String>,
+    /// The ways the rule finds its credential.
+    pub patterns: Vec<Pattern>,
+}
+
+/// All rules, in load order.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules embedded in the binary.
+    pub fn builtin() -> Result<RuleSet, Error> {
+        let mut set = RuleSet { rules: Vec::new() };
+        for (name, text) in BUILTIN_RULE_FILES {
+            set.add_file(name, text)?;
+        }
+        Ok(set)
+    }
+
+    /// Parses a rule file and adds its rules; ids must stay unique.
+    pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
+            file: name.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
+        for def in file.rules {
+            let rule = compile_rule(def, &file.fragments).map_err(|message| Error::Rules {
+                file: name.to_string(),
+                message,
+            })?;
+            if !seen.insert(rule.id.clone()) {
+                return Err(Error::Rules {
+                    file: name.to_string(),
+                    message: format!("duplicate rule id {}", rule.id),
+                });
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    /// Drops the rules whose ids are listed.
+    pub fn disable(&mut self, ids: &[String]) {
+        self.rules.retain(|r| !ids.contains(&r.id));
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// A rule by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn expand(text: &str, fragments: &BTreeMap<String, String>, what: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("{what}: unclosed {{{{ in pattern"))?;
+        let name = &after[..end];
+        // `${{ secrets.X }}`-like text in a pattern is not a fragment.
+        match fragments.get(name) {
+            Some(f) => out.push_str(f),
+            None if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                return Err(format!("{what}: unknown fragment {{{{{name}}}}}"));
+            }
+            None => {
+                out.push_str("{{");
+                out.push_str(name);
+                out.push_str("}}");
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn compile_regex(pattern: &str, what: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        // ASCII semantics: secrets are ASCII, and Unicode word boundaries
+        // would force the slow engines on non-ASCII input.
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("{what}: bad regex: {e}"))
+}
+
+fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Rule, String> {
+    let id = def.id.clone();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
+        return Err(format!("rule id {id:?} must be non-empty [A-Za-z0-9._-]"));
+    }
+    if def.patterns.is_empty() {
+        return Err(format!("rule {id}: no patterns"));
+    }
+    if def.keywords.is_empty() || def.keywords.iter().any(|k| k.is_empty()) {
+        return Err(format!("rule {id}: needs non-empty keywords (the prefilter)"));
+    }
+    let mut patterns = Vec::new();
+    for (i, p) in def.patterns.into_iter().enumerate() {
+        let what = format!("rule {id} pattern {}", i + 1);
+        let regex = compile_regex(&expand(&p.regex, fragments, &what)?, &what)?;
+        if !regex.capture_names().any(|n| n == Some("secret")) {
+            return Err(format!("{what}: needs a capture group named `secret`"));
+        }
+        let path = match p.path {
+            Some(p) => Some(compile_regex(&p, &what)?),
+            None => None,
+        };
+        patterns.push(Pattern {
+            regex,
+            near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            near_lines: p.near_lines,
+            in_file: p.in_file.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            path,
+            examples: p.examples,
+            negative_examples: p.negative_examples,
+        });
+    }
+    let deny_keys = match def.deny_keys {
+        Some(d) => {
+            let what = format!("rule {id} deny_keys");
+            Some(compile_regex(&expand(&d, fragments, &what)?, &what)?)
+        }
+        None => None,
+    };
+    let path = match def.path {
+        Some(p) => Some(compile_regex(&p, &format!("rule {id} path"))?),
+        None => None,
+    };
+    Ok(Rule {
+        id: def.id,
+        name: def.name,
+        description: def.description,
+        severity: def.severity,
+        kind: def.kind,
+        priority: def.priority,
+        keywords: def.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+        public_prefix: def.public_prefix,
+        checksum: def.checksum,
+        validator: def.validator,
+        min_entropy: def.min_entropy,
+        deny_keys,
+        path,
+        secret: def.secret,
+        verify: def
+            .verify
+            .unwrap_or_else(|| VerifyKind::Unsupported("no check defined for this rule".into())),
+        companions: def.companions,
+        remediation: def.remediation,
+        steps: def.steps,
+        references: def.references,
+        patterns,
+    })
+}
+
+/// A rule example that did not behave: the text of a `keyflare rules check` failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule.
+    pub rule_id: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ExampleFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.rule_id, self.message)
+    }
+}
+
+/// Runs every rule over its own examples: each positive example must yield a
+/// finding of that rule, each negative example none. Also checks that every
+/// rule has at least one of each.
+pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
+    let matcher = crate::matcher::Matcher::new(set);
+    let mut failures = Vec::new();
+    for rule in set.rules() {
+        let fail = |message: String| ExampleFailure {
+            rule_id: rule.id.clone(),
+            message,
+        };
+        let positives: usize = rule.patterns.iter().map(|p| p.examples.len()).sum();
+        let negatives: usize = rule.patterns.iter().map(|p| p.negative_examples.len()).sum();
+        if positives == 0 {
+            failures.push(fail("has no examples".into()));
+        }
+        if negatives == 0 {
+            failures.push(fail("has no negative_examples".into()));
+        }
+        for (pi, pattern) in rule.patterns.iter().enumerate() {
+            for ex in &pattern.examples {
+                let (path, text) = ex.parts();
+                let found = matcher.scan_blob(path, text.as_bytes());
+                if !found.iter().any(|m| set.rules()[m.rule].id == rule.id) {
+                    failures.push(fail(format!(
+                        "pattern {} example not found: {:?}",
+                        pi + 1,
+                        abbreviate(text)
+                    )));
+                }
+            }
+            for ex in &pattern.negative_examples {
+                let (path, text) = ex.parts();
+                let found = matcher.scan_blob(path, text.as_bytes());
+                if found.iter().any(|m| set.rules()[m.rule].id == rule.id) {
+                    failures.push(fail(format!(
+                        "pattern {} negative example was found: {:?}",
+                        pi + 1,
+                        abbreviate(text)
+                    )));
+                }
+            }
+        }
+    }
+    failures
+}
+
+fn abbreviate(text: &str) -> String {
+    let mut s: String = text.chars().take(80).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragments_expand_and_unknown_ones_fail() {
+        let mut f = BTreeMap::new();
+        f.insert("a".to_string(), "x+".to_string());
+        assert_eq!(expand("^{{a}}$", &f, "t").unwrap(), "^x+$");
+        assert!(expand("{{b}}", &f, "t").is_err());
+        assert!(expand("{{a", &f, "t").is_err());
+    }
+
+    #[test]
+    fn bad_rule_files_are_clear_errors() {
+        let mut set = RuleSet { rules: Vec::new() };
+        let err = set.add_file("x.toml", "[[rule]]\nid = 1").unwrap_err();
+        assert!(err.to_string().contains("x.toml"), "{err}");
+        let no_secret_group = r#"
+[[rule]]
+id = "t.x"
+name = "x"
+description = "x"
+severity = "low"
+keywords = ["x"]
+remediation = "x"
+[[rule.patterns]]
+regex = 'x+'
+"#;
+        let err = set.add_file("y.toml", no_secret_group).unwrap_err();
+        assert!(err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn exploding_regex_is_refused() {
+        let err = compile_regex("(?:a{100}){100}{100}", "t").unwrap_err();
+        assert!(err.contains("bad regex"), "{err}");
+    }
+}

@@ -1,0 +1,171 @@
+//! Working-tree source: walks directories in parallel with the `ignore` crate
+//! (honouring .gitignore/.ignore, scanning hidden files, skipping `.git/`) and
+//! reads each regular file once.
+//!
+//! Never blocks on FIFOs or devices (only regular files are opened, and they
+//! are opened non-blocking and re-checked after opening), never follows
+//! symlinks (so loops cannot happen), never memory-maps (a file that changes
+//! during the scan cannot crash it), and never reads more than the size limit.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use ignore::{WalkBuilder, WalkState};
+
+use super::Stats;
+use crate::blob::Blob;
+use crate::error::Error;
+
+/// O_NONBLOCK (not in std): 0o4000 on Linux, 4 on macOS and the BSDs.
+#[cfg(target_os = "linux")]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(not(target_os = "linux"))]
+const O_NONBLOCK: i32 = 0x0004;
+
+/// How to walk.
+#[derive(Clone, Debug)]
+pub struct FsOptions {
+    /// Directories or files to scan.
+    pub roots: Vec<PathBuf>,
+    /// Files larger than this are skipped (and counted).
+    pub max_file_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Honour .gitignore, .ignore and git excludes.
+    pub respect_ignore: bool,
+}
+
+/// Walks `opts.roots` and calls `visit` with each regular file's content,
+/// from several threads. Unreadable entries become warnings in `stats`.
+/// Fails only if a root does not exist.
+pub fn walk<F>(opts: &FsOptions, stats: &Stats, visit: F) -> Result<(), Error>
+where
+    F: Fn(Blob) + Sync,
+{
+    for root in &opts.roots {
+        std::fs::symlink_metadata(root).map_err(|source| Error::Path {
+            path: root.clone(),
+            source,
+        })?;
+    }
+    let Some((first, rest)) = opts.roots.split_first() else {
+        return Ok(());
+    };
+    let mut builder = WalkBuilder::new(first);
+    for r in rest {
+        builder.add(r);
+    }
+    builder
+        .hidden(false)
+        .follow_links(false)
+        .ignore(opts.respect_ignore)
+        .git_ignore(opts.respect_ignore)
+        .git_exclude(opts.respect_ignore)
+        .git_global(opts.respect_ignore)
+        .parents(opts.respect_ignore)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    // A single directory root: report paths relative to it, as the repo sees them.
+    let base: Option<&Path> = match opts.roots.as_slice() {
+        [only] if only.is_dir() => Some(only.as_path()),
+        _ => None,
+    };
+    let visit = &visit;
+    builder.build_parallel().run(|| {
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    stats.warn(format!("cannot walk: {e}"));
+                    return WalkState::Continue;
+                }
+            };
+            let is_file = entry.file_type().is_some_and(|t| t.is_file());
+            if !is_file {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if !is_dir {
+                    stats.skipped_special.fetch_add(1, Ordering::Relaxed);
+                }
+                return WalkState::Continue;
+            }
+            let path = entry.path();
+            let shown = display_path(path, base);
+            match read_regular_file(path, opts.max_file_size) {
+                Ok(Read_::Data(data)) => {
+                    stats.add_blob(data.len());
+                    visit(Blob { path: shown, data });
+                }
+                Ok(Read_::TooLarge) => {
+                    stats.skipped_large.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Read_::NotRegular) => {
+                    stats.skipped_special.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => stats.warn(format!("cannot read {shown}: {e}")),
+            }
+            WalkState::Continue
+        })
+    });
+    Ok(())
+}
+
+enum Read_ {
+    Data(Vec<u8>),
+    TooLarge,
+    NotRegular,
+}
+
+fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
+    // Non-blocking open: if the file was swapped for a FIFO since the walk saw
+    // it, opening must not hang. Regular files ignore the flag.
+    let file: File = OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Read_::NotRegular);
+    }
+    if meta.len() > limit {
+        return Ok(Read_::TooLarge);
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while we read: never take more than the limit.
+    file.take(limit + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Ok(Read_::TooLarge);
+    }
+    Ok(Read_::Data(data))
+}
+
+/// `/`-separated path relative to `base` when given, else as walked, without
+/// a leading `./`. Non-UTF-8 names are shown lossily.
+pub fn display_path(path: &Path, base: Option<&Path>) -> String {
+    let rel = base
+        .and_then(|b| path.strip_prefix(b).ok())
+        .filter(|r| !r.as_os_str().is_empty())
+        .unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    match s.strip_prefix("./") {
+        Some(t) => t.to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths() {
+        assert_eq!(display_path(Path::new("./a/b"), None), "a/b");
+        assert_eq!(
+            display_path(Path::new("/r/a/b"), Some(Path::new("/r"))),
+            "a/b"
+        );
+        assert_eq!(display_path(Path::new("x"), Some(Path::new("/r"))), "x");
+    }
+}

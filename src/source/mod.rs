@@ -1,0 +1,36 @@
+//! Sources: where blobs come from (a working tree, git history). Each source
+//! reads bytes and hands blobs to a callback; it never matches or reports.
+
+pub mod fs;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// What a source did, for the summary. Shared by the scanning threads.
+#[derive(Default, Debug)]
+pub struct Stats {
+    /// Blobs handed to the matcher.
+    pub blobs: AtomicU64,
+    /// Their bytes.
+    pub bytes: AtomicU64,
+    /// Files skipped because they exceed the size limit.
+    pub skipped_large: AtomicU64,
+    /// Entries that are not regular files (FIFOs, sockets, devices, symlinks).
+    pub skipped_special: AtomicU64,
+    /// Things that could not be read: each a warning.
+    pub warnings: Mutex<Vec<String>>,
+}
+
+impl Stats {
+    /// Records a problem that did not stop the scan.
+    pub fn warn(&self, message: String) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push(message);
+        }
+    }
+
+    pub(crate) fn add_blob(&self, bytes: usize) {
+        self.blobs.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
