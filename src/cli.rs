@@ -195,9 +195,17 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
             println!(
                 "{} rules, {examples} examples: {}",
                 set.rules().len(),
-                if failures.is_empty() { "all pass" } else { "FAILED" }
+                if failures.is_empty() {
+                    "all pass"
+                } else {
+                    "FAILED"
+                }
             );
-            Ok(if failures.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS })
+            Ok(if failures.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            })
         }
         None => {
             for r in set.rules() {
@@ -215,7 +223,10 @@ fn explain(id: &str) -> Result<u8, Error> {
             "no rule {id:?}; `keyflare rules` lists them"
         )));
     };
-    println!("{} ({})\nseverity: {}\n\n{}\n\n{}\n", r.name, r.id, r.severity, r.description, r.remediation);
+    println!(
+        "{} ({})\nseverity: {}\n\n{}\n\n{}\n",
+        r.name, r.id, r.severity, r.description, r.remediation
+    );
     for (i, s) in r.steps.iter().enumerate() {
         println!("{}. {}", i + 1, s);
     }

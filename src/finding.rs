@@ -173,7 +173,10 @@ mod tests {
         let s = "cfut_Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo1234d0d5d5e6";
         assert_eq!(redact(s, Some("cfut_")), "cfut_***d5e6");
         assert_eq!(redact("short-value", None), "***");
-        assert_eq!(format!("{:?}", Secret::new(s.into())), "Secret(<53 bytes redacted>)");
+        assert_eq!(
+            format!("{:?}", Secret::new(s.into())),
+            "Secret(<57 bytes redacted>)"
+        );
         assert!(!format!("{}", Secret::new(s.into())).contains("Q7mK"));
     }
 

@@ -57,7 +57,10 @@ impl std::fmt::Debug for Match {
             .field("rule", &self.rule)
             .field("line", &self.line)
             .field("column", &self.column)
-            .field("secret", &format_args!("<{} bytes redacted>", self.secret.len()))
+            .field(
+                "secret",
+                &format_args!("<{} bytes redacted>", self.secret.len()),
+            )
             .finish()
     }
 }
@@ -134,7 +137,11 @@ impl<'r> Matcher<'r> {
             .collect();
         let allow_markers = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .build(["keyflare:allow", "gitleaks:allow", "pragma: allowlist secret"])
+            .build([
+                "keyflare:allow",
+                "gitleaks:allow",
+                "pragma: allowlist secret",
+            ])
             .expect("fixed literals");
         Matcher {
             rules,
@@ -315,7 +322,7 @@ impl<'r> Matcher<'r> {
                 .filter(|w| !w.is_empty())
                 .take_while(|w| w.starts_with(b"kf."))
                 .collect();
-            if ids.is_empty() || ids.iter().any(|id| *id == rule_id.as_bytes()) {
+            if ids.is_empty() || ids.contains(&rule_id.as_bytes()) {
                 return true;
             }
         }
@@ -480,9 +487,27 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 /// credential contains these with negligible probability.
 pub fn looks_like_placeholder(body: &[u8]) -> bool {
     const WORDS: &[&str] = &[
-        "example", "your", "xxxx", "placeholder", "redacted", "changeme", "change_me", "dummy",
-        "sample", "replace", "insert", "here", "token", "secret", "apikey", "api_key", "api-key",
-        "...", "<", ">", "****",
+        "example",
+        "your",
+        "xxxx",
+        "placeholder",
+        "redacted",
+        "changeme",
+        "change_me",
+        "dummy",
+        "sample",
+        "replace",
+        "insert",
+        "here",
+        "token",
+        "secret",
+        "apikey",
+        "api_key",
+        "api-key",
+        "...",
+        "<",
+        ">",
+        "****",
     ];
     let lower = body.to_ascii_lowercase();
     if WORDS
@@ -567,8 +592,14 @@ mod tests {
         let t = token("cfut_", "Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo");
         for (line, allowed) in [
             (format!("x={t} # keyflare:allow"), true),
-            (format!("x={t} # keyflare:allow kf.cloudflare.user-api-token"), true),
-            (format!("x={t} # keyflare:allow kf.cloudflare.origin-ca-key"), false),
+            (
+                format!("x={t} # keyflare:allow kf.cloudflare.user-api-token"),
+                true,
+            ),
+            (
+                format!("x={t} # keyflare:allow kf.cloudflare.origin-ca-key"),
+                false,
+            ),
             (format!("x={t} // gitleaks:allow"), true),
             (format!("x={t} # pragma: allowlist secret"), true),
             (format!("# keyflare:allow\nx={t}"), false),

@@ -390,14 +390,20 @@ fn compile_regex(pattern: &str, what: &str) -> Result<Regex, String> {
 
 fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Rule, String> {
     let id = def.id.clone();
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+    {
         return Err(format!("rule id {id:?} must be non-empty [A-Za-z0-9._-]"));
     }
     if def.patterns.is_empty() {
         return Err(format!("rule {id}: no patterns"));
     }
     if def.keywords.is_empty() || def.keywords.iter().any(|k| k.is_empty()) {
-        return Err(format!("rule {id}: needs non-empty keywords (the prefilter)"));
+        return Err(format!(
+            "rule {id}: needs non-empty keywords (the prefilter)"
+        ));
     }
     let mut patterns = Vec::new();
     for (i, p) in def.patterns.into_iter().enumerate() {
@@ -438,7 +444,11 @@ fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Ru
         severity: def.severity,
         kind: def.kind,
         priority: def.priority,
-        keywords: def.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+        keywords: def
+            .keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect(),
         public_prefix: def.public_prefix,
         checksum: def.checksum,
         validator: def.validator,
@@ -484,7 +494,11 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
             message,
         };
         let positives: usize = rule.patterns.iter().map(|p| p.examples.len()).sum();
-        let negatives: usize = rule.patterns.iter().map(|p| p.negative_examples.len()).sum();
+        let negatives: usize = rule
+            .patterns
+            .iter()
+            .map(|p| p.negative_examples.len())
+            .sum();
         if positives == 0 {
             failures.push(fail("has no examples".into()));
         }

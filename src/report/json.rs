@@ -49,7 +49,11 @@ struct JsonFinding<'a> {
     in_head: Option<bool>,
 }
 
-pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<Vec<u8>, Error> {
+pub(super) fn render(
+    report: &Report,
+    rules: &RuleSet,
+    opts: &RenderOptions,
+) -> Result<Vec<u8>, Error> {
     let findings = report
         .findings
         .iter()

@@ -68,11 +68,7 @@ impl Report {
         findings.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
         });
-        let warnings = stats
-            .warnings
-            .lock()
-            .map(|w| w.clone())
-            .unwrap_or_default();
+        let warnings = stats.warnings.lock().map(|w| w.clone()).unwrap_or_default();
         let mut summary = Summary {
             source: source.to_string(),
             files_scanned: stats.blobs.load(Ordering::Relaxed),
@@ -140,7 +136,10 @@ pub fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<
 
 /// The remediation of a finding's rule, as steps; empty if the rule is unknown.
 pub(crate) fn steps_for<'r>(rules: &'r RuleSet, rule_id: &str) -> &'r [String] {
-    rules.get(rule_id).map(|r| r.steps.as_slice()).unwrap_or(&[])
+    rules
+        .get(rule_id)
+        .map(|r| r.steps.as_slice())
+        .unwrap_or(&[])
 }
 
 /// Writes the rendered report to stdout, or atomically to `path`: a temporary

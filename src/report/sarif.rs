@@ -40,7 +40,10 @@ fn security_severity(severity: Severity) -> &'static str {
 }
 
 fn help_markdown(rule: &Rule) -> String {
-    let mut md = format!("**{}**\n\n{}\n\n{}\n\n", rule.name, rule.description, rule.remediation);
+    let mut md = format!(
+        "**{}**\n\n{}\n\n{}\n\n",
+        rule.name, rule.description, rule.remediation
+    );
     for (i, step) in rule.steps.iter().enumerate() {
         md.push_str(&format!("{}. {}\n", i + 1, step));
     }
@@ -76,7 +79,11 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let mut d = ReportingDescriptor::builder()
         .id(rule.id.clone())
         .name(rule_name_identifier(&rule.name))
-        .short_description(MultiformatMessageString::builder().text(rule.name.clone()).build())
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(rule.name.clone())
+                .build(),
+        )
         .full_description(
             MultiformatMessageString::builder()
                 .text(rule.description.clone())
@@ -138,13 +145,23 @@ fn is_active(f: &Finding) -> bool {
     )
 }
 
-fn result(f: &Finding, rule_index: Option<usize>, occurrence: usize, opts: &RenderOptions) -> SarifResult {
+fn result(
+    f: &Finding,
+    rule_index: Option<usize>,
+    occurrence: usize,
+    opts: &RenderOptions,
+) -> SarifResult {
     let mut text = format!("{} found: {}.", f.rule_name, f.shown_secret(opts.no_redact));
     if let Some(v) = &f.verification {
-        text.push_str(&format!(" Verification: {:?} ({}).", v.status, v.detail).replace("Active", "ACTIVE"));
+        text.push_str(
+            &format!(" Verification: {:?} ({}).", v.status, v.detail).replace("Active", "ACTIVE"),
+        );
     }
     if let Some(c) = &f.commit {
-        text.push_str(&format!(" Introduced in commit {} by {} on {}.", c.commit, c.author, c.date));
+        text.push_str(&format!(
+            " Introduced in commit {} by {} on {}.",
+            c.commit, c.author, c.date
+        ));
         if !c.in_head {
             text.push_str(
                 " It is only in history: the file may no longer exist. Rotate it, then purge it from history (git filter-repo).",
@@ -203,7 +220,11 @@ fn result(f: &Finding, rule_index: Option<usize>, occurrence: usize, opts: &Rend
     r
 }
 
-pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<Vec<u8>, Error> {
+pub(super) fn render(
+    report: &Report,
+    rules: &RuleSet,
+    opts: &RenderOptions,
+) -> Result<Vec<u8>, Error> {
     let descriptors: Vec<ReportingDescriptor> = rules.rules().iter().map(descriptor).collect();
     let index: HashMap<&str, usize> = rules
         .rules()

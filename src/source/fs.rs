@@ -66,6 +66,8 @@ where
         .git_exclude(opts.respect_ignore)
         .git_global(opts.respect_ignore)
         .parents(opts.respect_ignore)
+        // The same rules with or without a .git directory (an exported tree).
+        .require_git(false)
         .threads(opts.threads)
         .filter_entry(|e| e.file_name() != ".git");
     // A single directory root: report paths relative to it, as the repo sees them.

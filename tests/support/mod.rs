@@ -1,0 +1,72 @@
+//! Shared helpers for the integration tests: temp trees from fixtures and a
+//! command builder for the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository's fixtures directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Copies `fixtures/<name>` into a fresh temp dir and returns (guard, path).
+pub fn fixture_tree(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dest = tmp.path().join(name);
+    copy_dir(&fixtures().join(name), &dest);
+    (tmp, dest)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixtures") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The keyflare binary, with colour and environment noise removed.
+pub fn keyflare() -> Command {
+    let mut cmd = Command::cargo_bin("keyflare").expect("binary");
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd
+}
+
+/// Every secret the fixture tree holds (from fixtures/tree.expected.json).
+pub fn fixture_secrets() -> Vec<String> {
+    let text = std::fs::read_to_string(fixtures().join("tree.expected.json")).expect("expected");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let mut out: Vec<String> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| {
+            let r = e["rule_id"].as_str().unwrap_or("");
+            !r.contains("hygiene")
+        })
+        .map(|e| e["secret"].as_str().expect("secret").to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Asserts that none of `secrets` appears in `haystack`, nor any 12-char slice
+/// of their middle (a partial leak).
+pub fn assert_no_secret(haystack: &[u8], secrets: &[String], what: &str) {
+    let text = String::from_utf8_lossy(haystack);
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "{what} contains a full secret");
+        if s.len() >= 24 {
+            let mid = &s[s.len() / 2 - 6..s.len() / 2 + 6];
+            assert!(!text.contains(mid), "{what} contains part of a secret");
+        }
+    }
+}
