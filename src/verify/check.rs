@@ -142,7 +142,12 @@ fn sum_up(label: &str, tried: &str, tally: &Tally, note: Option<String>) -> Veri
                 return verdict(VerifyStatus::Invalid, format!("{label}: {detail}"));
             }
             if tally.invalid == tally.tried {
-                let detail = format!("{label}: {detail}, for all of {tried} tried");
+                let all = if tally.tried > 1 {
+                    ", all said invalid"
+                } else {
+                    ""
+                };
+                let detail = format!("{label}: {detail}; {tried} tried{all}");
                 return verdict(VerifyStatus::Invalid, detail);
             }
             (VerifyStatus::Unknown, detail.clone())
@@ -288,7 +293,7 @@ impl Verifier {
             }
         );
         if !user_invalid || job.account_ids.is_empty() {
-            return single("token", &user);
+            return single("legacy token", &user);
         }
         let mut tally = try_each(&job.account_ids, |id| {
             self.probe(secret, Probe::AccountToken(id.into()))
@@ -301,7 +306,7 @@ impl Verifier {
         // The user endpoint's "invalid" counts as one more attempt that said invalid.
         tally.tried += 1;
         tally.invalid += 1;
-        sum_up("token", &tried, &tally, note)
+        sum_up("legacy token", &tried, &tally, note)
     }
 
     /// Sends one verify request (or reuses its cached verdict).

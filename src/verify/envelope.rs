@@ -228,7 +228,7 @@ pub(crate) fn judge_global_key(http: u16, body: &[u8]) -> Judgement {
         if let Err(j) = success_ok(http) {
             return j;
         }
-        return Judgement::Active("Global API Key is active".into());
+        return Judgement::Active("key is active".into());
     }
     if env.has_code(CODE_UNKNOWN_KEY) {
         return Judgement::Invalid {

@@ -15,6 +15,8 @@
 //!   API's JSON envelope is `Unknown`, never `Invalid`.
 //! - The secret never appears in a `Debug` output, an error or a `detail`, and the `/user`
 //!   answer (personal data) is never kept.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod check;
 mod envelope;
