@@ -518,11 +518,8 @@ fn global_key_without_email_sends_nothing() {
     let key = global_key(51);
     let server = key_server("dev@example.com");
     let v = verify_one(config(&server), candidate(VerifyMethod::GlobalKey, &key));
-    assert_status(
-        &v,
-        VerifyStatus::Unknown,
-        "no email found next to the key; pass --email",
-    );
+    assert_eq!(v.status, VerifyStatus::Unknown);
+    assert_eq!(v.detail, "no email found next to the key; pass --email");
     assert_eq!(server.request_count(), 0);
 }
 

@@ -243,7 +243,7 @@ impl Verifier {
             }
             VerifyMethod::GlobalKey => {
                 if job.emails.is_empty() {
-                    let why = "Global API Key: no email found next to the key; pass --email";
+                    let why = "no email found next to the key; pass --email";
                     (verdict(VerifyStatus::Unknown, why.into()), None)
                 } else {
                     let tally = try_each(&job.emails, |email| {

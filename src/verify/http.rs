@@ -49,7 +49,7 @@ impl RateLimiter {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
             let slot = (*next).max(now);
-            *next = slot + self.interval;
+            *next = slot.checked_add(self.interval).unwrap_or(slot);
             slot
         };
         let now = Instant::now();
@@ -59,13 +59,17 @@ impl RateLimiter {
     }
 
     /// Pushes every later slot at least `wait` into the future (a 429 holds everyone back,
-    /// since the victim's quota and the per-IP limit are shared).
-    fn defer(&self, wait: Duration) {
+    /// since the victim's quota and the per-IP limit are shared). False if `wait` is beyond
+    /// what the clock can represent.
+    fn defer(&self, wait: Duration) -> bool {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let until = Instant::now() + wait;
+        let Some(until) = Instant::now().checked_add(wait) else {
+            return false;
+        };
         if *next < until {
             *next = until;
         }
+        true
     }
 }
 
@@ -161,7 +165,9 @@ impl Transport {
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
-                if wait > self.max_retry_after {
+                // Within the cap, the wait holds back every later request, even when this one
+                // has no retries left: the quota it protects is shared.
+                if wait > self.max_retry_after || !self.limiter.defer(wait) {
                     return Err(format!(
                         "rate limited (HTTP 429 asks to wait {}s, more than the {}s cap)",
                         wait.as_secs(),
@@ -175,7 +181,6 @@ impl Transport {
                     ));
                 }
                 attempt += 1;
-                self.limiter.defer(wait);
                 continue;
             }
             return self.read_body(response);

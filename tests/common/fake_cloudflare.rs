@@ -402,9 +402,6 @@ impl FakeCloudflare {
             .write_all(ca_pem.as_bytes())
             .expect("write the test CA");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(State {
             handler: Box::new(handler),
@@ -483,6 +480,8 @@ impl Drop for FakeCloudflare {
     fn drop(&mut self) {
         self.state.stop.store(true, Ordering::SeqCst);
         if let Some(acceptor) = self.acceptor.take() {
+            // Wake the blocking accept so it sees the stop flag.
+            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
             let _ = acceptor.join();
         }
         let connections = std::mem::take(
@@ -566,22 +565,23 @@ fn make_tls() -> (Arc<rustls::ServerConfig>, String) {
     (Arc::new(config), ca.pem())
 }
 
+/// Blocking accept; `Drop` sets the stop flag and connects once to wake it.
 fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
-    let mut accepted = 0;
-    while !state.stop.load(Ordering::SeqCst) && accepted < MAX_CONNECTIONS {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                accepted += 1;
-                let conn_state = Arc::clone(state);
-                let handle = std::thread::spawn(move || serve_connection(stream, &conn_state));
-                state
-                    .connections
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(handle);
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+    for _ in 0..MAX_CONNECTIONS {
+        let accepted = listener.accept();
+        if state.stop.load(Ordering::SeqCst) {
+            return;
         }
+        let Ok((stream, _)) = accepted else {
+            continue;
+        };
+        let conn_state = Arc::clone(state);
+        let handle = std::thread::spawn(move || serve_connection(stream, &conn_state));
+        state
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
     }
 }
 
