@@ -119,6 +119,10 @@ class Tool:
     def argv(self, corpus: Corpus, report: Path) -> list[str] | None:
         raise NotImplementedError
 
+    def unsupported(self, corpus: Corpus) -> str | None:
+        """Why this tool cannot scan this corpus (shown in the table), or None."""
+        return None
+
 
 def site_packages_bin(venv: Path, pkg: str, exe: str) -> str | None:
     for sp in sorted(venv.glob("lib/python*/site-packages")):
@@ -144,10 +148,12 @@ class Keyflare(Tool):
         super().__init__("keyflare -j1" if single else "keyflare", binary, status, ok_rc=(0, 1), parser="keyflare")
         self.single = single
         self.jflag: list[str] = []
+        self.helptext = ""
         if binary and status == "ok":
             self.version = version_of([binary, "--version"])
+            self.helptext = helptext = subprocess.run([binary, "scan", "--help"], capture_output=True,
+                                                      text=True).stdout
             if single:
-                helptext = subprocess.run([binary, "scan", "--help"], capture_output=True, text=True).stdout
                 m = re.search(r"(?:^|\s)(-j|--jobs|--threads)\b", helptext)
                 if m:
                     self.jflag = [m.group(1), "1"]
@@ -155,6 +161,11 @@ class Keyflare(Tool):
                 else:
                     self.env = {"RAYON_NUM_THREADS": "1"}
                     self.name = "keyflare (RAYON_NUM_THREADS=1)"
+
+    def unsupported(self, corpus):
+        if corpus.kind == "git" and "--git" not in self.helptext:
+            return "no `scan --git` option yet"
+        return None
 
     def argv(self, corpus, report):
         if corpus.kind == "git":
@@ -313,15 +324,16 @@ def measure(tool: Tool, corpus: Corpus, scratch: Path, runs: int, budget: float,
     if tool.status != "ok" or not tool.binary:
         res.status = tool.status
         return res
+    why = tool.unsupported(corpus)
+    if why:
+        res.status = why
+        return res
     stem = re.sub(r"[^A-Za-z0-9]+", "_", tool.name).strip("_")
     report = scratch / f"{stem}.json"
-    argv = tool.argv(corpus, report)
+    argv = tool.argv(corpus, report)  # stdout (e.g. git cat-file's) goes to a scratch file
     if argv is None:
         res.status = "n/a"
         return res
-    if tool.floor and tool.name.startswith("git"):
-        # cat-file output goes to a scratch file (stdout redirect), never to /dev/null
-        pass
     report.unlink(missing_ok=True)
     warm = run_once(argv, tool.env, scratch, stem, timeout)
     if warm.rc not in tool.ok_rc:
@@ -440,10 +452,11 @@ def secret_match(found: str | None, truth: str) -> bool:
     found = found.strip().strip("'\"`")
     if truth in found or (len(found) >= 8 and found in truth):
         return True
-    m = REDACTION.search(found)
-    if m:
-        visible = found[:m.start()]
-        return len(visible) >= 6 and truth.startswith(visible)
+    marks = list(REDACTION.finditer(found))
+    if marks:  # redacted, e.g. "cfut_***e093": compare the visible prefix and suffix
+        prefix, suffix = found[:marks[0].start()], found[marks[-1].end():]
+        return (len(prefix) + len(suffix) >= 4 and len(prefix) + len(suffix) < len(truth)
+                and truth.startswith(prefix) and truth.endswith(suffix))
     return False
 
 
@@ -708,7 +721,7 @@ def main() -> None:
         results = []
         for t in sorted(tools, key=lambda t: not t.floor):  # floor first: it warms the page cache
             r = measure(t, c, scratch, a.runs, a.budget, a.timeout)
-            if r.status != "n/a" and t.binary and t.status == "ok":
+            if r.status != "n/a" and t.binary and t.status == "ok" and not t.unsupported(c):
                 stem = re.sub(r"[^A-Za-z0-9]+", "_", t.name).strip("_")
                 argv = t.argv(c, scratch / f"{stem}.json")
                 if argv:

@@ -90,6 +90,54 @@ struct ScanArgs {
     /// Don't print warnings about unreadable files on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Which findings make the exit code 1: any, only live (active) credentials, or none.
+    #[arg(long, value_enum, default_value = "any")]
+    fail_on: FailOn,
+    #[command(flatten)]
+    verify: VerifyArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Any,
+    Active,
+    None,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// Ask the Cloudflare API whether each credential is live (read-only
+    /// calls, HTTPS only, each secret sent once, only to --api-base).
+    #[arg(long)]
+    verify: bool,
+    /// The Cloudflare API base URL; must be https://.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.cloudflare.com/client/v4"
+    )]
+    api_base: String,
+    /// An extra PEM root certificate for the API host (TLS-inspecting proxies, tests).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// The account email to verify Global API Keys with, when none is found next to the key.
+    #[arg(long, value_name = "EMAIL")]
+    email: Option<String>,
+    /// The account id to verify account tokens (cfat_) with, when none is found next to the token.
+    #[arg(long, value_name = "ID")]
+    account_id: Option<String>,
+    /// For live credentials, list the accounts and zones they reach (read-only calls). Needs --verify.
+    #[arg(long, requires = "verify")]
+    blast_radius: bool,
+    /// At most this many verification requests in flight.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    verify_concurrency: u16,
+    /// At most this many verification requests a second (Cloudflare allows 1,200 per 5 minutes).
+    #[arg(long, value_name = "N", default_value_t = 4.0)]
+    verify_rate: f64,
+    /// Total time allowed for one verification request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    verify_timeout: u64,
 }
 
 /// Parses `123`, `64K`, `256M`, `2G` (powers of 1024).
@@ -132,8 +180,46 @@ fn scan(args: ScanArgs) -> Result<u8, Error> {
         threads: args.threads,
         respect_ignore: !args.no_ignore,
     };
-    let report = crate::scan_tree(&opts, &rules)?;
+    if args.fail_on == FailOn::Active && !args.verify.verify {
+        return Err(Error::Usage(
+            "--fail-on active needs --verify: without it no credential is known to be active"
+                .into(),
+        ));
+    }
+    // Check the verifier's settings before scanning: a bad --api-base is a usage error.
+    let verifier = verifier(&args.verify)?;
+    let mut report = crate::scan_tree(&opts, &rules)?;
+    if let Some(v) = &verifier {
+        crate::verify_findings(&mut report.findings, v);
+    }
     finish(&args, &rules, report)
+}
+
+fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifier>, Error> {
+    if !args.verify {
+        return Ok(None);
+    }
+    // Cloudflare allows 1,200 requests per 5 minutes per user: 4/s at most.
+    if !(args.verify_rate > 0.0 && args.verify_rate <= 4.0) {
+        return Err(Error::Usage(format!(
+            "--verify-rate must be above 0 and at most 4 (Cloudflare's limit is 1,200 requests per 5 minutes), got {}",
+            args.verify_rate
+        )));
+    }
+    let cfg = crate::verify::VerifyConfig {
+        api_base: args.api_base.clone(),
+        ca_cert: args.ca_cert.clone(),
+        concurrency: usize::from(args.verify_concurrency),
+        requests_per_second: args.verify_rate,
+        timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+        blast_radius: args.blast_radius,
+        email: args.email.clone(),
+        account_id: args.account_id.clone(),
+        ..crate::verify::VerifyConfig::default()
+    };
+    crate::verify::Verifier::new(cfg)
+        .map(Some)
+        .map_err(|e| Error::Verify(e.to_string()))
 }
 
 fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error> {
@@ -163,13 +249,23 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
     };
     let bytes = report::render(&report, rules, &opts)?;
     report::write_output(&bytes, args.output.as_deref())?;
-    Ok(exit_code(&report))
+    Ok(exit_code(&report, args.fail_on))
 }
 
-/// Findings make 1; otherwise an incomplete scan (unreadable files) makes 2,
-/// because keyflare cannot vouch for what it did not read.
-fn exit_code(report: &Report) -> u8 {
-    if !report.findings.is_empty() {
+/// Findings that count under --fail-on make 1; otherwise an incomplete scan
+/// (unreadable files) makes 2, because keyflare cannot vouch for what it did
+/// not read.
+fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
+    let failing = match fail_on {
+        FailOn::Any => !report.findings.is_empty(),
+        FailOn::Active => report.findings.iter().any(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == crate::verify::VerifyStatus::Active)
+        }),
+        FailOn::None => false,
+    };
+    if failing {
         EXIT_FINDINGS
     } else if !report.warnings.is_empty() {
         EXIT_ERROR
