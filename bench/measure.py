@@ -367,6 +367,7 @@ class Finding:
     line: int | None
     secret: str | None
     commit: str | None
+    category: str | None = None  # keyflare: "credential" or "hygiene"
 
 
 def _deep_get(obj, keys, depth=0):
@@ -428,8 +429,9 @@ def parse_report(kind: str, path: Path) -> list[Finding]:
             line = _deep_get(f, ["line", "start_line", "line_number"])
             secret = _deep_get(f, ["secret", "value", "match", "matched", "snippet", "raw"])
             commit = _deep_get(f, ["commit", "commit_id", "sha", "git_sha"])
+            cat = f.get("kind") if isinstance(f.get("kind"), str) else None
             out.append(Finding(str(rule), str(p), int(line) if isinstance(line, (int, str)) and str(line).isdigit() else None,
-                               str(secret) if secret is not None else None, str(commit) if commit else None))
+                               str(secret) if secret is not None else None, str(commit) if commit else None, cat))
     return out
 
 
@@ -468,9 +470,12 @@ def is_cloudflare(tool: Tool, f: Finding) -> bool:
 
 def score(tool: Tool, corpus: Corpus, findings: list[Finding]) -> dict:
     root = corpus.path
-    findings = [Finding(f.rule, norm_path(f.path, root), f.line, f.secret, f.commit) for f in findings]
+    findings = [Finding(f.rule, norm_path(f.path, root), f.line, f.secret, f.commit, f.category) for f in findings]
+    # keyflare's hygiene findings (e.g. "X-Auth-Key used here") claim no secret: not scored
+    not_scored = [f for f in findings if f.category not in (None, "credential")]
+    findings = [f for f in findings if f.category in (None, "credential")]
     cf = [f for f in findings if is_cloudflare(tool, f)]
-    res = {"findings": len(findings), "cf_findings": len(cf)}
+    res = {"findings": len(findings), "cf_findings": len(cf), "not_scored": len(not_scored)}
     if corpus.truth is None:
         uniq = {(f.path, f.line, f.secret) for f in cf}
         res["cf_unique"] = len(uniq)
@@ -519,9 +524,17 @@ def score(tool: Tool, corpus: Corpus, findings: list[Finding]) -> dict:
                 fp_decoy.add(key)
             else:
                 fp_other.add(key)
+            details.setdefault(key, f.rule)
         return matched, fp_decoy, fp_other
 
+    details: dict = {}
     m_cf, fpd, fpo = match(cf)
+    # for whoever tunes rules: what was missed and what was reported wrongly
+    res["detail"] = {
+        "missed": [t for i, t in enumerate(truth) if i not in m_cf],
+        "fp_decoy": [{"where": list(k), "rule": details.get(k)} for k in sorted(fpd, key=str)],
+        "fp_other": [{"where": list(k), "rule": details.get(k)} for k in sorted(fpo, key=str)],
+    }
     m_any, _, _ = match(findings)
     res.update({
         "truth": len(truth),
@@ -683,7 +696,7 @@ def main() -> None:
     scratch_root = work / "scratch"
     scratch_root.mkdir(parents=True, exist_ok=True)
 
-    kf_bin = a.keyflare if a.keyflare and Path(a.keyflare).is_file() else None
+    kf_bin = str(Path(a.keyflare).resolve()) if a.keyflare and Path(a.keyflare).is_file() else None
     kf_status = a.keyflare_status if kf_bin else (a.keyflare_status if a.keyflare_status != "ok" else "missing")
     tools: list[Tool] = [
         RgFloor(), GitFloor(),
@@ -732,6 +745,11 @@ def main() -> None:
             if r.report and t.parser:
                 try:
                     r.score = score(t, c, parse_report(t.parser, r.report))
+                    if r.score.get("not_scored"):
+                        r.status += f"; {r.score['not_scored']} non-credential (hygiene) findings not scored"
+                    if "detail" in r.score:
+                        (r.report.parent / (r.report.stem + ".accuracy.json")).write_text(
+                            json.dumps(r.score.pop("detail"), indent=1) + "\n")
                 except Exception as e:  # noqa: BLE001
                     r.status = f"report not understood: {type(e).__name__}: {e}"
             results.append(r)
