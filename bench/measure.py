@@ -435,6 +435,23 @@ def parse_report(kind: str, path: Path) -> list[Finding]:
     return out
 
 
+def scanned_count(kind: str, path: Path) -> int | None:
+    """Files (blobs) the tool says it scanned, when its report tells."""
+    try:
+        data = json.loads(path.read_text(errors="replace"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if kind == "keyflare":
+        v = (data.get("summary") or {}).get("files_scanned")
+    elif kind == "kingfisher":
+        v = ((data.get("metadata") or {}).get("summary") or {}).get("blobs_scanned")
+    else:
+        v = None
+    return v if isinstance(v, int) else None
+
+
 def norm_path(p: str, root: Path) -> str:
     p = p.replace("\\", "/")
     for prefix in (str(root) + "/", str(root.resolve()) + "/"):
@@ -745,6 +762,9 @@ def main() -> None:
             if r.report and t.parser:
                 try:
                     r.score = score(t, c, parse_report(t.parser, r.report))
+                    n = scanned_count(t.parser, r.report)
+                    if n is not None and c.kind == "tree" and n != c.nfiles:
+                        r.status += f"; scanned {n} of {c.nfiles} files"
                     if r.score.get("not_scored"):
                         r.status += f"; {r.score['not_scored']} non-credential (hygiene) findings not scored"
                     if "detail" in r.score:

@@ -74,8 +74,12 @@ struct PatternContext {
 pub struct Matcher<'r> {
     rules: &'r RuleSet,
     prefilter: AhoCorasick,
-    /// For each prefilter keyword, the rules it enables.
-    keyword_rules: Vec<Vec<usize>>,
+    /// For each prefilter keyword, the keywords a match of it counts as seen:
+    /// itself and those a leftmost match of it can hide (see `hides`).
+    implies: Vec<Vec<usize>>,
+    /// For each rule, for each pattern: the keyword sets that must each have
+    /// a keyword in the blob or path before the pattern's regex runs.
+    requirements: Vec<Vec<Vec<Vec<usize>>>>,
     contexts: Vec<Vec<PatternContext>>,
     allow_markers: AhoCorasick,
     email_labeled: Regex,
@@ -104,22 +108,50 @@ fn fixed_regex(pattern: &str) -> Regex {
 impl<'r> Matcher<'r> {
     /// Compiles the prefilter and context searchers for `rules`.
     pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
+        // A pattern can only match if the blob (or its path) holds one of its
+        // rule's keywords, and one of its `near` and `in_file` keywords when it
+        // has those: every one of them is a prefilter keyword.
         let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (ri, rule) in rules.rules().iter().enumerate() {
-            for kw in &rule.keywords {
-                match keywords.iter().position(|k| k == kw) {
-                    Some(i) => keyword_rules[i].push(ri),
-                    None => {
-                        keywords.push(kw.clone());
-                        keyword_rules.push(vec![ri]);
+        let id_of =
+            |k: &String, keywords: &mut Vec<String>| match keywords.iter().position(|x| x == k) {
+                Some(i) => i,
+                None => {
+                    keywords.push(k.clone());
+                    keywords.len() - 1
+                }
+            };
+        let mut requirements = Vec::new();
+        for rule in rules.rules() {
+            let rule_set: Vec<usize> = rule
+                .keywords
+                .iter()
+                .map(|k| id_of(k, &mut keywords))
+                .collect();
+            let mut per_pattern = Vec::new();
+            for p in &rule.patterns {
+                let mut reqs = vec![rule_set.clone()];
+                for extra in [&p.near, &p.in_file] {
+                    if !extra.is_empty() {
+                        reqs.push(extra.iter().map(|k| id_of(k, &mut keywords)).collect());
                     }
                 }
+                per_pattern.push(reqs);
             }
+            requirements.push(per_pattern);
         }
+        let implies = (0..keywords.len())
+            .map(|a| {
+                (0..keywords.len())
+                    .filter(|&b| a == b || hides(&keywords[a], &keywords[b]))
+                    .collect()
+            })
+            .collect();
+        // Leftmost-first, non-overlapping: the fast (SIMD) search. What it can
+        // miss, a keyword inside or straddling another's match, is put back by
+        // `implies`.
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
             .expect("keywords are plain literals");
         let contexts = rules
@@ -146,7 +178,8 @@ impl<'r> Matcher<'r> {
         Matcher {
             rules,
             prefilter,
-            keyword_rules,
+            implies,
+            requirements,
             contexts,
             allow_markers,
             email_labeled: fixed_regex(
@@ -171,22 +204,23 @@ impl<'r> Matcher<'r> {
     /// `/`-separated; rules may look at it). Matches come out sorted by offset,
     /// without overlaps.
     pub fn scan_blob(&self, path: &str, data: &[u8]) -> Vec<Match> {
-        let active = self.active_rules(path, data);
-        if !active.iter().any(|&a| a) {
+        let seen = self.seen_keywords(path, data);
+        if !seen.iter().any(|&a| a) {
             return Vec::new();
         }
         let lower_path = path.to_ascii_lowercase();
         let mut found: Vec<Match> = Vec::new();
         for (ri, rule) in self.rules.rules().iter().enumerate() {
-            if !active[ri] {
-                continue;
-            }
             if let Some(p) = &rule.path {
                 if !p.is_match(path.as_bytes()) {
                     continue;
                 }
             }
             for (pi, pattern) in rule.patterns.iter().enumerate() {
+                let needed = &self.requirements[ri][pi];
+                if !needed.iter().all(|set| set.iter().any(|&k| seen[k])) {
+                    continue;
+                }
                 if let Some(p) = &pattern.path {
                     if !p.is_match(path.as_bytes()) {
                         continue;
@@ -256,27 +290,26 @@ impl<'r> Matcher<'r> {
         kept
     }
 
-    /// One keyword pass over the blob and its path: which rules may match.
-    fn active_rules(&self, path: &str, data: &[u8]) -> Vec<bool> {
-        let mut active = vec![false; self.rules.rules().len()];
-        let mut seen = vec![false; self.keyword_rules.len()];
+    /// One keyword pass over the path and the blob: which keywords occur.
+    fn seen_keywords(&self, path: &str, data: &[u8]) -> Vec<bool> {
+        let mut seen = vec![false; self.implies.len()];
         let mut remaining = seen.len();
-        let path_hits = self.prefilter.find_overlapping_iter(path.as_bytes());
-        let data_hits = self.prefilter.find_overlapping_iter(data);
-        for m in path_hits.chain(data_hits) {
-            let id = m.pattern().as_usize();
-            if !seen[id] {
-                seen[id] = true;
-                remaining -= 1;
-                for &r in &self.keyword_rules[id] {
-                    active[r] = true;
-                }
-                if remaining == 0 {
-                    break;
+        let hits = self
+            .prefilter
+            .find_iter(path.as_bytes())
+            .chain(self.prefilter.find_iter(data));
+        for m in hits {
+            for &k in &self.implies[m.pattern().as_usize()] {
+                if !seen[k] {
+                    seen[k] = true;
+                    remaining -= 1;
                 }
             }
+            if remaining == 0 {
+                break;
+            }
         }
-        active
+        seen
     }
 
     /// The checks that need only the value itself.
@@ -378,6 +411,13 @@ impl<'r> Matcher<'r> {
         }
         out
     }
+}
+
+/// True if a leftmost match of keyword `a` can hide an occurrence of `b`:
+/// `b` lies inside `a`, or starts inside `a` and runs past it (a suffix of
+/// `a` is a prefix of `b`).
+fn hides(a: &str, b: &str) -> bool {
+    a.contains(b) || (0..a.len()).any(|i| a.is_char_boundary(i) && b.starts_with(&a[i..]))
 }
 
 /// The first non-empty capture group of each match, deduplicated, at most MAX_COMPANIONS.
@@ -574,6 +614,14 @@ mod tests {
         assert_eq!((found[0].line, found[0].column), (3, 6));
         assert_eq!(found[0].end_column, 6 + t.len());
         assert_eq!((found[1].line, found[1].column), (3, 6 + t.len() + 3));
+    }
+
+    #[test]
+    fn keyword_hiding() {
+        assert!(hides("client_secret", "secret"));
+        assert!(hides("cf_api", "api_token"));
+        assert!(hides("cf_", "cf_api"));
+        assert!(!hides("cloudflare", "cf_"));
     }
 
     #[test]
