@@ -22,6 +22,10 @@ const NEAR_BYTES: usize = 2048;
 const COMPANION_BYTES: usize = 4096;
 /// Blobs up to this size are searched whole for account ids.
 const COMPANION_WHOLE_BLOB: usize = 64 * 1024;
+/// The prefilter lowercases blobs in chunks of this size...
+const PREFILTER_CHUNK: usize = 32 * 1024;
+/// ...overlapping by this much, which must exceed the longest keyword.
+const PREFILTER_OVERLAP: usize = crate::rules::MAX_KEYWORD_LEN;
 /// At most this many companions of a kind are kept per match.
 const MAX_COMPANIONS: usize = 4;
 
@@ -149,8 +153,10 @@ impl<'r> Matcher<'r> {
         // Leftmost-first, non-overlapping: the fast (SIMD) search. What it can
         // miss, a keyword inside or straddling another's match, is put back by
         // `implies`.
+        // Case-sensitive over lowercased text: with few enough patterns the
+        // search runs on SIMD (Teddy); ASCII case folding would multiply the
+        // patterns past what Teddy takes and fall back to a byte-at-a-time DFA.
         let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
             .expect("keywords are plain literals");
@@ -294,20 +300,42 @@ impl<'r> Matcher<'r> {
     fn seen_keywords(&self, path: &str, data: &[u8]) -> Vec<bool> {
         let mut seen = vec![false; self.implies.len()];
         let mut remaining = seen.len();
-        let hits = self
-            .prefilter
-            .find_iter(path.as_bytes())
-            .chain(self.prefilter.find_iter(data));
-        for m in hits {
-            for &k in &self.implies[m.pattern().as_usize()] {
-                if !seen[k] {
-                    seen[k] = true;
-                    remaining -= 1;
+        let mut lower = [0u8; PREFILTER_CHUNK + PREFILTER_OVERLAP];
+        let mut mark = |text: &[u8], seen: &mut Vec<bool>| {
+            for m in self.prefilter.find_iter(text) {
+                for &k in &self.implies[m.pattern().as_usize()] {
+                    if !seen[k] {
+                        seen[k] = true;
+                        remaining -= 1;
+                    }
+                }
+                if remaining == 0 {
+                    return true;
                 }
             }
-            if remaining == 0 {
+            false
+        };
+        let path = path.as_bytes();
+        for chunk in path.chunks(lower.len()) {
+            lower[..chunk.len()].copy_from_slice(chunk);
+            lower[..chunk.len()].make_ascii_lowercase();
+            if mark(&lower[..chunk.len()], &mut seen) {
+                return seen;
+            }
+        }
+        // Lowercase the blob a chunk at a time (no allocation); chunks overlap
+        // by more than the longest keyword so none is cut in two.
+        let mut start = 0;
+        while start < data.len() {
+            let from = start.saturating_sub(PREFILTER_OVERLAP);
+            let to = (start + PREFILTER_CHUNK).min(data.len());
+            let n = to - from;
+            lower[..n].copy_from_slice(&data[from..to]);
+            lower[..n].make_ascii_lowercase();
+            if mark(&lower[..n], &mut seen) {
                 break;
             }
+            start = to;
         }
         seen
     }

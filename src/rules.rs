@@ -22,6 +22,9 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
 /// memory: the compile fails with a clear error instead.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 const DFA_SIZE_LIMIT: usize = 16 << 20;
+/// Keywords are prefilter literals; longer ones make no sense and would not
+/// fit the prefilter's chunk overlap.
+pub const MAX_KEYWORD_LEN: usize = 128;
 
 /// How urgent a finding is. Ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
