@@ -71,6 +71,10 @@ struct ScanArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write a report in another format, in the same run: FORMAT:FILE
+    /// (FILE `-` is stdout). Repeatable, e.g. `--report sarif:out.sarif --report github:-`.
+    #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_report)]
+    report: Vec<(Format, PathBuf)>,
     /// Show secrets in full in the report. Off by default: reports show at
     /// most a public prefix and the last 4 characters.
     #[arg(long)]
@@ -138,6 +142,20 @@ struct VerifyArgs {
     /// Total time allowed for one verification request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     verify_timeout: u64,
+}
+
+/// Parses `sarif:out.sarif`.
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected FORMAT:FILE, got {s:?}"))?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        format!("unknown format {format:?} (text, json, sarif, markdown or github)")
+    })?;
+    if path.is_empty() {
+        return Err("empty FILE in --report (use - for stdout)".into());
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 /// Parses `123`, `64K`, `256M`, `2G` (powers of 1024).
@@ -241,7 +259,7 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
         [only] if only.is_dir() => Some(only.clone()),
         _ => None,
     };
-    let opts = RenderOptions {
+    let mut opts = RenderOptions {
         format: args.format,
         no_redact: args.no_redact,
         color,
@@ -249,6 +267,13 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
     };
     let bytes = report::render(&report, rules, &opts)?;
     report::write_output(&bytes, args.output.as_deref())?;
+    for (format, path) in &args.report {
+        opts.format = *format;
+        opts.color = false;
+        let bytes = report::render(&report, rules, &opts)?;
+        let to = (path.as_os_str() != "-").then_some(path.as_path());
+        report::write_output(&bytes, to)?;
+    }
     Ok(exit_code(&report, args.fail_on))
 }
 

@@ -150,18 +150,20 @@ fn no_output_format_prints_a_secret_unless_asked() {
 }
 
 #[test]
-fn text_report_groups_by_file_and_summarises() {
+fn text_report_groups_by_credential_with_steps_and_summarises() {
     let (_t, dir) = fixture_tree("tree");
     keyflare()
         .arg("scan")
         .arg(&dir)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("scripts/purge.py\n"))
+        .stdout(predicate::str::contains("      scripts/purge.py:4:62\n"))
+        .stdout(predicate::str::contains("found in 5 places:"))
+        .stdout(predicate::str::contains("      1. Roll it"))
         .stdout(predicate::str::contains("cfut_***"))
         .stdout(predicate::str::contains("fix: "))
         .stdout(predicate::str::contains(
-            "12 findings (2 critical, 7 high, 1 medium, 2 low) in 10 files",
+            "12 findings (2 critical, 7 high, 1 medium, 2 low) of 8 credentials in 10 files",
         ))
         .stdout(predicate::str::contains("\x1b[").not());
 }
@@ -420,4 +422,71 @@ fn sarif_keeps_the_5000_most_severe_results_and_says_so() {
         note.as_str().unwrap_or("").contains("5101 findings"),
         "{note}"
     );
+}
+
+#[test]
+fn markdown_and_github_formats_and_extra_reports() {
+    let (_t, dir) = fixture_tree("tree");
+    let out = keyflare()
+        .arg("scan")
+        .arg(&dir)
+        .args(["--format", "markdown"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("| severity | credential | secret | status | where | fix |"),
+        "{md}"
+    );
+    assert!(md.contains("**8 credentials** in 12 findings"), "{md}");
+    assert!(md.contains("### What to do next"));
+    assert_no_secret(&out.stdout, &fixture_secrets(), "markdown");
+
+    let out = keyflare()
+        .arg("scan")
+        .arg(&dir)
+        .args(["--format", "github"])
+        .output()
+        .expect("run");
+    let gh = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(gh.lines().count(), 12);
+    assert!(
+        gh.contains("::error file=scripts/purge.py,line=4,col=62,"),
+        "{gh}"
+    );
+    assert!(
+        gh.contains("::warning file=scripts/purge.py,line=3,"),
+        "{gh}"
+    );
+    assert_no_secret(&out.stdout, &fixture_secrets(), "github");
+
+    // One run, several reports.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sarif = tmp.path().join("r.sarif");
+    let md = tmp.path().join("summary.md");
+    let out = keyflare()
+        .arg("scan")
+        .arg(&dir)
+        .args(["--format", "json", "--report"])
+        .arg(format!("sarif:{}", sarif.display()))
+        .arg("--report")
+        .arg(format!("markdown:{}", md.display()))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(triples(&v), expected_triples());
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(&sarif).expect("sarif")).expect("sarif json");
+    assert_eq!(s["version"], "2.1.0");
+    assert!(std::fs::read_to_string(&md)
+        .expect("md")
+        .contains("What to do next"));
+    keyflare()
+        .arg("scan")
+        .arg(&dir)
+        .args(["--report", "pdf:x.pdf"])
+        .assert()
+        .code(2);
 }

@@ -4,7 +4,9 @@
 //! on stdout or, atomically, in a file. Secrets are shown redacted unless the
 //! caller asks for `no_redact`.
 
+mod github;
 mod json;
+mod markdown;
 mod sarif;
 mod text;
 
@@ -110,6 +112,10 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
+    /// Markdown: a job summary, an issue or a wiki page.
+    Markdown,
+    /// GitHub workflow commands (`::error file=…`): annotations on a pull request.
+    Github,
 }
 
 /// How to render.
@@ -131,7 +137,52 @@ pub fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<
         Format::Text => Ok(text::render(report, rules, opts)),
         Format::Json => json::render(report, rules, opts),
         Format::Sarif => sarif::render(report, rules, opts),
+        Format::Markdown => Ok(markdown::render(report, rules, opts)),
+        Format::Github => Ok(github::render(report, rules, opts)),
     }
+}
+
+/// Findings that hold the same credential (same rule, same secret).
+pub(crate) struct CredentialGroup<'a> {
+    /// In report order; never empty.
+    pub findings: Vec<&'a Finding>,
+}
+
+impl<'a> CredentialGroup<'a> {
+    pub(crate) fn first(&self) -> &'a Finding {
+        self.findings[0]
+    }
+
+    /// The verification status, shared by every finding of the credential.
+    pub(crate) fn status(&self) -> Option<crate::verify::VerifyStatus> {
+        self.findings[0].verification.as_ref().map(|v| v.status)
+    }
+
+    fn urgency(&self) -> (bool, Severity) {
+        (
+            self.status() == Some(crate::verify::VerifyStatus::Active),
+            self.first().severity,
+        )
+    }
+}
+
+/// Groups findings by fingerprint (rule + secret), live credentials first,
+/// then by severity, then in report order.
+pub(crate) fn group_by_credential(findings: &[Finding]) -> Vec<CredentialGroup<'_>> {
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<CredentialGroup<'_>> = Vec::new();
+    for f in findings {
+        match index.get(f.fingerprint.as_str()) {
+            Some(&i) => groups[i].findings.push(f),
+            None => {
+                index.insert(&f.fingerprint, groups.len());
+                groups.push(CredentialGroup { findings: vec![f] });
+            }
+        }
+    }
+    // Stable: equal urgency keeps report order.
+    groups.sort_by(|a, b| b.urgency().cmp(&a.urgency()));
+    groups
 }
 
 /// The remediation of a finding's rule, as steps; empty if the rule is unknown.

@@ -3,8 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{RenderOptions, Report};
-use crate::finding::Finding;
+use super::{group_by_credential, RenderOptions, Report};
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -29,73 +28,75 @@ impl Paint {
     }
 }
 
-/// Live credentials lead; then the most severe.
-fn urgency(f: &Finding) -> (u8, Severity) {
-    let live = matches!(
-        f.verification.as_ref().map(|v| v.status),
-        Some(VerifyStatus::Active)
-    );
-    (u8::from(live), f.severity)
-}
-
 pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Vec<u8> {
     let paint = Paint(opts.color);
     let mut out = String::new();
-    // Group by file, keeping files in path order but files with live or more
-    // severe findings first.
-    let mut files: Vec<(&str, Vec<&Finding>)> = Vec::new();
-    for f in &report.findings {
-        match files.iter_mut().find(|(p, _)| *p == f.path) {
-            Some((_, v)) => v.push(f),
-            None => files.push((&f.path, vec![f])),
+    // One block per credential: a secret in five places is one problem with
+    // five locations. Live ones first, then by severity.
+    let groups = group_by_credential(&report.findings);
+    for (n, g) in groups.iter().enumerate() {
+        let f = g.first();
+        let _ = writeln!(
+            out,
+            "{} {}  {}  {}",
+            paint.wrap("1", &format!("[{}]", n + 1)),
+            paint.severity(f.severity),
+            paint.wrap("1", &f.rule_name),
+            paint.wrap("2", &f.rule_id)
+        );
+        let _ = writeln!(out, "    secret: {}", f.shown_secret(opts.no_redact));
+        if let Some(v) = &f.verification {
+            let status = match v.status {
+                VerifyStatus::Active => paint.wrap("1;31", "ACTIVE"),
+                VerifyStatus::Inactive => "inactive".to_string(),
+                VerifyStatus::Invalid => "invalid".to_string(),
+                VerifyStatus::Unknown => "unknown".to_string(),
+            };
+            let _ = writeln!(out, "    status: {status} ({})", v.detail);
+            if let Some(b) = &v.blast_radius {
+                let _ = writeln!(
+                    out,
+                    "    reaches: {} account(s) {:?}, {} zone(s) {:?}",
+                    b.account_count, b.accounts, b.zone_count, b.zones
+                );
+            }
         }
-    }
-    files.sort_by(|a, b| {
-        let ua = a.1.iter().map(|f| urgency(f)).max();
-        let ub = b.1.iter().map(|f| urgency(f)).max();
-        ub.cmp(&ua).then(a.0.cmp(b.0))
-    });
-    for (path, findings) in &files {
-        let _ = writeln!(out, "{}", paint.wrap("1", path));
-        for f in findings {
-            let _ = writeln!(
-                out,
-                "  {}:{}  {}  {}  {}",
-                f.line,
-                f.column,
-                paint.severity(f.severity),
-                f.rule_name,
-                paint.wrap("2", &f.rule_id)
-            );
-            let _ = writeln!(out, "      secret: {}", f.shown_secret(opts.no_redact));
+        let places = if g.findings.len() == 1 {
+            "1 place".to_string()
+        } else {
+            format!("{} places", g.findings.len())
+        };
+        let _ = writeln!(out, "    found in {places}:");
+        for f in &g.findings {
+            let mut line = format!("      {}:{}:{}", f.path, f.line, f.column);
             if let Some(c) = &f.commit {
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
                 let where_ = if c.in_head {
                     "still in HEAD"
                 } else {
-                    "only in history"
+                    "only in history: rotate it, then purge it from history (git filter-repo); deleting the file is not enough"
                 };
-                let _ = writeln!(
-                    out,
-                    "      commit: {short} by {} on {} ({where_})",
+                line.push_str(&format!(
+                    "  (commit {short} by {} on {}; {where_})",
                     c.author, c.date
-                );
+                ));
             }
-            if let Some(v) = &f.verification {
-                let status = match v.status {
-                    VerifyStatus::Active => paint.wrap("1;31", "ACTIVE"),
-                    VerifyStatus::Inactive => "inactive".to_string(),
-                    VerifyStatus::Invalid => "invalid".to_string(),
-                    VerifyStatus::Unknown => "unknown".to_string(),
-                };
-                let _ = writeln!(out, "      status: {status} ({})", v.detail);
-            }
-            if let Some(rule) = rules.get(&f.rule_id) {
-                let _ = writeln!(out, "      fix: {}", rule.remediation);
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(rule) = rules.get(&f.rule_id) {
+            let _ = writeln!(out, "    fix: {}", rule.remediation);
+            for (i, step) in rule.steps.iter().enumerate() {
+                let _ = writeln!(out, "      {}. {}", i + 1, step);
             }
         }
         out.push('\n');
     }
+    let files = {
+        let mut paths: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        paths.len()
+    };
     let s = &report.summary;
     let mut counts = Vec::new();
     for (n, name) in [
@@ -119,11 +120,13 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         paint.wrap(
             "1",
             &format!(
-                "{} {noun} ({}) in {} file{}",
+                "{} {noun} ({}) of {} credential{} in {} file{}",
                 s.findings,
                 counts.join(", "),
-                files.len(),
-                if files.len() == 1 { "" } else { "s" }
+                groups.len(),
+                if groups.len() == 1 { "" } else { "s" },
+                files,
+                if files == 1 { "" } else { "s" }
             ),
         )
     };
