@@ -272,12 +272,17 @@ def parse_time_v(text: str) -> tuple[int, float, int | None]:
     return rss, cpu, status
 
 
+CACHE_HOME: Path | None = None  # set in main(): peers' own caches (e.g. betterleaks' wazero) go here
+
+
 def run_once(argv, env, scratch: Path, stem: str, timeout: float) -> Run:
     timefile = scratch / f"{stem}.time"
     stdout = scratch / f"{stem}.stdout"
     stderr = scratch / f"{stem}.stderr"
     full_env = dict(os.environ)
     full_env.update({"NO_COLOR": "1"})
+    if CACHE_HOME is not None:
+        full_env["XDG_CACHE_HOME"] = str(CACHE_HOME)
     full_env.update(env)
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         t0 = time.perf_counter()
@@ -687,7 +692,7 @@ def git_head(repo: Path) -> str:
 
 
 def shorten(argv: list[str], work: Path, root: Path) -> str:
-    s = " ".join(a if re.fullmatch(r"[\w@%+=:,./-]+", a) else "'" + a.replace("'", "'\\''") + "'" for a in argv)
+    s = " ".join(a if re.fullmatch(r"[\w@%+=:,./<>-]+", a) else "'" + a.replace("'", "'\\''") + "'" for a in argv)
     return s.replace(str(work) + "/", "bench/work/").replace(str(root) + "/", "")
 
 
@@ -712,6 +717,9 @@ def main() -> None:
     venv = work / "venv"
     scratch_root = work / "scratch"
     scratch_root.mkdir(parents=True, exist_ok=True)
+    global CACHE_HOME
+    CACHE_HOME = work / "cache" / "xdg"
+    CACHE_HOME.mkdir(parents=True, exist_ok=True)
 
     kf_bin = str(Path(a.keyflare).resolve()) if a.keyflare and Path(a.keyflare).is_file() else None
     kf_status = a.keyflare_status if kf_bin else (a.keyflare_status if a.keyflare_status != "ok" else "missing")
@@ -757,8 +765,10 @@ def main() -> None:
                 if argv:
                     env = " ".join(f"{k}={v}" for k, v in t.env.items() if k != "KF_RULE_CACHE_DIR")
                     redirect = f" > bench/work/scratch/{c.name}/{stem}.stdout" if t.floor else ""
+                    argv = [x.replace(str(c.path), f"<{c.kind}>") for x in argv]
                     commands.setdefault(f"{t.name} [{c.kind}]", (env + " " if env else "") +
-                                        shorten(argv, work, repo).replace(str(c.path), f"<{c.kind}>") + redirect)
+                                        (shorten(argv, work, repo) + redirect).replace(
+                                            f"scratch/{c.name}/", "scratch/<corpus>/"))
             if r.report and t.parser:
                 try:
                     r.score = score(t, c, parse_report(t.parser, r.report))
@@ -792,7 +802,7 @@ def main() -> None:
     out.append(f"- machine: {mi['nproc']} CPUs ({mi['cpu']}), {mi['mem']} RAM, Linux {mi['kernel']}")
     out.append(f"- keyflare commit: `{git_head(repo)}`")
     vers = ", ".join(f"{t.name.split(' (')[0]} `{t.version}`" for t in tools
-                     if t.version and t.name not in ("keyflare -j1",) and not t.name.startswith("keyflare ("))
+                     if t.version and not t.name.startswith("keyflare "))
     out.append(f"- versions: {vers}")
     out.append("- only ratios within one run mean anything: the machine is shared and noisy. "
                "× fastest peer = median / fastest of kingfisher, gitleaks, betterleaks; "
@@ -810,7 +820,7 @@ def main() -> None:
         out += corpus_table(c, results, c.name == "startup")
         kf = [r for r in results if r.tool.name == "keyflare" and r.runs]
         kf1 = [r for r in results if r.tool.name.startswith("keyflare ") and r.runs]
-        if kf and kf1:
+        if kf and kf1 and c.name != "startup":
             out += ["", f"keyflare 2-thread speed-up over 1 thread: {kf1[0].median / kf[0].median:.2f}×"]
         kt = kind_table(c, results)
         if kt:

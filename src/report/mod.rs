@@ -181,7 +181,7 @@ pub(crate) fn group_by_credential(findings: &[Finding]) -> Vec<CredentialGroup<'
         }
     }
     // Stable: equal urgency keeps report order.
-    groups.sort_by(|a, b| b.urgency().cmp(&a.urgency()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.urgency()));
     groups
 }
 
