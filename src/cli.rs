@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::baseline::Baseline;
+use crate::config::Config;
 use crate::error::Error;
 use crate::report::{self, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
@@ -32,6 +34,10 @@ pub struct Cli {
 enum Command {
     /// Scan files and directories (default: .) for Cloudflare credentials.
     Scan(ScanArgs),
+    /// Record today's findings (fingerprints, never secrets) so that
+    /// `scan --baseline FILE` reports only new ones. Takes the scan flags;
+    /// writes to -o (default .keyflare-baseline.json).
+    Baseline(ScanArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
     /// Print a rule's full description and remediation.
@@ -94,9 +100,16 @@ struct ScanArgs {
     /// Don't print warnings about unreadable files on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// Which findings make the exit code 1: any, only live (active) credentials, or none.
-    #[arg(long, value_enum, default_value = "any")]
-    fail_on: FailOn,
+    /// Which findings make the exit code 1: any (default), only live (active)
+    /// credentials, or none.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Configuration file (default: keyflare.toml at the scan root, if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Report only findings that are not in this baseline (see `keyflare baseline`).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     #[command(flatten)]
     verify: VerifyArgs,
 }
@@ -114,6 +127,9 @@ struct VerifyArgs {
     /// calls, HTTPS only, each secret sent once, only to --api-base).
     #[arg(long)]
     verify: bool,
+    /// Don't verify, even if the configuration says `verify = true`.
+    #[arg(long, conflicts_with = "verify")]
+    no_verify: bool,
     /// The Cloudflare API base URL; must be https://.
     #[arg(
         long,
@@ -184,33 +200,107 @@ fn parse_size(s: &str) -> Result<u64, String> {
 pub fn run() -> Result<u8, Error> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(args, false),
+        Command::Baseline(args) => scan(args, true),
         Command::Rules(args) => rules(args),
         Command::Explain { rule } => explain(&rule),
     }
 }
 
-fn scan(args: ScanArgs) -> Result<u8, Error> {
-    let rules = RuleSet::builtin()?;
-    let opts = FsOptions {
-        roots: args.paths.clone(),
-        max_file_size: args.max_file_size,
-        threads: args.threads,
-        respect_ignore: !args.no_ignore,
+/// The directory whose keyflare.toml applies: the single directory scanned.
+fn scan_root(paths: &[PathBuf]) -> Option<&std::path::Path> {
+    match paths {
+        [only] if only.is_dir() => Some(only.as_path()),
+        _ => None,
+    }
+}
+
+fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
+    let config = Config::load(args.config.as_deref(), scan_root(&args.paths))?;
+    let mut rules = RuleSet::builtin()?;
+    config.apply_to_rules(&mut rules)?;
+    // Flags win over the configuration's defaults.
+    let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(f)) => FailOn::from_str(f, true).unwrap_or(FailOn::Any),
+        (None, None) => FailOn::Any,
     };
-    if args.fail_on == FailOn::Active && !args.verify.verify {
+    args.fail_on = Some(fail_on);
+    if config.verify == Some(true) && !args.verify.no_verify {
+        args.verify.verify = true;
+    }
+    if make_baseline {
+        args.verify.verify = false;
+    }
+    if fail_on == FailOn::Active && !args.verify.verify {
         return Err(Error::Usage(
             "--fail-on active needs --verify: without it no credential is known to be active"
                 .into(),
         ));
     }
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
     // Check the verifier's settings before scanning: a bad --api-base is a usage error.
     let verifier = verifier(&args.verify)?;
+    let opts = FsOptions {
+        roots: args.paths.clone(),
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        respect_ignore: !args.no_ignore,
+        exclude: config.exclude.clone(),
+    };
     let mut report = crate::scan_tree(&opts, &rules)?;
+    filter(&mut report, &config, baseline.as_ref());
+    if make_baseline {
+        let path = args
+            .output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
+        report::write_output(&Baseline::render(&report.findings)?, Some(&path))?;
+        eprintln!(
+            "keyflare: wrote {} with {} finding(s); scan with --baseline {} to report only new ones",
+            path.display(),
+            report.findings.len(),
+            path.display()
+        );
+        return Ok(if report.warnings.is_empty() {
+            EXIT_CLEAN
+        } else {
+            EXIT_ERROR
+        });
+    }
     if let Some(v) = &verifier {
         crate::verify_findings(&mut report.findings, v);
     }
     finish(&args, &rules, report)
+}
+
+/// Drops what the configuration allows or excludes and what the baseline
+/// already knows, before anything is verified.
+fn filter(report: &mut Report, config: &Config, baseline: Option<&Baseline>) {
+    let before = report.findings.len();
+    report
+        .findings
+        .retain(|f| !config.allows(f) && !config.excludes(&f.path));
+    let allowed = before - report.findings.len();
+    if let Some(b) = baseline {
+        let before = report.findings.len();
+        report.findings.retain(|f| !b.contains(f));
+        let known = before - report.findings.len();
+        if known > 0 {
+            report.notices.push(format!(
+                "{known} finding(s) already in the baseline were not reported"
+            ));
+        }
+    }
+    if allowed > 0 {
+        report.notices.push(format!(
+            "{allowed} finding(s) allowed by the configuration were not reported"
+        ));
+    }
+    report.summary.recount(&report.findings);
 }
 
 fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifier>, Error> {
@@ -274,7 +364,7 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
         let to = (path.as_os_str() != "-").then_some(path.as_path());
         report::write_output(&bytes, to)?;
     }
-    Ok(exit_code(&report, args.fail_on))
+    Ok(exit_code(&report, args.fail_on.unwrap_or(FailOn::Any)))
 }
 
 /// Findings that count under --fail-on make 1; otherwise an incomplete scan

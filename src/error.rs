@@ -33,6 +33,14 @@ pub enum Error {
     /// A git repository could not be opened or walked.
     #[error("git: {0}")]
     Git(String),
+    /// A configuration or baseline file is malformed.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (with the line, where known).
+        message: String,
+    },
     /// Bad configuration or flag values.
     #[error("{0}")]
     Usage(String),

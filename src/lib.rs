@@ -9,8 +9,10 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod baseline;
 pub mod blob;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod error;
 pub mod finding;

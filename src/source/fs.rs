@@ -36,6 +36,8 @@ pub struct FsOptions {
     pub threads: usize,
     /// Honour .gitignore, .ignore and git excludes.
     pub respect_ignore: bool,
+    /// Globs (relative to the first root) of paths not to scan.
+    pub exclude: Vec<String>,
 }
 
 /// Walks `opts.roots` and calls `visit` with each regular file's content,
@@ -70,6 +72,23 @@ where
         .require_git(false)
         .threads(opts.threads)
         .filter_entry(|e| e.file_name() != ".git");
+    if !opts.exclude.is_empty() {
+        let dir = if first.is_dir() {
+            first.as_path()
+        } else {
+            Path::new(".")
+        };
+        let mut overrides = ignore::overrides::OverrideBuilder::new(dir);
+        for g in &opts.exclude {
+            overrides
+                .add(&format!("!{g}"))
+                .map_err(|e| Error::Usage(format!("exclude {g:?}: {e}")))?;
+        }
+        let built = overrides
+            .build()
+            .map_err(|e| Error::Usage(format!("exclude: {e}")))?;
+        builder.overrides(built);
+    }
     // A single directory root: report paths relative to it, as the repo sees them.
     let base: Option<&Path> = match opts.roots.as_slice() {
         [only] if only.is_dir() => Some(only.as_path()),

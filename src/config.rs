@@ -1,0 +1,198 @@
+//! Team configuration: `keyflare.toml` at the scan root, or `--config FILE`.
+//!
+//! ```toml
+//! exclude = ["vendor/**", "*.min.js"]        # paths not scanned (globs)
+//! disable_rules = ["kf.cloudflare.hygiene.global-key-auth"]
+//! allow_values = ["cfut_..."]                # exact secrets that are not findings
+//! allow_patterns = ['^cfut_Test']            # regexes over the secret
+//! verify = false                             # default for --verify
+//! fail_on = "any"                            # default for --fail-on
+//!
+//! [[rule]]                                   # extra rules, as in rules/*.toml
+//! id = "acme.internal-cf-proxy-token"
+//! ...
+//! ```
+//! A bad file is an error naming the file, the line and what is wrong.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::rules::RuleSet;
+
+/// The file looked for at the scan root when `--config` is not given.
+pub const DEFAULT_FILE: &str = "keyflare.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    disable_rules: Vec<String>,
+    #[serde(default)]
+    allow_values: Vec<String>,
+    #[serde(default)]
+    allow_patterns: Vec<String>,
+    #[serde(default)]
+    verify: Option<bool>,
+    #[serde(default)]
+    fail_on: Option<String>,
+    // Parsed by the rule loader.
+    #[serde(default)]
+    rule: Option<toml::Value>,
+    #[serde(default)]
+    fragments: Option<toml::Value>,
+}
+
+/// A loaded configuration.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it came from, if anywhere.
+    pub path: Option<PathBuf>,
+    /// Globs of paths not to scan.
+    pub exclude: Vec<String>,
+    /// Rule ids to drop.
+    pub disable_rules: Vec<String>,
+    allow_values: Vec<String>,
+    allow_patterns: Vec<Regex>,
+    /// Default for `--verify`.
+    pub verify: Option<bool>,
+    /// Default for `--fail-on` (validated by the CLI).
+    pub fail_on: Option<String>,
+    rules_text: Option<String>,
+}
+
+impl Config {
+    /// Loads `explicit` if given (it must exist), else `keyflare.toml` in
+    /// `root` if present, else the empty configuration.
+    pub fn load(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config, Error> {
+        let path = match (explicit, root) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(r)) if r.join(DEFAULT_FILE).is_file() => r.join(DEFAULT_FILE),
+            _ => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Path {
+            path: path.clone(),
+            source,
+        })?;
+        Config::parse(&text, &path)
+    }
+
+    /// Parses configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let bad = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let allow_patterns = file
+            .allow_patterns
+            .iter()
+            .map(|p| {
+                regex::RegexBuilder::new(p)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| bad(format!("allow_patterns: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for g in &file.exclude {
+            globset::Glob::new(g).map_err(|e| bad(format!("exclude: {e}")))?;
+        }
+        if let Some(f) = &file.fail_on {
+            if !["any", "active", "none"].contains(&f.as_str()) {
+                return Err(bad(format!(
+                    "fail_on must be \"any\", \"active\" or \"none\", got {f:?}"
+                )));
+            }
+        }
+        let rules_text = if file.rule.is_some() || file.fragments.is_some() {
+            let mut t = toml::map::Map::new();
+            if let Some(r) = file.rule {
+                t.insert("rule".into(), r);
+            }
+            if let Some(f) = file.fragments {
+                t.insert("fragments".into(), f);
+            }
+            Some(toml::to_string(&toml::Value::Table(t)).map_err(|e| bad(e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            exclude: file.exclude,
+            disable_rules: file.disable_rules,
+            allow_values: file.allow_values,
+            allow_patterns,
+            verify: file.verify,
+            fail_on: file.fail_on,
+            rules_text,
+        })
+    }
+
+    /// Adds the configuration's extra rules and drops its disabled ones.
+    pub fn apply_to_rules(&self, rules: &mut RuleSet) -> Result<(), Error> {
+        if let (Some(text), Some(path)) = (&self.rules_text, &self.path) {
+            rules.add_file(&path.display().to_string(), text)?;
+        }
+        for id in &self.disable_rules {
+            if rules.get(id).is_none() {
+                return Err(Error::Config {
+                    path: self.path.clone().unwrap_or_default(),
+                    message: format!("disable_rules: no rule {id:?} (`keyflare rules` lists them)"),
+                });
+            }
+        }
+        rules.disable(&self.disable_rules);
+        Ok(())
+    }
+
+    /// True if the finding's secret is allowlisted.
+    pub fn allows(&self, f: &Finding) -> bool {
+        let s = f.secret.expose();
+        self.allow_values.iter().any(|v| v == s)
+            || self.allow_patterns.iter().any(|p| p.is_match(s))
+    }
+
+    /// True if `path` (relative, `/`-separated) is excluded.
+    pub fn excludes(&self, path: &str) -> bool {
+        self.exclude.iter().any(|g| {
+            globset::GlobBuilder::new(g)
+                .literal_separator(false)
+                .build()
+                .map(|g| g.compile_matcher().is_match(path))
+                .unwrap_or(false)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err = Config::parse("exclude = [\n  3,\n]\n", Path::new("k.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("k.toml") && msg.contains("line 2"), "{msg}");
+        let err = Config::parse("colour = 1\n", Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let err = Config::parse("fail_on = \"sometimes\"\n", Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("fail_on"), "{err}");
+    }
+
+    #[test]
+    fn excludes_and_allows() {
+        let c = Config::parse(
+            "exclude = [\"vendor/**\", \"*.min.js\"]\nallow_patterns = ['^cfut_Test']\n",
+            Path::new("k.toml"),
+        )
+        .unwrap();
+        assert!(c.excludes("vendor/a/b.txt"));
+        assert!(c.excludes("web/app.min.js"));
+        assert!(!c.excludes("src/main.rs"));
+    }
+}
