@@ -45,6 +45,13 @@ enum Command {
         /// The rule id, e.g. kf.cloudflare.user-api-token.
         rule: String,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `keyflare man > keyflare.1`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -204,6 +211,23 @@ pub fn run() -> Result<u8, Error> {
         Command::Baseline(args) => scan(args, true),
         Command::Rules(args) => rules(args),
         Command::Explain { rule } => explain(&rule),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "keyflare", &mut std::io::stdout());
+            Ok(EXIT_CLEAN)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|source| Error::Output {
+                    path: "<stdout>".into(),
+                    source,
+                })?;
+            report::write_output(&out, None)?;
+            Ok(EXIT_CLEAN)
+        }
     }
 }
 
@@ -251,7 +275,10 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         respect_ignore: !args.no_ignore,
         exclude: config.exclude.clone(),
     };
-    let mut report = crate::scan_tree(&opts, &rules)?;
+    let stats = crate::source::Stats::default();
+    let mut report = with_progress(&stats, args.quiet, || {
+        crate::scan_tree_with_stats(&opts, &rules, &stats)
+    })?;
     filter(&mut report, &config, baseline.as_ref());
     if make_baseline {
         let path = args
@@ -275,6 +302,39 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         crate::verify_findings(&mut report.findings, v);
     }
     finish(&args, &rules, report)
+}
+
+/// Runs `work` with a progress line on stderr (files, bytes, rate), only on
+/// a terminal, never with --quiet or in CI.
+fn with_progress<T>(stats: &crate::source::Stats, quiet: bool, work: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let show = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if !show {
+        return work();
+    }
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            let started = std::time::Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                let files = stats.blobs.load(Ordering::Relaxed);
+                let bytes = stats.bytes.load(Ordering::Relaxed);
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!(
+                    "{files} files, {:.1} MB, {:.0} MB/s",
+                    bytes as f64 / 1e6,
+                    bytes as f64 / 1e6 / secs
+                ));
+                bar.tick();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let out = work();
+        done.store(true, Ordering::Relaxed);
+        out
+    })
 }
 
 /// Drops what the configuration allows or excludes and what the baseline

@@ -35,11 +35,19 @@ use source::Stats;
 
 /// Scans a working tree (directories and files) with `rules`.
 pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report, Error> {
+    scan_tree_with_stats(opts, rules, &Stats::default())
+}
+
+/// [`scan_tree`], counting into `stats` as it goes (for a progress display).
+pub fn scan_tree_with_stats(
+    opts: &source::fs::FsOptions,
+    rules: &RuleSet,
+    stats: &Stats,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let matcher = Matcher::new(rules);
-    let stats = Stats::default();
     let findings = Mutex::new(Vec::new());
-    source::fs::walk(opts, &stats, |blob| {
+    source::fs::walk(opts, stats, |blob| {
         let found = scan_blob(&matcher, &blob);
         if !found.is_empty() {
             if let Ok(mut all) = findings.lock() {
@@ -48,7 +56,7 @@ pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report
         }
     })?;
     let findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
-    Ok(Report::new(findings, &stats, "tree", started.elapsed()))
+    Ok(Report::new(findings, stats, "tree", started.elapsed()))
 }
 
 /// Matches one blob and turns the matches into findings.

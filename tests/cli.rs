@@ -490,3 +490,22 @@ fn markdown_and_github_formats_and_extra_reports() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn completions_and_man_page() {
+    keyflare()
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("_keyflare()"));
+    keyflare()
+        .args(["completions", "zsh"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("#compdef keyflare"));
+    keyflare()
+        .arg("man")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(".TH keyflare 1"));
+}
