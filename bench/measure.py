@@ -680,6 +680,13 @@ def machine_info() -> dict:
     return {"nproc": os.cpu_count(), "cpu": cpu, "mem": mem, "kernel": platform.release()}
 
 
+def loadavg() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def git_head(repo: Path) -> str:
     try:
         head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -747,6 +754,7 @@ def main() -> None:
         corpora = [c for c in corpora if c.name in keep]
     corpora = [c for c in corpora if c.path.exists()]
 
+    load_start = loadavg()
     all_results: list[tuple[Corpus, list[Result], str]] = []
     commands: dict[str, str] = {}
     t_start = time.time()
@@ -799,7 +807,15 @@ def main() -> None:
     out.append(f"- date: {now}; mode: {a.mode}; timed runs per tool: up to {a.runs} after one warm-up "
                f"(fewer when a warm-up took more than {a.budget:.0f}s / runs); total bench time "
                f"{(time.time() - t_start) / 60:.1f} min")
-    out.append(f"- machine: {mi['nproc']} CPUs ({mi['cpu']}), {mi['mem']} RAM, Linux {mi['kernel']}")
+    load_end = loadavg()
+    busy = ""
+    try:
+        if max(float(x) for x in (load_start + " / " + load_end).split(" / ")) > 1.5 * (mi["nproc"] or 1):
+            busy = " (well above the core count: other processes competed, wall times are inflated; compare CPU s)"
+    except ValueError:
+        pass
+    out.append(f"- machine: {mi['nproc']} CPUs ({mi['cpu']}), {mi['mem']} RAM, Linux {mi['kernel']}; "
+               f"load average at start {load_start}, at end {load_end}{busy}")
     out.append(f"- keyflare commit: `{git_head(repo)}`")
     vers = ", ".join(f"{t.name.split(' (')[0]} `{t.version}`" for t in tools
                      if t.version and not t.name.startswith("keyflare "))
