@@ -133,7 +133,8 @@ impl<'r> Matcher<'r> {
                 .collect();
             let mut per_pattern = Vec::new();
             for p in &rule.patterns {
-                let mut reqs = vec![rule_set.clone()];
+                let own: Vec<usize> = p.keywords.iter().map(|k| id_of(k, &mut keywords)).collect();
+                let mut reqs = vec![if own.is_empty() { rule_set.clone() } else { own }];
                 for extra in [&p.near, &p.in_file] {
                     if !extra.is_empty() {
                         reqs.push(extra.iter().map(|k| id_of(k, &mut keywords)).collect());

@@ -210,6 +210,8 @@ struct RuleDef {
 struct PatternDef {
     regex: String,
     #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
     near: Vec<String>,
     #[serde(default = "default_near_lines")]
     near_lines: usize,
@@ -236,6 +238,8 @@ fn default_near_lines() -> usize {
 pub struct Pattern {
     /// Has a `secret` group, and maybe a `key` group (the name it is assigned to).
     pub regex: Regex,
+    /// Lowercased prefilter keywords for this pattern alone; empty: the rule's.
+    pub keywords: Vec<String>,
     /// Lowercased keywords, one of which must be within `near_lines` lines
     /// (or in the path) for a match to count. Empty: no such condition.
     pub near: Vec<String>,
@@ -421,6 +425,7 @@ fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Ru
         };
         patterns.push(Pattern {
             regex,
+            keywords: p.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near_lines: p.near_lines,
             in_file: p.in_file.iter().map(|k| k.to_ascii_lowercase()).collect(),
