@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{RenderOptions, Report};
-use crate::finding::Finding;
+use crate::finding::{Finding, HISTORY_REMEDIATION};
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -80,6 +80,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                     "      commit: {short} by {} on {} ({where_})",
                     c.author, c.date
                 );
+                if !c.in_head {
+                    let _ = writeln!(out, "      history: {HISTORY_REMEDIATION}");
+                }
             }
             if let Some(v) = &f.verification {
                 let status = match v.status {
