@@ -42,7 +42,13 @@ export GIT_COMMITTER_NAME=Test GIT_COMMITTER_EMAIL=test@example.com
 unset GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE
 
 # A synthetic token: cfut_ + 40 characters + their CRC32. Not a credential.
-token="$(python3 -c 'import zlib; b="Pc0mm1tT3stT0k3nAbCdEfGhIjKlMnOpQrStUvWx"; print("cfut_%s%08x" % (b, zlib.crc32(b.encode())))')"
+token="$(python3 -c 'import random, string, zlib
+r = random.Random(20260301)
+b = "".join(r.choice(string.ascii_letters + string.digits) for _ in range(40))
+print("cfut_%s%08x" % (b, zlib.crc32(b.encode())))')"
+# Sanity check of the test itself: the binary must find it outside pre-commit.
+printf 'CLOUDFLARE_API_TOKEN=%s\n' "$token" > "$tmp/probe.env"
+if keyflare scan --quiet "$tmp/probe.env" > /dev/null; then fail "keyflare does not detect the test token"; fi
 
 work="$tmp/work"
 git init -q -b main "$work"
