@@ -7,7 +7,8 @@
 # Uses the keyflare-system hook with the keyflare built from this checkout on
 # PATH (cargo build, honouring CARGO_TARGET_DIR). With KEYFLARE_RUST_HOOK=1 it
 # also runs the `keyflare` rust hook once, which makes pre-commit build the
-# crate with cargo (several minutes on 2 cores).
+# crate with cargo: 218 s on a busy 2-core machine (4 min end to end), so it
+# is off by default.
 #
 # try-repo runs the hooks of this repository's HEAD: commit
 # .pre-commit-hooks.yaml first. Exits non-zero on any failure.
