@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::report::{self, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
 use crate::source::fs::FsOptions;
+use crate::source::git::GitOptions;
 
 /// Exit code: no findings.
 pub const EXIT_CLEAN: u8 = 0;
@@ -75,9 +76,28 @@ enum ColorChoice {
 
 #[derive(Args, Debug)]
 struct ScanArgs {
-    /// Files or directories to scan.
+    /// Files or directories to scan; with --git, --range or --staged, the
+    /// repository (one path).
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
+    /// Scan the repository's history: every blob reachable from any ref
+    /// (branches, tags, remote-tracking refs, stash), each read once, each
+    /// finding attributed to the commit that introduced it.
+    #[arg(long, conflicts_with_all = ["range", "staged"])]
+    git: bool,
+    /// With --git: also scan objects no ref reaches (dangling, reflog-only).
+    #[arg(long, requires = "git")]
+    all_objects: bool,
+    /// Scan only what the commits of BASE..HEAD add (BASE...HEAD: since the
+    /// merge base), as a pull request's check needs.
+    #[arg(long, value_name = "RANGE", conflicts_with = "staged")]
+    range: Option<String>,
+    /// Scan only what is staged (the index against HEAD), as a pre-commit hook needs.
+    #[arg(long)]
+    staged: bool,
+    /// With --git: scan checked-out submodules' histories too.
+    #[arg(long, requires = "git")]
+    recurse_submodules: bool,
     /// Report format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
     format: Format,
@@ -276,9 +296,16 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         exclude: config.exclude.clone(),
     };
     let stats = crate::source::Stats::default();
-    let mut report = with_progress(&stats, args.quiet, || {
-        crate::scan_tree_with_stats(&opts, &rules, &stats)
-    })?;
+    let mut report = match git_options(&args)? {
+        Some(g) if args.git => crate::scan_history(&g, &rules)?,
+        Some(g) => match &args.range {
+            Some(range) => crate::scan_range(&g, range, &rules)?,
+            None => crate::scan_staged(&g, &rules)?,
+        },
+        None => with_progress(&stats, args.quiet, || {
+            crate::scan_tree_with_stats(&opts, &rules, &stats)
+        })?,
+    };
     filter(&mut report, &config, baseline.as_ref());
     if make_baseline {
         let path = args
@@ -361,6 +388,25 @@ fn filter(report: &mut Report, config: &Config, baseline: Option<&Baseline>) {
         ));
     }
     report.summary.recount(&report.findings);
+}
+
+/// The git source's options, if a git mode was asked for.
+fn git_options(args: &ScanArgs) -> Result<Option<GitOptions>, Error> {
+    if !(args.git || args.staged || args.range.is_some()) {
+        return Ok(None);
+    }
+    let [repo] = args.paths.as_slice() else {
+        return Err(Error::Usage(
+            "--git, --range and --staged take one PATH: the repository".into(),
+        ));
+    };
+    Ok(Some(GitOptions {
+        repo: repo.clone(),
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        all_objects: args.all_objects,
+        recurse_submodules: args.recurse_submodules,
+    }))
 }
 
 fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifier>, Error> {

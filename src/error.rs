@@ -30,6 +30,12 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A git mode was pointed at something that is not a repository.
+    #[error("{}: not a git repository (nor inside one)", path.display())]
+    NotRepository {
+        /// The path as given.
+        path: PathBuf,
+    },
     /// A git repository could not be opened or walked.
     #[error("git: {0}")]
     Git(String),

@@ -70,6 +70,10 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What to do about a secret that only history holds (`in_head` false).
+pub const HISTORY_REMEDIATION: &str = "rotate it, then purge it from history \
+     (e.g. git filter-repo) — deleting the file is not enough";
+
 /// Where in git history a finding was introduced (git sources only).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct CommitInfo {

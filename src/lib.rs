@@ -1,7 +1,8 @@
 //! keyflare: find leaked Cloudflare credentials, tell whether they are live,
 //! and say how to fix them.
 //!
-//! The pipeline runs one way: sources ([`source`]) read blobs ([`blob`]), the
+//! The pipeline runs one way: sources ([`source`]: a working tree, git
+//! history, a commit range, the index) read blobs ([`blob`]), the
 //! [`matcher`] runs the [`rules`] over each blob, matches become [`finding`]s,
 //! the optional [`verify`] stage asks Cloudflare whether they are live, and
 //! [`report`] renders them. [`cli`] parses flags into that pipeline; the binary
@@ -16,6 +17,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod finding;
+mod git_scan;
 pub mod matcher;
 pub mod report;
 pub mod rules;
@@ -27,13 +29,15 @@ use std::time::Instant;
 
 pub use error::Error;
 pub use finding::Finding;
+pub use git_scan::{scan_history, scan_range, scan_staged};
 pub use report::{Report, Summary};
 pub use rules::RuleSet;
 
 use matcher::Matcher;
 use source::Stats;
 
-/// Scans a working tree (directories and files) with `rules`.
+/// Scans a working tree (directories and files) with `rules`. For git
+/// sources see [`scan_history`], [`scan_range`] and [`scan_staged`].
 pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report, Error> {
     scan_tree_with_stats(opts, rules, &Stats::default())
 }
@@ -61,13 +65,19 @@ pub fn scan_tree_with_stats(
 
 /// Matches one blob and turns the matches into findings.
 pub fn scan_blob(matcher: &Matcher<'_>, blob: &blob::Blob) -> Vec<Finding> {
-    let transcoded = blob::utf16_to_utf8(&blob.data);
-    let data = transcoded.as_deref().unwrap_or(&blob.data);
+    scan_bytes(matcher, &blob.path, &blob.data)
+}
+
+/// Matches `data`, found at `path`, and turns the matches into findings.
+/// UTF-16 (with a byte-order mark) is matched as UTF-8, on the same lines.
+pub fn scan_bytes(matcher: &Matcher<'_>, path: &str, data: &[u8]) -> Vec<Finding> {
+    let transcoded = blob::utf16_to_utf8(data);
+    let data = transcoded.as_deref().unwrap_or(data);
     let rules = matcher.rules().rules();
     matcher
-        .scan_blob(&blob.path, data)
+        .scan_blob(path, data)
         .into_iter()
-        .map(|m| Finding::new(&rules[m.rule], &blob.path, m))
+        .map(|m| Finding::new(&rules[m.rule], path, m))
         .collect()
 }
 

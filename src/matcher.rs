@@ -134,7 +134,11 @@ impl<'r> Matcher<'r> {
             let mut per_pattern = Vec::new();
             for p in &rule.patterns {
                 let own: Vec<usize> = p.keywords.iter().map(|k| id_of(k, &mut keywords)).collect();
-                let mut reqs = vec![if own.is_empty() { rule_set.clone() } else { own }];
+                let mut reqs = vec![if own.is_empty() {
+                    rule_set.clone()
+                } else {
+                    own
+                }];
                 for extra in [&p.near, &p.in_file] {
                     if !extra.is_empty() {
                         reqs.push(extra.iter().map(|k| id_of(k, &mut keywords)).collect());

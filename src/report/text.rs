@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{group_by_credential, RenderOptions, Report};
+use crate::finding::HISTORY_REMEDIATION;
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -74,7 +75,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 let where_ = if c.in_head {
                     "still in HEAD"
                 } else {
-                    "only in history: rotate it, then purge it from history (git filter-repo); deleting the file is not enough"
+                    HISTORY_REMEDIATION
                 };
                 line.push_str(&format!(
                     "  (commit {short} by {} on {}; {where_})",

@@ -2,6 +2,7 @@
 //! reads bytes and hands blobs to a callback; it never matches or reports.
 
 pub mod fs;
+pub mod git;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

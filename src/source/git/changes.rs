@@ -1,0 +1,429 @@
+//! Change sources: what the commits of a range add, or what the index adds
+//! to HEAD, as a pull-request check or a pre-commit hook needs.
+//!
+//! Each changed file comes out once per commit with its new content, the
+//! line numbers the change added, and the versions it replaced. A merge
+//! commit adds only the lines that are in none of its parents (conflict
+//! resolutions, "evil" merges): what it brings from the merged branch was
+//! added by that branch's own commits. Renames are detected, so a moved file
+//! adds nothing. Only the blobs that differ are read, never whole trees
+//! (except [`tree_contains`], which the caller uses only when there are
+//! candidates to check).
+
+use std::path::Path;
+
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort, Tree};
+
+use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
+use crate::error::Error;
+use crate::source::Stats;
+
+/// Which lines of a new version are new.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Added {
+    /// A new file: every line.
+    All,
+    /// These 1-based line numbers, sorted.
+    Lines(Vec<usize>),
+}
+
+impl Added {
+    /// Whether 1-based `line` was added.
+    pub fn contains(&self, line: usize) -> bool {
+        match self {
+            Added::All => true,
+            Added::Lines(l) => l.binary_search(&line).is_ok(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Added::Lines(l) if l.is_empty())
+    }
+
+    /// Lines added relative to every version in turn.
+    fn intersect(self, other: Added) -> Added {
+        match (self, other) {
+            (Added::All, x) | (x, Added::All) => x,
+            (Added::Lines(a), Added::Lines(b)) => Added::Lines(
+                a.into_iter()
+                    .filter(|l| b.binary_search(l).is_ok())
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// One changed file.
+pub struct Change<'a> {
+    /// `/`-separated path in the new version.
+    pub path: &'a str,
+    /// The commit (an index into [`RangeScan::commits`]); `None` for the index.
+    pub commit: Option<usize>,
+    /// The new content.
+    pub data: &'a [u8],
+    /// The lines the change added.
+    pub added: &'a Added,
+    /// The versions it replaced (one per parent that had the file).
+    pub before: &'a [Vec<u8>],
+}
+
+/// What a range scan walked, for attributing and filtering its findings.
+#[derive(Debug, Default)]
+pub struct RangeScan {
+    /// The range's commits, oldest first; [`Change::commit`] indexes this.
+    pub commits: Vec<CommitMeta>,
+    /// BASE's tree: secrets already there are not the range's doing.
+    pub base_tree: Option<Oid>,
+    /// The range's last commit's tree, for `in_head`.
+    pub head_tree: Option<Oid>,
+    /// What the scan did not cover.
+    pub notices: Vec<String>,
+}
+
+fn git(e: git2::Error) -> Error {
+    Error::Git(e.message().to_string())
+}
+
+fn diff_options() -> DiffOptions {
+    let mut o = DiffOptions::new();
+    // Submodules are gitlinks here; their content is another repository's.
+    o.ignore_submodules(false).skip_binary_check(true);
+    o
+}
+
+/// Scans the commits of `spec` (`BASE..HEAD`, or `BASE...HEAD` for the
+/// commits since the merge base), oldest first, calling `visit` for each
+/// changed file of each commit.
+pub fn range<F>(
+    repo: &Repository,
+    spec: &str,
+    opts: &GitOptions,
+    stats: &Stats,
+    mut visit: F,
+) -> Result<RangeScan, Error>
+where
+    F: FnMut(Change<'_>),
+{
+    let bad = |msg: &str| Error::Usage(format!("--range {spec}: {msg}"));
+    let rs = repo.revparse(spec).map_err(|e| bad(e.message()))?;
+    if !rs.mode().contains(git2::RevparseMode::RANGE) {
+        return Err(bad("expected BASE..HEAD (or BASE...HEAD)"));
+    }
+    let (Some(from), Some(to)) = (rs.from(), rs.to()) else {
+        return Err(bad("expected BASE..HEAD (or BASE...HEAD)"));
+    };
+    let from = from.peel_to_commit().map_err(|e| bad(e.message()))?;
+    let to = to.peel_to_commit().map_err(|e| bad(e.message()))?;
+    let base = if rs.mode().contains(git2::RevparseMode::MERGE_BASE) {
+        repo.merge_base(from.id(), to.id())
+            .map_err(|e| bad(e.message()))?
+    } else {
+        from.id()
+    };
+    let mut scan = RangeScan {
+        base_tree: repo.find_commit(base).ok().map(|c| c.tree_id()),
+        head_tree: Some(to.tree_id()),
+        notices: shallow_notice(repo).into_iter().collect(),
+        ..RangeScan::default()
+    };
+    let mut walk = repo.revwalk().map_err(git)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(git)?;
+    walk.push(to.id()).map_err(git)?;
+    walk.hide(base).map_err(git)?;
+    let mut gitlinks = Vec::new();
+    for oid in walk {
+        let oid = oid.map_err(git)?;
+        let commit = match repo.find_commit(oid) {
+            Ok(c) => c,
+            Err(e) => {
+                stats.warn(format!("cannot read commit {oid}: {}", e.message()));
+                continue;
+            }
+        };
+        let tree = match commit.tree() {
+            Ok(t) => t,
+            Err(e) => {
+                stats.warn(format!(
+                    "cannot read the tree of commit {oid}: {}",
+                    e.message()
+                ));
+                continue;
+            }
+        };
+        // Missing parents (a shallow boundary) count as empty.
+        let parents: Vec<Tree<'_>> = commit.parents().filter_map(|p| p.tree().ok()).collect();
+        let meta = commit_meta(repo, oid).map_err(git)?;
+        let idx = scan.commits.len();
+        scan.commits.push(meta);
+        let diff = repo
+            .diff_tree_to_tree(parents.first(), Some(&tree), Some(&mut diff_options()))
+            .map_err(git)?;
+        let what = format!("commit {oid}");
+        changed_files(
+            repo,
+            diff,
+            parents.get(1..).unwrap_or(&[]),
+            Some(idx),
+            &what,
+            opts,
+            stats,
+            &mut gitlinks,
+            &mut visit,
+        )?;
+    }
+    scan.notices.extend(submodule_notice(gitlinks));
+    Ok(scan)
+}
+
+/// Scans what the index adds to HEAD (everything staged, if there is no
+/// commit yet). Honours `GIT_INDEX_FILE`, which git sets for hooks of
+/// `git commit -a` and `git commit <paths>`. Returns notices.
+pub fn staged<F>(
+    repo: &Repository,
+    opts: &GitOptions,
+    stats: &Stats,
+    mut visit: F,
+) -> Result<Vec<String>, Error>
+where
+    F: FnMut(Change<'_>),
+{
+    if repo.is_bare() {
+        return Err(Error::Usage(format!(
+            "--staged: {} is a bare repository, which has no index",
+            repo.path().display()
+        )));
+    }
+    let mut index = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(p) if !p.is_empty() => git2::Index::open(Path::new(&p)).map_err(git)?,
+        _ => repo.index().map_err(git)?,
+    };
+    // Another process may have staged since the repository was opened.
+    index.read(false).map_err(git)?;
+    let head = match repo.head() {
+        Ok(h) => Some(h.peel_to_tree().map_err(git)?),
+        Err(e)
+            if e.code() == git2::ErrorCode::UnbornBranch
+                || e.code() == git2::ErrorCode::NotFound =>
+        {
+            None
+        }
+        Err(e) => return Err(git(e)),
+    };
+    let diff = repo
+        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut diff_options()))
+        .map_err(git)?;
+    let mut gitlinks = Vec::new();
+    changed_files(
+        repo,
+        diff,
+        &[],
+        None,
+        "the index",
+        opts,
+        stats,
+        &mut gitlinks,
+        &mut visit,
+    )?;
+    Ok(submodule_notice(gitlinks).into_iter().collect())
+}
+
+fn submodule_notice(mut gitlinks: Vec<String>) -> Option<String> {
+    gitlinks.sort();
+    gitlinks.dedup();
+    (!gitlinks.is_empty()).then(|| {
+        format!(
+            "skipped changes to {} submodule{} ({}): their commits are scanned in their own repositories",
+            gitlinks.len(),
+            if gitlinks.len() == 1 { "" } else { "s" },
+            list_paths(&gitlinks)
+        )
+    })
+}
+
+/// Calls `visit` for each file `diff` adds or changes, with the lines added
+/// relative to the diff's old side and to each of `other_parents`.
+#[allow(clippy::too_many_arguments)]
+fn changed_files<F>(
+    repo: &Repository,
+    mut diff: git2::Diff<'_>,
+    other_parents: &[Tree<'_>],
+    commit: Option<usize>,
+    what: &str,
+    opts: &GitOptions,
+    stats: &Stats,
+    gitlinks: &mut Vec<String>,
+    visit: &mut F,
+) -> Result<(), Error>
+where
+    F: FnMut(Change<'_>),
+{
+    diff.find_similar(Some(DiffFindOptions::new().renames(true)))
+        .map_err(git)?;
+    let odb = repo.odb().map_err(git)?;
+    for delta in diff.deltas() {
+        if !matches!(
+            delta.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) {
+            continue;
+        }
+        let new = delta.new_file();
+        let path = new
+            .path_bytes()
+            .map(|p| String::from_utf8_lossy(p).replace('\\', "/"))
+            .unwrap_or_default();
+        match new.mode() {
+            FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable => {}
+            FileMode::Commit => {
+                gitlinks.push(path);
+                continue;
+            }
+            _ => continue,
+        }
+        let new_id = new.id();
+        let mut old_ids = Vec::new();
+        let old = delta.old_file();
+        if delta.status() != Delta::Added
+            && matches!(
+                old.mode(),
+                FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable
+            )
+        {
+            old_ids.push(old.id());
+        }
+        // A merge adds a line only if no parent had it.
+        let mut unchanged_in_a_parent = false;
+        for p in other_parents {
+            match p.get_path(Path::new(&path)) {
+                Ok(e) if e.id() == new_id => unchanged_in_a_parent = true,
+                Ok(e) if e.kind() == Some(git2::ObjectType::Blob) => old_ids.push(e.id()),
+                _ => {}
+            }
+        }
+        if unchanged_in_a_parent {
+            continue;
+        }
+        let describe = || format!("{path} in {what}");
+        let data = match read_blob(&odb, new_id, opts.max_file_size, stats, &describe) {
+            BlobRead::Data(obj) => obj,
+            BlobRead::Skip => continue,
+        };
+        let mut before = Vec::new();
+        for id in old_ids {
+            // An old version too large to read counts as absent: all lines are new.
+            if let BlobRead::Data(o) = read_blob(&odb, id, opts.max_file_size, stats, &describe) {
+                before.push(o.data().to_vec());
+            }
+        }
+        let mut added = Added::All;
+        for old in &before {
+            added = added.intersect(added_lines(old, data.data()).map_err(git)?);
+        }
+        if added.is_empty() {
+            continue;
+        }
+        stats.add_blob(data.len());
+        visit(Change {
+            path: &path,
+            commit,
+            data: data.data(),
+            added: &added,
+            before: &before,
+        });
+    }
+    Ok(())
+}
+
+/// The 1-based lines of `new` that a diff from `old` adds.
+pub fn added_lines(old: &[u8], new: &[u8]) -> Result<Added, git2::Error> {
+    let mut o = DiffOptions::new();
+    // No context: every new-side line of a hunk is an added line. Text even
+    // for "binary" content, which may be UTF-16 or minified JSON.
+    o.context_lines(0).force_text(true);
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut o))?;
+    let mut lines = Vec::new();
+    for h in 0..patch.num_hunks() {
+        let (hunk, _) = patch.hunk(h)?;
+        let start = hunk.new_start() as usize;
+        lines.extend(start..start + hunk.new_lines() as usize);
+    }
+    lines.sort_unstable();
+    lines.dedup();
+    Ok(Added::Lines(lines))
+}
+
+/// For each needle, whether any blob of `tree` (up to the size limit)
+/// contains it. Stops reading once all are found.
+pub fn tree_contains(
+    repo: &Repository,
+    tree: Oid,
+    needles: &[&[u8]],
+    max_size: u64,
+    stats: &Stats,
+) -> Vec<bool> {
+    let mut found = vec![false; needles.len()];
+    if needles.is_empty() {
+        return found;
+    }
+    let (Ok(tree), Ok(odb)) = (repo.find_tree(tree), repo.odb()) else {
+        return found;
+    };
+    let finders: Vec<memchr::memmem::Finder<'_>> =
+        needles.iter().map(memchr::memmem::Finder::new).collect();
+    let quiet = Stats::default();
+    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+        if e.kind() != Some(git2::ObjectType::Blob) {
+            return git2::TreeWalkResult::Ok;
+        }
+        let describe = || format!("{dir}{}", String::from_utf8_lossy(e.name_bytes()));
+        // Size skips here were not the scan's: count them apart.
+        if let BlobRead::Data(o) = read_blob(&odb, e.id(), max_size, &quiet, &describe) {
+            for (i, f) in finders.iter().enumerate() {
+                if !found[i] && f.find(o.data()).is_some() {
+                    found[i] = true;
+                }
+            }
+        }
+        if found.iter().all(|&f| f) {
+            git2::TreeWalkResult::Abort
+        } else {
+            git2::TreeWalkResult::Ok
+        }
+    });
+    for w in quiet.warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+        stats.warn(w);
+    }
+    found
+}
+
+/// The content of `path` in `tree`, if it is a blob there.
+pub fn blob_at(repo: &Repository, tree: Oid, path: &str) -> Option<Vec<u8>> {
+    let tree = repo.find_tree(tree).ok()?;
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(blob.content().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_lines_are_the_new_side_of_each_hunk() {
+        let old = b"a\nb\nc\nd\n";
+        let new = b"a\nB\nc\nd\ne\nf\n";
+        assert_eq!(added_lines(old, new).unwrap(), Added::Lines(vec![2, 5, 6]));
+        assert_eq!(added_lines(new, new).unwrap(), Added::Lines(vec![]));
+        assert_eq!(added_lines(b"", b"x\ny").unwrap(), Added::Lines(vec![1, 2]));
+    }
+
+    #[test]
+    fn merges_keep_lines_new_to_every_parent() {
+        let a = Added::Lines(vec![1, 2, 5]);
+        let b = Added::Lines(vec![2, 5, 7]);
+        assert_eq!(a.clone().intersect(b), Added::Lines(vec![2, 5]));
+        assert_eq!(Added::All.intersect(a.clone()), a);
+        assert!(a.contains(5) && !a.contains(3) && Added::All.contains(9));
+    }
+}

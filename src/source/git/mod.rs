@@ -1,0 +1,225 @@
+//! Git sources: blobs from a repository's history ([`history`]), from the
+//! commits of a range, and from the index ([`changes`]).
+//!
+//! Like every source this module reads bytes and hands them on; it never
+//! matches. What it adds is where the bytes came from: for history, each
+//! distinct blob once with every (path, introducing commit) it appears under;
+//! for ranges and the index, each changed file with the lines the change
+//! added, so that the caller can keep only what is new.
+//!
+//! Reading uses libgit2 (through `git2`), never the `git` binary: a blob is
+//! one object lookup in the pack index, and spawning `git` per object or
+//! parsing its output would only be slower. Objects that cannot be read
+//! become warnings in [`Stats`]; the scan goes on without them.
+
+pub mod changes;
+pub mod history;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
+
+use super::Stats;
+use crate::error::Error;
+
+/// The start of a Git LFS pointer file: its content lives elsewhere.
+const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
+
+/// What to scan and how, for every git mode.
+#[derive(Clone, Debug)]
+pub struct GitOptions {
+    /// A path inside the repository (or its git directory, for bare ones).
+    pub repo: PathBuf,
+    /// Blobs larger than this are skipped (and counted).
+    pub max_file_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// History mode: also scan blobs no commit reaches (dangling, stashed
+    /// away, only in reflogs or the index).
+    pub all_objects: bool,
+    /// History mode: scan checked-out submodules' histories too.
+    pub recurse_submodules: bool,
+}
+
+/// Who made a commit and when, for attributing findings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitMeta {
+    /// Full hex id.
+    pub id: String,
+    /// "Name <email>".
+    pub author: String,
+    /// Author date, RFC 3339 with the author's offset.
+    pub date: String,
+}
+
+/// Opens the repository at or above `path` (a work tree, a linked worktree,
+/// a `.git` directory or a bare repository). Anything else is
+/// [`Error::NotRepository`].
+pub fn open(path: &Path) -> Result<Repository, Error> {
+    if let Err(source) = std::fs::metadata(path) {
+        return Err(Error::Path {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    // libgit2 re-hashes every object it reads to check its id (with
+    // collision-detecting SHA-1): a quarter of a history scan's time. A
+    // scanner wants whatever bytes are there, and damage that matters still
+    // shows (inflating fails); `git cat-file` does not check either.
+    git2::opts::strict_hash_verification(false);
+    Repository::open_ext(
+        path,
+        RepositoryOpenFlags::empty(),
+        std::iter::empty::<&OsStr>(),
+    )
+    .map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound => Error::NotRepository {
+            path: path.to_path_buf(),
+        },
+        _ => Error::Git(format!("cannot open {}: {}", path.display(), e.message())),
+    })
+}
+
+/// Reads commit `id`'s attribution.
+pub fn commit_meta(repo: &Repository, id: Oid) -> Result<CommitMeta, git2::Error> {
+    let c = repo.find_commit(id)?;
+    let a = c.author();
+    Ok(CommitMeta {
+        id: id.to_string(),
+        author: format!(
+            "{} <{}>",
+            String::from_utf8_lossy(a.name_bytes()),
+            String::from_utf8_lossy(a.email_bytes())
+        ),
+        date: rfc3339(a.when()),
+    })
+}
+
+/// Formats a git timestamp as RFC 3339 in its own offset.
+pub fn rfc3339(t: git2::Time) -> String {
+    let offset = i64::from(t.offset_minutes());
+    let local = t.seconds() + offset * 60;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let secs = local.rem_euclid(86_400);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let off = offset.abs();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        off / 60,
+        off % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// The outcome of reading one blob for scanning.
+pub(crate) enum BlobRead<'a> {
+    /// Its bytes (an LFS pointer or a too-large blob never gets here).
+    Data(git2::OdbObject<'a>),
+    /// Nothing to scan: too large (counted), an LFS pointer, not a blob, or
+    /// unreadable (warned).
+    Skip,
+}
+
+/// Reads blob `id` if it is worth scanning, counting what it skips. `what`
+/// names it in warnings (its path and commit).
+pub(crate) fn read_blob<'a>(
+    odb: &'a git2::Odb<'_>,
+    id: Oid,
+    max_size: u64,
+    stats: &Stats,
+    what: &dyn Fn() -> String,
+) -> BlobRead<'a> {
+    // The header is cheap (no inflating of the body), so a huge blob is
+    // never loaded just to be thrown away.
+    match odb.read_header(id) {
+        Ok((size, ObjectType::Blob)) if size as u64 > max_size => {
+            stats.skipped_large.fetch_add(1, Ordering::Relaxed);
+            return BlobRead::Skip;
+        }
+        Ok((_, ObjectType::Blob)) => {}
+        Ok(_) => return BlobRead::Skip,
+        Err(e) => {
+            stats.warn(format!(
+                "cannot read object {id} ({}): {}",
+                what(),
+                e.message()
+            ));
+            return BlobRead::Skip;
+        }
+    }
+    match odb.read(id) {
+        Ok(obj) if obj.data().starts_with(LFS_POINTER) => BlobRead::Skip,
+        Ok(obj) => BlobRead::Data(obj),
+        Err(e) => {
+            stats.warn(format!(
+                "cannot read object {id} ({}): {}",
+                what(),
+                e.message()
+            ));
+            BlobRead::Skip
+        }
+    }
+}
+
+/// A notice for a shallow clone, whose oldest commits' parents are missing.
+pub(crate) fn shallow_notice(repo: &Repository) -> Option<String> {
+    repo.is_shallow().then(|| {
+        "shallow clone: history is partial, only the commits present were scanned \
+         (`git fetch --unshallow` gets the rest)"
+            .to_string()
+    })
+}
+
+/// Lists submodule paths in a short, stable form for notices.
+pub(crate) fn list_paths(paths: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = paths
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > SHOWN {
+        s.push_str(&format!(" and {} more", paths.len() - SHOWN));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339_in_the_authors_offset() {
+        assert_eq!(rfc3339(git2::Time::new(0, 0)), "1970-01-01T00:00:00+00:00");
+        assert_eq!(
+            rfc3339(git2::Time::new(1_700_000_000, 60)),
+            "2023-11-14T23:13:20+01:00"
+        );
+        assert_eq!(
+            rfc3339(git2::Time::new(951_782_400, -330)),
+            "2000-02-28T18:30:00-05:30"
+        );
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}
