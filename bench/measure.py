@@ -272,6 +272,16 @@ def parse_time_v(text: str) -> tuple[int, float, int | None]:
     return rss, cpu, status
 
 
+def devnull_ok() -> bool:
+    """A tool that writes its report atomically (temp file + rename) to /dev/null replaces the
+    device with a plain file. The harness never passes /dev/null, but it checks after every run."""
+    import stat
+    try:
+        return stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    except OSError:
+        return False
+
+
 CACHE_HOME: Path | None = None  # set in main(): peers' own caches (e.g. betterleaks' wazero) go here
 
 
@@ -295,6 +305,8 @@ def run_once(argv, env, scratch: Path, stem: str, timeout: float) -> Run:
             p.wait()
             return Run(time.perf_counter() - t0, 0, 0.0, -9, f"timed out after {timeout:.0f}s")
         wall = time.perf_counter() - t0
+    if not devnull_ok():
+        log(f"!!! /dev/null is no longer a character device after: {' '.join(argv)}")
     rss, cpu, status = parse_time_v(timefile.read_text(errors="replace") if timefile.exists() else "")
     errtext = ""
     if rc not in (0,):
