@@ -1,0 +1,40 @@
+//! Developer tool: which rule patterns cost the most time on a tree.
+//! `cargo run --release --example pattern_cost -- DIR`
+use std::time::{Duration, Instant};
+
+fn main() {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
+    let rules = keyflare::RuleSet::builtin().expect("rules");
+    let mut cost: Vec<Vec<(Duration, usize)>> = rules
+        .rules()
+        .iter()
+        .map(|r| vec![(Duration::ZERO, 0); r.patterns.len()])
+        .collect();
+    let mut bytes = 0usize;
+    for entry in ignore::WalkBuilder::new(&dir).hidden(false).build().flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(data) = std::fs::read(entry.path()) else { continue };
+        bytes += data.len();
+        for (ri, r) in rules.rules().iter().enumerate() {
+            for (pi, p) in r.patterns.iter().enumerate() {
+                let t = Instant::now();
+                let n = p.regex.find_iter(&data).count();
+                cost[ri][pi].0 += t.elapsed();
+                cost[ri][pi].1 += n;
+            }
+        }
+    }
+    println!("{bytes} bytes");
+    let mut rows = Vec::new();
+    for (ri, r) in rules.rules().iter().enumerate() {
+        for (pi, c) in cost[ri].iter().enumerate() {
+            rows.push((c.0, format!("{} #{}: {:?} ({} matches)", r.id, pi + 1, c.0, c.1)));
+        }
+    }
+    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    for r in rows {
+        println!("{}", r.1);
+    }
+}
