@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod archive;
 pub mod blob;
 pub mod cli;
 pub mod decode;
