@@ -81,6 +81,13 @@ struct ScanArgs {
     /// Scan files that .gitignore/.ignore would skip.
     #[arg(long)]
     no_ignore: bool,
+    /// Don't decode base64, percent-encoded and escaped values to scan
+    /// what they hide.
+    #[arg(long)]
+    no_decode: bool,
+    /// Don't open archives (zip, jar, tar, tar.gz, gz) to scan their members.
+    #[arg(long)]
+    no_archives: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     threads: usize,
@@ -188,7 +195,15 @@ fn scan(args: ScanArgs) -> Result<u8, Error> {
     }
     // Check the verifier's settings before scanning: a bad --api-base is a usage error.
     let verifier = verifier(&args.verify)?;
-    let mut report = crate::scan_tree(&opts, &rules)?;
+    let scan_opts = crate::ScanOptions {
+        decode: !args.no_decode,
+        archives: !args.no_archives,
+        archive_limits: crate::archive::ArchiveLimits {
+            max_member_bytes: args.max_file_size,
+            ..crate::archive::ArchiveLimits::default()
+        },
+    };
+    let mut report = crate::scan_tree(&opts, &scan_opts, &rules)?;
     if let Some(v) = &verifier {
         crate::verify_findings(&mut report.findings, v);
     }

@@ -2,7 +2,9 @@
 //! and say how to fix them.
 //!
 //! The pipeline runs one way: sources ([`source`]) read blobs ([`blob`]), the
-//! [`matcher`] runs the [`rules`] over each blob, matches become [`finding`]s,
+//! [`scan`] stage opens archives ([`archive`]) and decodes encoded values
+//! ([`decode`]) while the [`matcher`] runs the [`rules`] over each blob and
+//! what came out of it, matches become [`finding`]s,
 //! the optional [`verify`] stage asks Cloudflare whether they are live, and
 //! [`report`] renders them. [`cli`] parses flags into that pipeline; the binary
 //! only maps the outcome to an exit code.
@@ -18,6 +20,7 @@ pub mod finding;
 pub mod matcher;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod source;
 pub mod verify;
 
@@ -28,18 +31,22 @@ pub use error::Error;
 pub use finding::Finding;
 pub use report::{Report, Summary};
 pub use rules::RuleSet;
+pub use scan::{ScanOptions, Scanner};
 
-use matcher::Matcher;
 use source::Stats;
 
 /// Scans a working tree (directories and files) with `rules`.
-pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report, Error> {
+pub fn scan_tree(
+    opts: &source::fs::FsOptions,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<Report, Error> {
     let started = Instant::now();
-    let matcher = Matcher::new(rules);
+    let scanner = Scanner::new(rules, scan.clone());
     let stats = Stats::default();
     let findings = Mutex::new(Vec::new());
     source::fs::walk(opts, &stats, |blob| {
-        let found = scan_blob(&matcher, &blob);
+        let found = scan_blob(&scanner, &blob, &stats);
         if !found.is_empty() {
             if let Ok(mut all) = findings.lock() {
                 all.extend(found);
@@ -50,16 +57,11 @@ pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report
     Ok(Report::new(findings, &stats, "tree", started.elapsed()))
 }
 
-/// Matches one blob and turns the matches into findings.
-pub fn scan_blob(matcher: &Matcher<'_>, blob: &blob::Blob) -> Vec<Finding> {
-    let transcoded = blob::utf16_to_utf8(&blob.data);
-    let data = transcoded.as_deref().unwrap_or(&blob.data);
-    let rules = matcher.rules().rules();
-    matcher
-        .scan_blob(&blob.path, data)
-        .into_iter()
-        .map(|m| Finding::new(&rules[m.rule], &blob.path, m))
-        .collect()
+/// Scans one blob from any source (a file, a git object): opens it if it is
+/// an archive, matches it and its decoded values, and turns the matches into
+/// findings. Warnings (zip bombs, limits) go to `stats`.
+pub fn scan_blob(scanner: &Scanner<'_>, blob: &blob::Blob, stats: &Stats) -> Vec<Finding> {
+    scanner.scan_blob(blob, stats)
 }
 
 /// Asks Cloudflare about each finding's credential (each distinct one once)

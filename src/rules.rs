@@ -18,6 +18,9 @@ use crate::error::Error;
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
     &[("cloudflare.toml", include_str!("../rules/cloudflare.toml"))];
 
+/// The most a pattern's `near_bytes` may ask for: context checks stay cheap.
+const MAX_NEAR_BYTES: usize = 64 * 1024;
+
 /// Compiled regexes are bounded so that a hostile extra rule cannot exhaust
 /// memory: the compile fails with a clear error instead.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
@@ -210,6 +213,8 @@ struct PatternDef {
     near: Vec<String>,
     #[serde(default = "default_near_lines")]
     near_lines: usize,
+    #[serde(default = "default_near_bytes")]
+    near_bytes: usize,
     #[serde(default)]
     in_file: Vec<String>,
     #[serde(default)]
@@ -228,6 +233,10 @@ fn default_near_lines() -> usize {
     5
 }
 
+fn default_near_bytes() -> usize {
+    crate::matcher::NEAR_BYTES
+}
+
 /// One way a rule finds its credential.
 #[derive(Debug)]
 pub struct Pattern {
@@ -238,6 +247,9 @@ pub struct Pattern {
     pub near: Vec<String>,
     /// How many lines before and after the match `near` looks at.
     pub near_lines: usize,
+    /// How many bytes before and after the match `near` looks at, at most
+    /// (minified files have enormous lines). Default 2048.
+    pub near_bytes: usize,
     /// Lowercased keywords, one of which must be somewhere in the blob or its path.
     pub in_file: Vec<String>,
     /// The pattern only applies to paths this matches.
@@ -416,10 +428,16 @@ fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Ru
             Some(p) => Some(compile_regex(&p, &what)?),
             None => None,
         };
+        if p.near_bytes == 0 || p.near_bytes > MAX_NEAR_BYTES {
+            return Err(format!(
+                "{what}: near_bytes must be between 1 and {MAX_NEAR_BYTES}"
+            ));
+        }
         patterns.push(Pattern {
             regex,
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near_lines: p.near_lines,
+            near_bytes: p.near_bytes,
             in_file: p.in_file.iter().map(|k| k.to_ascii_lowercase()).collect(),
             path,
             examples: p.examples,
@@ -485,8 +503,22 @@ impl fmt::Display for ExampleFailure {
 /// Runs every rule over its own examples: each positive example must yield a
 /// finding of that rule, each negative example none. Also checks that every
 /// rule has at least one of each.
+///
+/// Examples go through the whole scan stage (decoding included), so an
+/// example may show a credential in its encoded form.
 pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
-    let matcher = crate::matcher::Matcher::new(set);
+    let scanner = crate::scan::Scanner::new(set, crate::scan::ScanOptions::default());
+    let stats = crate::source::Stats::default();
+    let found_by = |path: &str, text: &str, id: &str| {
+        let blob = crate::blob::Blob {
+            path: path.to_string(),
+            data: text.as_bytes().to_vec(),
+        };
+        scanner
+            .scan_blob(&blob, &stats)
+            .iter()
+            .any(|f| f.rule_id == id)
+    };
     let mut failures = Vec::new();
     for rule in set.rules() {
         let fail = |message: String| ExampleFailure {
@@ -508,8 +540,7 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
         for (pi, pattern) in rule.patterns.iter().enumerate() {
             for ex in &pattern.examples {
                 let (path, text) = ex.parts();
-                let found = matcher.scan_blob(path, text.as_bytes());
-                if !found.iter().any(|m| set.rules()[m.rule].id == rule.id) {
+                if !found_by(path, text, &rule.id) {
                     failures.push(fail(format!(
                         "pattern {} example not found: {:?}",
                         pi + 1,
@@ -519,8 +550,7 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
             }
             for ex in &pattern.negative_examples {
                 let (path, text) = ex.parts();
-                let found = matcher.scan_blob(path, text.as_bytes());
-                if found.iter().any(|m| set.rules()[m.rule].id == rule.id) {
+                if found_by(path, text, &rule.id) {
                     failures.push(fail(format!(
                         "pattern {} negative example was found: {:?}",
                         pi + 1,

@@ -68,6 +68,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 paint.wrap("2", &f.rule_id)
             );
             let _ = writeln!(out, "      secret: {}", f.shown_secret(opts.no_redact));
+            if let Some(note) = f.decoded_note() {
+                let _ = writeln!(out, "      decoded: {note}");
+            }
             if let Some(c) = &f.commit {
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
                 let where_ = if c.in_head {
@@ -135,6 +138,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         human_bytes(s.bytes_scanned),
         s.duration_ms as f64 / 1000.0
     );
+    if s.archive_members > 0 {
+        let _ = write!(out, ", {} archive members", s.archive_members);
+    }
     if s.skipped_too_large > 0 {
         let _ = write!(out, ", {} skipped as too large", s.skipped_too_large);
     }
