@@ -291,6 +291,15 @@ fn single_file_paths_and_size_limit() {
 #[test]
 fn gitignored_files_are_skipped_unless_no_ignore() {
     let (_t, dir) = fixture_tree("tree");
+    // The ignored file cannot live in the fixtures (git ignores it there too).
+    let body = "Wq3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz1Xc3Vb5Nm7Q";
+    let token = format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()));
+    std::fs::create_dir_all(dir.join("ignored")).expect("mkdir");
+    std::fs::write(
+        dir.join("ignored/secret.env"),
+        format!("CLOUDFLARE_API_TOKEN={token}\n"),
+    )
+    .expect("write");
     // .gitignore applies inside a git repository.
     std::fs::create_dir(dir.join(".git")).expect("mkdir .git");
     let (v, _) = json_scan(&dir, &[]);
