@@ -15,8 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 
 /// The rule files compiled into the binary, as (file name, contents).
-pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
-    &[("cloudflare.toml", include_str!("../rules/cloudflare.toml"))];
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("cloudflare.toml", include_str!("../rules/cloudflare.toml")),
+    (
+        "cloudflare-tools.toml",
+        include_str!("../rules/cloudflare-tools.toml"),
+    ),
+];
 
 /// The most a pattern's `near_bytes` may ask for: context checks stay cheap.
 const MAX_NEAR_BYTES: usize = 64 * 1024;
@@ -310,27 +315,44 @@ pub struct Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Fragments of the files loaded so far: a later file may use them.
+    fragments: BTreeMap<String, String>,
 }
 
 impl RuleSet {
     /// The rules embedded in the binary.
     pub fn builtin() -> Result<RuleSet, Error> {
-        let mut set = RuleSet { rules: Vec::new() };
+        let mut set = RuleSet {
+            rules: Vec::new(),
+            fragments: BTreeMap::new(),
+        };
         for (name, text) in BUILTIN_RULE_FILES {
             set.add_file(name, text)?;
         }
         Ok(set)
     }
 
-    /// Parses a rule file and adds its rules; ids must stay unique.
+    /// Parses a rule file and adds its rules; ids must stay unique. The
+    /// file may use the fragments of files added before it, but not redefine
+    /// them.
     pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
             file: name.to_string(),
             message: e.to_string(),
         })?;
+        let mut fragments = self.fragments.clone();
+        for (k, v) in file.fragments {
+            if fragments.get(&k).is_some_and(|old| *old != v) {
+                return Err(Error::Rules {
+                    file: name.to_string(),
+                    message: format!("fragment {k} is already defined differently"),
+                });
+            }
+            fragments.insert(k, v);
+        }
         let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
         for def in file.rules {
-            let rule = compile_rule(def, &file.fragments).map_err(|message| Error::Rules {
+            let rule = compile_rule(def, &fragments).map_err(|message| Error::Rules {
                 file: name.to_string(),
                 message,
             })?;
@@ -342,6 +364,7 @@ impl RuleSet {
             }
             self.rules.push(rule);
         }
+        self.fragments = fragments;
         Ok(())
     }
 
@@ -586,7 +609,10 @@ mod tests {
 
     #[test]
     fn bad_rule_files_are_clear_errors() {
-        let mut set = RuleSet { rules: Vec::new() };
+        let mut set = RuleSet {
+            rules: Vec::new(),
+            fragments: BTreeMap::new(),
+        };
         let err = set.add_file("x.toml", "[[rule]]\nid = 1").unwrap_err();
         assert!(err.to_string().contains("x.toml"), "{err}");
         let no_secret_group = r#"
@@ -602,6 +628,31 @@ regex = 'x+'
 "#;
         let err = set.add_file("y.toml", no_secret_group).unwrap_err();
         assert!(err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn later_files_use_earlier_fragments_but_cannot_redefine_them() {
+        let mut set = RuleSet::builtin().unwrap();
+        let uses = r#"
+[[rule]]
+id = "t.frag"
+name = "x"
+description = "x"
+severity = "low"
+keywords = ["x"]
+remediation = "x"
+[[rule.patterns]]
+regex = 'k{{assign}}(?P<secret>x+){{end}}'
+"#;
+        set.add_file("uses.toml", uses).unwrap();
+        let redefines = "[fragments]\nend = 'z'\n";
+        let err = set.add_file("redef.toml", redefines).unwrap_err();
+        assert!(err.to_string().contains("fragment end"), "{err}");
+        let near_bytes = uses
+            .replace("t.frag", "t.near")
+            .replace("regex =", "near_bytes = 0\nregex =");
+        let err = set.add_file("near.toml", &near_bytes).unwrap_err();
+        assert!(err.to_string().contains("near_bytes"), "{err}");
     }
 
     #[test]
