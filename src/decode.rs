@@ -13,7 +13,7 @@
 //! It keeps a value only if it decodes to text (valid UTF-8 without control
 //! characters), so base64 of images, keys and other binary data is dropped
 //! after one decode. It skips runs longer than [`MAX_ENCODED_RUN`],
-//! base64 in `data:` URIs of images, fonts and media, hex strings, and runs
+//! base64 in `data:` URIs of images (SVG excepted), fonts and media, hex strings, and runs
 //! that have neither a digit nor `+`/`/` (identifiers). What to do with the decoded text
 //! (substitute it, run the rules again) is the scan stage's business.
 //!
@@ -292,6 +292,10 @@ fn in_media_data_uri(data: &[u8], start: usize) -> bool {
         return false;
     };
     let mime = before[d + 5..].to_ascii_lowercase();
+    // SVG is text, and small: worth reading.
+    if mime.starts_with(b"image/svg") {
+        return false;
+    }
     const MEDIA: &[&[u8]] = &[
         b"image/",
         b"font/",
