@@ -145,7 +145,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         let _ = write!(out, ", {} skipped as too large", s.skipped_too_large);
     }
     if s.errors > 0 {
-        let _ = write!(out, ", {} unreadable", s.errors);
+        let _ = write!(out, ", {} not scanned (see warnings)", s.errors);
     }
     out.push('\n');
     for n in &report.notices {
