@@ -8,7 +8,9 @@
 //!   [`MIN_BASE64_RUN`] characters, and PEM bodies, whose lines are joined
 //!   first (a cloudflared `cert.pem` holds base64 JSON split over lines);
 //! - percent-encoded runs (`%22`, `%3D`: tokens in URLs and query strings);
-//! - double-quoted strings with JSON/YAML backslash escapes (`\u0022`, `\/`).
+//! - double-quoted strings with JSON/YAML backslash escapes that hide
+//!   characters (`\u0022`, `\x3d`, `\/`); strings with only `\"`, `\n`,
+//!   `\t` or `\\` are left alone, because the rules read through those.
 //!
 //! It keeps a value only if it decodes to text (valid UTF-8 without control
 //! characters), so base64 of images, keys and other binary data is dropped
@@ -211,19 +213,35 @@ fn pem_bodies(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) -> Vec<
 }
 
 /// Runs of base64 characters (then up to two `=`), outside PEM bodies.
+///
+/// A run of MIN_BASE64_RUN characters or more covers one of every
+/// MIN_BASE64_RUN consecutive positions, so only those positions are tested,
+/// and the run around a hit is measured: most bytes are never looked at.
 fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &mut Vec<Encoded>) {
     let mut skip = skip.iter().peekable();
-    let mut i = within.start;
-    while i < within.end {
-        if !BASE64_CHARS[data[i] as usize] {
-            i += 1;
+    // Bytes before `floor` belong to runs already measured.
+    let mut floor = within.start;
+    let mut probe = within.start + MIN_BASE64_RUN - 1;
+    while probe < within.end {
+        if !BASE64_CHARS[data[probe] as usize] {
+            probe += MIN_BASE64_RUN;
             continue;
         }
-        let start = i;
-        while i < within.end && BASE64_CHARS[data[i] as usize] {
-            i += 1;
+        let mut start = probe;
+        while start > floor && BASE64_CHARS[data[start - 1] as usize] {
+            start -= 1;
         }
-        let run_end = i;
+        let mut run_end = probe + 1;
+        while run_end < within.end && BASE64_CHARS[data[run_end] as usize] {
+            run_end += 1;
+        }
+        floor = run_end;
+        // The next run starts after run_end: it covers run_end + MIN.
+        probe = run_end + MIN_BASE64_RUN;
+        let len = run_end - start;
+        if !(MIN_BASE64_RUN..=MAX_ENCODED_RUN).contains(&len) {
+            continue;
+        }
         while let Some(s) = skip.peek() {
             if s.end <= start {
                 skip.next();
@@ -232,10 +250,6 @@ fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &m
             }
         }
         if skip.peek().is_some_and(|s| s.start < run_end) {
-            continue;
-        }
-        let len = run_end - start;
-        if !(MIN_BASE64_RUN..=MAX_ENCODED_RUN).contains(&len) {
             continue;
         }
         // `=` padding, unless it is an assignment (KEY=value).
@@ -392,19 +406,30 @@ pub fn percent_decode(text: &[u8]) -> Vec<u8> {
 }
 
 /// Double-quoted strings with backslash escapes, line by line (only lines
-/// that have a backslash are parsed), decoded.
+/// with a `\u`, `\U`, `\x` or `\/` escape are parsed), decoded.
 fn escaped_strings(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) {
     let mut pos = within.start;
+    // The start of the line holding `seen`, and how far newlines were looked for.
+    let (mut line_start, mut seen) = (within.start, within.start);
     while pos < within.end {
         let Some(b) = memchr(b'\\', &data[pos..within.end]) else {
             break;
         };
         let backslash = pos + b;
-        let line_start = memrchr(b'\n', &data[pos..backslash]).map_or(pos, |i| pos + i + 1);
+        // Only lines with an escape that hides characters are parsed.
+        if !matches!(data.get(backslash + 1), Some(b'u' | b'U' | b'x' | b'/')) {
+            pos = backslash + 2;
+            continue;
+        }
+        if let Some(i) = memrchr(b'\n', &data[seen..backslash]) {
+            line_start = seen + i + 1;
+        }
         let line_end =
             memchr(b'\n', &data[backslash..within.end]).map_or(within.end, |i| backslash + i);
         strings_in_line(data, line_start..line_end, out);
         pos = line_end + 1;
+        line_start = pos;
+        seen = pos.min(within.end);
     }
 }
 
@@ -419,7 +444,12 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
                 escaped = false;
             }
             (b'\\', Some(_)) => {
-                escaped = true;
+                // \" \n \t \\ hide nothing from the rules (they allow \" around
+                // values); only escapes that replace the characters themselves
+                // make a string worth decoding.
+                if matches!(data.get(i + 1), Some(b'u' | b'U' | b'x' | b'/')) {
+                    escaped = true;
+                }
                 i += 1;
             }
             (b'"', Some(start)) => {
@@ -581,6 +611,27 @@ mod tests {
     }
 
     #[test]
+    fn sampled_run_search_misses_no_run() {
+        // 30 bytes of text: exactly 40 base64 characters, the shortest run.
+        let enc = STANDARD.encode("thirty bytes of harmless text!");
+        assert_eq!(enc.len(), MIN_BASE64_RUN);
+        for lead in 0..2 * MIN_BASE64_RUN {
+            for (before, after) in [("", ""), (" ", " "), ("ab cd ", " ef"), ("k=", "\n")] {
+                let filler = "w ".repeat(lead / 2) + if lead % 2 == 1 { "." } else { "" };
+                let text = format!("{filler}{before}{enc}{after}");
+                let found = decoded_all(&text);
+                assert_eq!(found.len(), 1, "{text:?}");
+                assert_eq!(found[0].0, enc, "{text:?}");
+            }
+        }
+        // Two runs in a row, and a long word just before a run.
+        let text = format!("{enc} {enc} {} {enc}", "z".repeat(39));
+        assert_eq!(decoded_all(&text).len(), 3);
+        // One character short: not a run.
+        assert!(decoded_all(&enc[..MIN_BASE64_RUN - 1]).is_empty());
+    }
+
+    #[test]
     fn binary_hex_identifiers_and_media_are_not_decoded() {
         let binary: Vec<u8> = (0u8..=255).cycle().skip(7).step_by(7).take(60).collect();
         let hex = "8f14e45fceea167a5a36dedd4bea2543e6f1c3d2e1d0c9b8a7f6e5d4c3b2a190";
@@ -631,6 +682,10 @@ mod tests {
         let found = decoded_all(text);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].2, "CLOUDFLARE_API_TOKEN=abc \"quoted\"\n");
+        // Escapes the rules read through are not worth a decode.
+        assert!(
+            decoded_all(r#"println!("usage: keyflare \"scan\" PATH\n\tmore text\\");"#).is_empty()
+        );
         assert_eq!(
             String::from_utf8(unescape(br"\ud83d\ude00 \x41 \q \u12")).unwrap(),
             "\u{1F600} A \\q \\u12"
