@@ -118,6 +118,13 @@ struct ScanArgs {
     /// Scan files that .gitignore/.ignore would skip.
     #[arg(long)]
     no_ignore: bool,
+    /// Don't decode base64, percent-encoded and escaped values to scan
+    /// what they hide.
+    #[arg(long)]
+    no_decode: bool,
+    /// Don't open archives (zip, jar, tar, tar.gz, gz) to scan their members.
+    #[arg(long)]
+    no_archives: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     threads: usize,
@@ -295,6 +302,14 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         respect_ignore: !args.no_ignore,
         exclude: config.exclude.clone(),
     };
+    let scan_opts = crate::ScanOptions {
+        decode: !args.no_decode,
+        archives: !args.no_archives,
+        archive_limits: crate::archive::ArchiveLimits {
+            max_member_bytes: args.max_file_size,
+            ..crate::archive::ArchiveLimits::default()
+        },
+    };
     let stats = crate::source::Stats::default();
     let mut report = match git_options(&args)? {
         Some(g) if args.git => crate::scan_history(&g, &rules)?,
@@ -303,7 +318,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
             None => crate::scan_staged(&g, &rules)?,
         },
         None => with_progress(&stats, args.quiet, || {
-            crate::scan_tree_with_stats(&opts, &rules, &stats)
+            crate::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
         })?,
     };
     filter(&mut report, &config, baseline.as_ref());

@@ -126,6 +126,10 @@ pub struct Finding {
     pub verification: Option<Verification>,
     /// Where in history it came from, for git sources.
     pub commit: Option<CommitInfo>,
+    /// How the secret's text was encoded where it was found ("base64",
+    /// "base64 > base64", "percent", "escape"); None if it was in plain sight.
+    /// `line`/`column` then point at the encoded text.
+    pub decoded: Option<String>,
 }
 
 impl Finding {
@@ -155,7 +159,18 @@ impl Finding {
             verify_kind: rule.verify.clone(),
             verification: None,
             commit: None,
+            decoded: None,
         }
+    }
+
+    /// "base64 → api-token": how the secret was decoded and the name it
+    /// was stored under, for reports. None for secrets in plain sight.
+    pub fn decoded_note(&self) -> Option<String> {
+        let how = self.decoded.as_deref()?;
+        Some(match &self.key {
+            Some(k) => format!("{how} \u{2192} {k}"),
+            None => how.to_string(),
+        })
     }
 
     /// The secret as reports show it.

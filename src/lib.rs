@@ -2,14 +2,17 @@
 //! and say how to fix them.
 //!
 //! The pipeline runs one way: sources ([`source`]: a working tree, git
-//! history, a commit range, the index) read blobs ([`blob`]), the
-//! [`matcher`] runs the [`rules`] over each blob, matches become [`finding`]s,
+//! history, a commit range, the index) read blobs ([`blob`]), the [`scan`]
+//! stage opens archives ([`archive`]) and decodes encoded values ([`decode`])
+//! while the [`matcher`] runs the [`rules`] over each blob and what came out
+//! of it, matches become [`finding`]s,
 //! the optional [`verify`] stage asks Cloudflare whether they are live, and
 //! [`report`] renders them. [`cli`] parses flags into that pipeline; the binary
 //! only maps the outcome to an exit code.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod archive;
 pub mod baseline;
 pub mod blob;
 pub mod cli;
@@ -21,6 +24,7 @@ mod git_scan;
 pub mod matcher;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod source;
 pub mod verify;
 
@@ -32,27 +36,32 @@ pub use finding::Finding;
 pub use git_scan::{scan_history, scan_range, scan_staged};
 pub use report::{Report, Summary};
 pub use rules::RuleSet;
+pub use scan::{ScanOptions, Scanner};
 
-use matcher::Matcher;
 use source::Stats;
 
 /// Scans a working tree (directories and files) with `rules`. For git
 /// sources see [`scan_history`], [`scan_range`] and [`scan_staged`].
-pub fn scan_tree(opts: &source::fs::FsOptions, rules: &RuleSet) -> Result<Report, Error> {
-    scan_tree_with_stats(opts, rules, &Stats::default())
+pub fn scan_tree(
+    opts: &source::fs::FsOptions,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<Report, Error> {
+    scan_tree_with_stats(opts, scan, rules, &Stats::default())
 }
 
 /// [`scan_tree`], counting into `stats` as it goes (for a progress display).
 pub fn scan_tree_with_stats(
     opts: &source::fs::FsOptions,
+    scan: &ScanOptions,
     rules: &RuleSet,
     stats: &Stats,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    let matcher = Matcher::new(rules);
+    let scanner = Scanner::new(rules, scan.clone());
     let findings = Mutex::new(Vec::new());
     source::fs::walk(opts, stats, |blob| {
-        let found = scan_blob(&matcher, &blob);
+        let found = scan_blob(&scanner, &blob, stats);
         if !found.is_empty() {
             if let Ok(mut all) = findings.lock() {
                 all.extend(found);
@@ -63,14 +72,17 @@ pub fn scan_tree_with_stats(
     Ok(Report::new(findings, stats, "tree", started.elapsed()))
 }
 
-/// Matches one blob and turns the matches into findings.
-pub fn scan_blob(matcher: &Matcher<'_>, blob: &blob::Blob) -> Vec<Finding> {
-    scan_bytes(matcher, &blob.path, &blob.data)
+/// Scans one blob from any source (a file, a git object): opens it if it is
+/// an archive, matches it and its decoded values, and turns the matches into
+/// findings. Warnings (zip bombs, limits) go to `stats`.
+pub fn scan_blob(scanner: &Scanner<'_>, blob: &blob::Blob, stats: &Stats) -> Vec<Finding> {
+    scanner.scan_blob(blob, stats)
 }
 
-/// Matches `data`, found at `path`, and turns the matches into findings.
-/// UTF-16 (with a byte-order mark) is matched as UTF-8, on the same lines.
-pub fn scan_bytes(matcher: &Matcher<'_>, path: &str, data: &[u8]) -> Vec<Finding> {
+/// Matches `data`, found at `path`, with the matcher alone (no archives, no
+/// decoding) and turns the matches into findings. UTF-16 (with a byte-order
+/// mark) is matched as UTF-8, on the same lines.
+pub fn scan_bytes(matcher: &matcher::Matcher<'_>, path: &str, data: &[u8]) -> Vec<Finding> {
     let transcoded = blob::utf16_to_utf8(data);
     let data = transcoded.as_deref().unwrap_or(data);
     let rules = matcher.rules().rules();

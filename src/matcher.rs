@@ -8,6 +8,12 @@
 //! Overlapping matches are resolved by rule priority, so one piece of text is
 //! one finding. Line and column numbers are computed in one forward pass, so
 //! a single enormous line costs linear time.
+//!
+//! The scan stage also runs the matcher over windows of decoded text
+//! ([`Input`]): then only matches inside the decoded parts count, and
+//! whole-file conditions (`in_file`) look at the original blob.
+
+use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memchr_iter;
@@ -17,7 +23,7 @@ use crate::rules::{Checksum, Companion, RuleSet, Validator};
 
 /// How far (bytes) the context checks look on each side of a match, whatever
 /// the line count says: minified files have enormous lines.
-const NEAR_BYTES: usize = 2048;
+pub(crate) const NEAR_BYTES: usize = 2048;
 /// How far companions (emails, account ids) are looked for on each side.
 const COMPANION_BYTES: usize = 4096;
 /// Blobs up to this size are searched whole for account ids.
@@ -72,6 +78,42 @@ impl std::fmt::Debug for Match {
 struct PatternContext {
     near: Option<AhoCorasick>,
     in_file: Option<AhoCorasick>,
+}
+
+/// What to scan. For a plain blob only `path` and `data` are set; for a
+/// window of decoded text standing in for part of a blob, `file` is the
+/// original blob and `keep` the decoded parts of `data`.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    /// Path the rules see (relative, `/`-separated).
+    pub path: &'a str,
+    /// The bytes searched.
+    pub data: &'a [u8],
+    /// The whole blob that `in_file` conditions look at. None: `data`.
+    pub file: Option<&'a [u8]>,
+    /// When set, only matches whose secret lies inside one of these sorted,
+    /// disjoint ranges of `data` are kept (the rest was scanned already).
+    pub keep: Option<&'a [Range<usize>]>,
+}
+
+impl<'a> Input<'a> {
+    /// A whole blob.
+    pub fn blob(path: &'a str, data: &'a [u8]) -> Input<'a> {
+        Input {
+            path,
+            data,
+            file: None,
+            keep: None,
+        }
+    }
+}
+
+/// True if `start..end` lies inside one of the sorted, disjoint `ranges`.
+fn inside(ranges: &[Range<usize>], start: usize, end: usize) -> bool {
+    let i = ranges.partition_point(|r| r.end <= start);
+    ranges
+        .get(i)
+        .is_some_and(|r| r.start <= start && end <= r.end)
 }
 
 /// The compiled form of a rule set, ready to scan blobs from many threads.
@@ -215,10 +257,20 @@ impl<'r> Matcher<'r> {
     /// `/`-separated; rules may look at it). Matches come out sorted by offset,
     /// without overlaps.
     pub fn scan_blob(&self, path: &str, data: &[u8]) -> Vec<Match> {
-        let seen = self.seen_keywords(path, data);
+        let active = self.active_rules(path, data);
+        self.scan_active(&Input::blob(path, data), &active)
+    }
+
+    /// Like [`Matcher::scan_blob`], with the prefilter's verdict given by
+    /// `active` (from [`Matcher::active_rules`], maybe widened by the caller
+    /// by OR-ing in another text's verdict).
+    pub fn scan_active(&self, input: &Input<'_>, active: &[bool]) -> Vec<Match> {
+        let seen = active;
         if !seen.iter().any(|&a| a) {
             return Vec::new();
         }
+        let (path, data) = (input.path, input.data);
+        let file = input.file.unwrap_or(data);
         let lower_path = path.to_ascii_lowercase();
         let mut found: Vec<Match> = Vec::new();
         for (ri, rule) in self.rules.rules().iter().enumerate() {
@@ -243,6 +295,11 @@ impl<'r> Matcher<'r> {
                     let Some(secret) = caps.name("secret") else {
                         continue;
                     };
+                    if let Some(keep) = input.keep {
+                        if !inside(keep, secret.start(), secret.end()) {
+                            continue;
+                        }
+                    }
                     let key = caps.name("key").map(|k| k.as_bytes());
                     if let (Some(deny), Some(key)) = (&rule.deny_keys, key) {
                         if deny.is_match(key) {
@@ -254,8 +311,13 @@ impl<'r> Matcher<'r> {
                         continue;
                     }
                     if let Some(near) = &ctx.near {
-                        let window =
-                            line_window(data, secret.start(), secret.end(), pattern.near_lines);
+                        let window = line_window_bytes(
+                            data,
+                            secret.start(),
+                            secret.end(),
+                            pattern.near_lines,
+                            pattern.near_bytes,
+                        );
                         let in_path = near.is_match(lower_path.as_bytes());
                         if !in_path && !near.is_match(&data[window.0..window.1]) {
                             continue;
@@ -263,7 +325,7 @@ impl<'r> Matcher<'r> {
                     }
                     if let Some(in_file) = &ctx.in_file {
                         let ok = *in_file_ok.get_or_insert_with(|| {
-                            in_file.is_match(lower_path.as_bytes()) || in_file.is_match(data)
+                            in_file.is_match(lower_path.as_bytes()) || in_file.is_match(file)
                         });
                         if !ok {
                             continue;
@@ -301,8 +363,10 @@ impl<'r> Matcher<'r> {
         kept
     }
 
-    /// One keyword pass over the path and the blob: which keywords occur.
-    fn seen_keywords(&self, path: &str, data: &[u8]) -> Vec<bool> {
+    /// One keyword pass over the path and the blob: which prefilter keywords
+    /// occur. The result is opaque (indexed by keyword); callers may OR two
+    /// of them together to widen what may match.
+    pub fn active_rules(&self, path: &str, data: &[u8]) -> Vec<bool> {
         let mut seen = vec![false; self.implies.len()];
         let mut remaining = seen.len();
         let mut lower = [0u8; PREFILTER_CHUNK + PREFILTER_OVERLAP];
@@ -473,7 +537,18 @@ fn collect_group(re: &Regex, hay: &[u8]) -> Vec<String> {
 /// The byte range of `lines` lines before `start` through `lines` lines after
 /// `end` (0 = the match's own line), never more than NEAR_BYTES on each side.
 pub(crate) fn line_window(data: &[u8], start: usize, end: usize, lines: usize) -> (usize, usize) {
-    let lo_limit = start.saturating_sub(NEAR_BYTES);
+    line_window_bytes(data, start, end, lines, NEAR_BYTES)
+}
+
+/// [`line_window`] with its own byte bound on each side.
+fn line_window_bytes(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    lines: usize,
+    max_bytes: usize,
+) -> (usize, usize) {
+    let lo_limit = start.saturating_sub(max_bytes);
     let mut lo = start;
     let mut newlines = 0;
     while lo > lo_limit {
@@ -485,7 +560,7 @@ pub(crate) fn line_window(data: &[u8], start: usize, end: usize, lines: usize) -
         }
         lo -= 1;
     }
-    let hi_limit = (end + NEAR_BYTES).min(data.len());
+    let hi_limit = (end + max_bytes).min(data.len());
     let mut hi = end.min(data.len());
     newlines = 0;
     while hi < hi_limit {
@@ -501,7 +576,7 @@ pub(crate) fn line_window(data: &[u8], start: usize, end: usize, lines: usize) -
 }
 
 /// Fills line/column for matches sorted by offset, in one forward pass.
-fn set_positions(data: &[u8], matches: &mut [Match]) {
+pub(crate) fn set_positions(data: &[u8], matches: &mut [Match]) {
     let mut pos = 0usize;
     let mut line = 1usize;
     let mut line_start = 0usize;

@@ -15,8 +15,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 
 /// The rule files compiled into the binary, as (file name, contents).
-pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
-    &[("cloudflare.toml", include_str!("../rules/cloudflare.toml"))];
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("cloudflare.toml", include_str!("../rules/cloudflare.toml")),
+    (
+        "cloudflare-tools.toml",
+        include_str!("../rules/cloudflare-tools.toml"),
+    ),
+];
+
+/// The most a pattern's `near_bytes` may ask for: context checks stay cheap.
+const MAX_NEAR_BYTES: usize = 64 * 1024;
 
 /// Compiled regexes are bounded so that a hostile extra rule cannot exhaust
 /// memory: the compile fails with a clear error instead.
@@ -215,6 +223,8 @@ struct PatternDef {
     near: Vec<String>,
     #[serde(default = "default_near_lines")]
     near_lines: usize,
+    #[serde(default = "default_near_bytes")]
+    near_bytes: usize,
     #[serde(default)]
     in_file: Vec<String>,
     #[serde(default)]
@@ -233,6 +243,10 @@ fn default_near_lines() -> usize {
     5
 }
 
+fn default_near_bytes() -> usize {
+    crate::matcher::NEAR_BYTES
+}
+
 /// One way a rule finds its credential.
 #[derive(Debug)]
 pub struct Pattern {
@@ -245,6 +259,9 @@ pub struct Pattern {
     pub near: Vec<String>,
     /// How many lines before and after the match `near` looks at.
     pub near_lines: usize,
+    /// How many bytes before and after the match `near` looks at, at most
+    /// (minified files have enormous lines). Default 2048.
+    pub near_bytes: usize,
     /// Lowercased keywords, one of which must be somewhere in the blob or its path.
     pub in_file: Vec<String>,
     /// The pattern only applies to paths this matches.
@@ -305,27 +322,44 @@ pub struct Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Fragments of the files loaded so far: a later file may use them.
+    fragments: BTreeMap<String, String>,
 }
 
 impl RuleSet {
     /// The rules embedded in the binary.
     pub fn builtin() -> Result<RuleSet, Error> {
-        let mut set = RuleSet { rules: Vec::new() };
+        let mut set = RuleSet {
+            rules: Vec::new(),
+            fragments: BTreeMap::new(),
+        };
         for (name, text) in BUILTIN_RULE_FILES {
             set.add_file(name, text)?;
         }
         Ok(set)
     }
 
-    /// Parses a rule file and adds its rules; ids must stay unique.
+    /// Parses a rule file and adds its rules; ids must stay unique. The
+    /// file may use the fragments of files added before it, but not redefine
+    /// them.
     pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
             file: name.to_string(),
             message: e.to_string(),
         })?;
+        let mut fragments = self.fragments.clone();
+        for (k, v) in file.fragments {
+            if fragments.get(&k).is_some_and(|old| *old != v) {
+                return Err(Error::Rules {
+                    file: name.to_string(),
+                    message: format!("fragment {k} is already defined differently"),
+                });
+            }
+            fragments.insert(k, v);
+        }
         let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
         for def in file.rules {
-            let rule = compile_rule(def, &file.fragments).map_err(|message| Error::Rules {
+            let rule = compile_rule(def, &fragments).map_err(|message| Error::Rules {
                 file: name.to_string(),
                 message,
             })?;
@@ -337,6 +371,7 @@ impl RuleSet {
             }
             self.rules.push(rule);
         }
+        self.fragments = fragments;
         Ok(())
     }
 
@@ -423,11 +458,17 @@ fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Ru
             Some(p) => Some(compile_regex(&p, &what)?),
             None => None,
         };
+        if p.near_bytes == 0 || p.near_bytes > MAX_NEAR_BYTES {
+            return Err(format!(
+                "{what}: near_bytes must be between 1 and {MAX_NEAR_BYTES}"
+            ));
+        }
         patterns.push(Pattern {
             regex,
             keywords: p.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near_lines: p.near_lines,
+            near_bytes: p.near_bytes,
             in_file: p.in_file.iter().map(|k| k.to_ascii_lowercase()).collect(),
             path,
             examples: p.examples,
@@ -493,8 +534,22 @@ impl fmt::Display for ExampleFailure {
 /// Runs every rule over its own examples: each positive example must yield a
 /// finding of that rule, each negative example none. Also checks that every
 /// rule has at least one of each.
+///
+/// Examples go through the whole scan stage (decoding included), so an
+/// example may show a credential in its encoded form.
 pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
-    let matcher = crate::matcher::Matcher::new(set);
+    let scanner = crate::scan::Scanner::new(set, crate::scan::ScanOptions::default());
+    let stats = crate::source::Stats::default();
+    let found_by = |path: &str, text: &str, id: &str| {
+        let blob = crate::blob::Blob {
+            path: path.to_string(),
+            data: text.as_bytes().to_vec(),
+        };
+        scanner
+            .scan_blob(&blob, &stats)
+            .iter()
+            .any(|f| f.rule_id == id)
+    };
     let mut failures = Vec::new();
     for rule in set.rules() {
         let fail = |message: String| ExampleFailure {
@@ -516,8 +571,7 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
         for (pi, pattern) in rule.patterns.iter().enumerate() {
             for ex in &pattern.examples {
                 let (path, text) = ex.parts();
-                let found = matcher.scan_blob(path, text.as_bytes());
-                if !found.iter().any(|m| set.rules()[m.rule].id == rule.id) {
+                if !found_by(path, text, &rule.id) {
                     failures.push(fail(format!(
                         "pattern {} example not found: {:?}",
                         pi + 1,
@@ -527,8 +581,7 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
             }
             for ex in &pattern.negative_examples {
                 let (path, text) = ex.parts();
-                let found = matcher.scan_blob(path, text.as_bytes());
-                if found.iter().any(|m| set.rules()[m.rule].id == rule.id) {
+                if found_by(path, text, &rule.id) {
                     failures.push(fail(format!(
                         "pattern {} negative example was found: {:?}",
                         pi + 1,
@@ -564,7 +617,10 @@ mod tests {
 
     #[test]
     fn bad_rule_files_are_clear_errors() {
-        let mut set = RuleSet { rules: Vec::new() };
+        let mut set = RuleSet {
+            rules: Vec::new(),
+            fragments: BTreeMap::new(),
+        };
         let err = set.add_file("x.toml", "[[rule]]\nid = 1").unwrap_err();
         assert!(err.to_string().contains("x.toml"), "{err}");
         let no_secret_group = r#"
@@ -580,6 +636,31 @@ regex = 'x+'
 "#;
         let err = set.add_file("y.toml", no_secret_group).unwrap_err();
         assert!(err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn later_files_use_earlier_fragments_but_cannot_redefine_them() {
+        let mut set = RuleSet::builtin().unwrap();
+        let uses = r#"
+[[rule]]
+id = "t.frag"
+name = "x"
+description = "x"
+severity = "low"
+keywords = ["x"]
+remediation = "x"
+[[rule.patterns]]
+regex = 'k{{assign}}(?P<secret>x+){{end}}'
+"#;
+        set.add_file("uses.toml", uses).unwrap();
+        let redefines = "[fragments]\nend = 'z'\n";
+        let err = set.add_file("redef.toml", redefines).unwrap_err();
+        assert!(err.to_string().contains("fragment end"), "{err}");
+        let near_bytes = uses
+            .replace("t.frag", "t.near")
+            .replace("regex =", "near_bytes = 0\nregex =");
+        let err = set.add_file("near.toml", &near_bytes).unwrap_err();
+        assert!(err.to_string().contains("near_bytes"), "{err}");
     }
 
     #[test]

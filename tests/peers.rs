@@ -5,8 +5,8 @@
 //! on purpose (a bad checksum, an undocumented layout), the case says so.
 
 use keyflare::blob::Blob;
-use keyflare::matcher::Matcher;
-use keyflare::RuleSet;
+use keyflare::source::Stats;
+use keyflare::{RuleSet, ScanOptions, Scanner};
 use serde_json::Value;
 
 #[test]
@@ -16,7 +16,8 @@ fn peer_scanner_cases() {
         serde_json::from_str(&std::fs::read_to_string(path).expect("cases")).expect("json");
     assert!(cases.len() >= 150);
     let rules = RuleSet::builtin().expect("rules");
-    let matcher = Matcher::new(&rules);
+    let scanner = Scanner::new(&rules, ScanOptions::default());
+    let stats = Stats::default();
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let text = case["text"].as_str().expect("text");
@@ -24,7 +25,7 @@ fn peer_scanner_cases() {
             path: format!("case_{i:03}.txt"),
             data: text.as_bytes().to_vec(),
         };
-        let findings = keyflare::scan_blob(&matcher, &blob);
+        let findings = keyflare::scan_blob(&scanner, &blob, &stats);
         let found = match case["secret"].as_str() {
             Some(secret) => findings.iter().any(|f| f.secret.expose() == secret),
             None => findings.iter().any(|f| !f.rule_id.contains("hygiene")),

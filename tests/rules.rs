@@ -35,6 +35,10 @@ fn every_issue_kind_has_a_rule() {
         "kf.cloudflare.hygiene.plaintext-api",
         "kf.cloudflare.hygiene.global-key-auth",
         "kf.cloudflare.hygiene.committed-env-secret",
+        "kf.cloudflare.cloudflared-origin-cert",
+        "kf.cloudflare.api-token.kubernetes",
+        "kf.cloudflare.terraform-state-api-token",
+        "kf.cloudflare.hygiene.terraform-state",
     ] {
         assert!(set.get(id).is_some(), "missing rule {id}");
     }

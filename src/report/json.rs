@@ -32,6 +32,8 @@ struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    decoded: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     account_ids: &'a [String],
@@ -69,6 +71,7 @@ pub(super) fn render(
             secret: f.shown_secret(opts.no_redact),
             fingerprint: &f.fingerprint,
             key: f.key.as_deref(),
+            decoded: f.decoded.as_deref(),
             email: f.emails.first().map(String::as_str),
             account_ids: &f.account_ids,
             remediation: rules

@@ -48,6 +48,10 @@ pub struct Summary {
     pub skipped_too_large: u64,
     /// FIFOs, sockets, devices and symlinks skipped.
     pub skipped_special: u64,
+    /// Members of archives scanned.
+    pub archive_members: u64,
+    /// Encoded values (base64, percent, escapes) decoded and scanned.
+    pub decoded_values: u64,
     /// Unreadable files or objects.
     pub errors: u64,
     /// Number of findings.
@@ -77,6 +81,8 @@ impl Report {
             bytes_scanned: stats.bytes.load(Ordering::Relaxed),
             skipped_too_large: stats.skipped_large.load(Ordering::Relaxed),
             skipped_special: stats.skipped_special.load(Ordering::Relaxed),
+            archive_members: stats.archive_members.load(Ordering::Relaxed),
+            decoded_values: stats.decoded_values.load(Ordering::Relaxed),
             errors: warnings.len() as u64,
             duration_ms: took.as_millis() as u64,
             ..Summary::default()

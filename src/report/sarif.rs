@@ -152,6 +152,21 @@ fn result(
     opts: &RenderOptions,
 ) -> SarifResult {
     let mut text = format!("{} found: {}.", f.rule_name, f.shown_secret(opts.no_redact));
+    if let Some(note) = f.decoded_note() {
+        text.push_str(&format!(" Decoded: {note}."));
+    }
+    // An archive member has no file of its own in the repository: point at
+    // the archive and say where inside it.
+    let (artifact, member) = match f.path.split_once('!') {
+        Some((outer, inner)) => (outer, Some(inner)),
+        None => (f.path.as_str(), None),
+    };
+    if let Some(inner) = member {
+        text.push_str(&format!(
+            " In archive member {inner}, line {}, column {}.",
+            f.line, f.column
+        ));
+    }
     if let Some(v) = &f.verification {
         text.push_str(
             &format!(" Verification: {:?} ({}).", v.status, v.detail).replace("Active", "ACTIVE"),
@@ -168,17 +183,20 @@ fn result(
             );
         }
     }
-    let region = Region::builder()
-        .start_line(f.line as i64)
-        .start_column(f.column as i64)
-        .end_column(f.end_column.max(f.column + 1) as i64)
-        .build();
+    let region = match member {
+        Some(_) => Region::builder().start_line(1).build(),
+        None => Region::builder()
+            .start_line(f.line as i64)
+            .start_column(f.column as i64)
+            .end_column(f.end_column.max(f.column + 1) as i64)
+            .build(),
+    };
     let location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
                 .artifact_location(
                     ArtifactLocation::builder()
-                        .uri(uri_path(&f.path))
+                        .uri(uri_path(artifact))
                         .uri_base_id(SRCROOT)
                         .build(),
                 )
@@ -194,6 +212,12 @@ fn result(
     fingerprints.insert("keyflare/v1".to_string(), f.fingerprint.clone());
     let mut props = BTreeMap::new();
     props.insert("severity".to_string(), json!(f.severity.as_str()));
+    if let Some(d) = &f.decoded {
+        props.insert("decoded".to_string(), json!(d));
+    }
+    if let Some(inner) = member {
+        props.insert("archive_member".to_string(), json!(inner));
+    }
     if let Some(v) = &f.verification {
         props.insert("verification".to_string(), json!(v));
     }

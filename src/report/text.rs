@@ -70,6 +70,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         let _ = writeln!(out, "    found in {places}:");
         for f in &g.findings {
             let mut line = format!("      {}:{}:{}", f.path, f.line, f.column);
+            if let Some(note) = f.decoded_note() {
+                line.push_str(&format!("  (decoded: {note})"));
+            }
             if let Some(c) = &f.commit {
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
                 let where_ = if c.in_head {
@@ -139,11 +142,14 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         human_bytes(s.bytes_scanned),
         s.duration_ms as f64 / 1000.0
     );
+    if s.archive_members > 0 {
+        let _ = write!(out, ", {} archive members", s.archive_members);
+    }
     if s.skipped_too_large > 0 {
         let _ = write!(out, ", {} skipped as too large", s.skipped_too_large);
     }
     if s.errors > 0 {
-        let _ = write!(out, ", {} unreadable", s.errors);
+        let _ = write!(out, ", {} not scanned (see warnings)", s.errors);
     }
     out.push('\n');
     for n in &report.notices {

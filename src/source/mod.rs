@@ -18,6 +18,10 @@ pub struct Stats {
     pub skipped_large: AtomicU64,
     /// Entries that are not regular files (FIFOs, sockets, devices, symlinks).
     pub skipped_special: AtomicU64,
+    /// Archive members scanned (inside the blobs counted above).
+    pub archive_members: AtomicU64,
+    /// Encoded values decoded and scanned again.
+    pub decoded_values: AtomicU64,
     /// Things that could not be read: each a warning.
     pub warnings: Mutex<Vec<String>>,
 }
