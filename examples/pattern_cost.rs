@@ -11,11 +11,17 @@ fn main() {
         .map(|r| vec![(Duration::ZERO, 0); r.patterns.len()])
         .collect();
     let mut bytes = 0usize;
-    for entry in ignore::WalkBuilder::new(&dir).hidden(false).build().flatten() {
+    for entry in ignore::WalkBuilder::new(&dir)
+        .hidden(false)
+        .build()
+        .flatten()
+    {
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
-        let Ok(data) = std::fs::read(entry.path()) else { continue };
+        let Ok(data) = std::fs::read(entry.path()) else {
+            continue;
+        };
         bytes += data.len();
         for (ri, r) in rules.rules().iter().enumerate() {
             for (pi, p) in r.patterns.iter().enumerate() {
@@ -30,10 +36,13 @@ fn main() {
     let mut rows = Vec::new();
     for (ri, r) in rules.rules().iter().enumerate() {
         for (pi, c) in cost[ri].iter().enumerate() {
-            rows.push((c.0, format!("{} #{}: {:?} ({} matches)", r.id, pi + 1, c.0, c.1)));
+            rows.push((
+                c.0,
+                format!("{} #{}: {:?} ({} matches)", r.id, pi + 1, c.0, c.1),
+            ));
         }
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     for r in rows {
         println!("{}", r.1);
     }
