@@ -312,10 +312,10 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
     };
     let stats = crate::source::Stats::default();
     let mut report = match git_options(&args)? {
-        Some(g) if args.git => crate::scan_history(&g, &rules)?,
+        Some(g) if args.git => crate::scan_history(&g, &scan_opts, &rules)?,
         Some(g) => match &args.range {
-            Some(range) => crate::scan_range(&g, range, &rules)?,
-            None => crate::scan_staged(&g, &rules)?,
+            Some(range) => crate::scan_range(&g, range, &scan_opts, &rules)?,
+            None => crate::scan_staged(&g, &scan_opts, &rules)?,
         },
         None => with_progress(&stats, args.quiet, || {
             crate::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)

@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use crate::error::Error;
 use crate::finding::{CommitInfo, Finding, HISTORY_REMEDIATION};
-use crate::matcher::Matcher;
 use crate::report::Report;
 use crate::rules::RuleSet;
+use crate::scan::{ScanOptions, Scanner};
 use crate::source::git::{self, changes, history, CommitMeta, GitOptions};
 use crate::source::Stats;
 
@@ -86,20 +86,24 @@ fn history_notice(findings: &[Finding]) -> Option<String> {
 
 /// Scans every blob reachable from any ref of the repository at
 /// `opts.repo` (see [`history`]).
-pub fn scan_history(opts: &GitOptions, rules: &RuleSet) -> Result<Report, Error> {
+pub fn scan_history(
+    opts: &GitOptions,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let repo = git::open(&opts.repo)?;
     let stats = Stats::default();
     let plan = history::plan(&repo, opts, &stats)?;
     drop(repo);
-    let matcher = Matcher::new(rules);
+    let scanner = Scanner::new(rules, scan.clone());
     let hits = Mutex::new(Vec::new());
     // Secrets seen in a blob of HEAD's tree, by (rule, secret).
     let in_head = Mutex::new(HashSet::new());
     history::read(&plan, opts, &stats, |blob| {
         let mut local = Vec::new();
         for site in &blob.sites {
-            for f in crate::scan_bytes(&matcher, &site.path, blob.data) {
+            for f in scan_bytes(&scanner, &site.path, blob.data, &stats) {
                 local.push(Hit {
                     finding: f,
                     commit: site.commit,
@@ -156,17 +160,26 @@ pub fn scan_history(opts: &GitOptions, rules: &RuleSet) -> Result<Report, Error>
 
 /// Scans only what the commits of `range` (`BASE..HEAD` or `BASE...HEAD`)
 /// add, as a pull request's check needs (see [`changes`]).
-pub fn scan_range(opts: &GitOptions, range: &str, rules: &RuleSet) -> Result<Report, Error> {
+pub fn scan_range(
+    opts: &GitOptions,
+    range: &str,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let repo = git::open(&opts.repo)?;
     let stats = Stats::default();
-    let matcher = Matcher::new(rules);
+    let scanner = Scanner::new(rules, scan.clone());
     let mut hits = Vec::new();
     let scan = changes::range(&repo, range, opts, &stats, |c| {
-        hits.extend(added_findings(&matcher, &c).into_iter().map(|f| Hit {
-            finding: f,
-            commit: c.commit,
-        }));
+        hits.extend(
+            added_findings(&scanner, &c, &stats)
+                .into_iter()
+                .map(|f| Hit {
+                    finding: f,
+                    commit: c.commit,
+                }),
+        );
     })?;
     let mut hits = earliest(hits);
     // A secret BASE already had is not the range's doing, wherever it moved.
@@ -214,14 +227,18 @@ pub fn scan_range(opts: &GitOptions, range: &str, rules: &RuleSet) -> Result<Rep
 
 /// Scans only what the index adds to HEAD, as a pre-commit hook needs (see
 /// [`changes`]). Works before the first commit.
-pub fn scan_staged(opts: &GitOptions, rules: &RuleSet) -> Result<Report, Error> {
+pub fn scan_staged(
+    opts: &GitOptions,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let repo = git::open(&opts.repo)?;
     let stats = Stats::default();
-    let matcher = Matcher::new(rules);
+    let scanner = Scanner::new(rules, scan.clone());
     let mut findings = Vec::new();
     let notices = changes::staged(&repo, opts, &stats, |c| {
-        findings.extend(added_findings(&matcher, &c));
+        findings.extend(added_findings(&scanner, &c, &stats));
     })?;
     let mut report = Report::new(findings, &stats, "staged", started.elapsed());
     report.notices = notices;
@@ -229,10 +246,20 @@ pub fn scan_staged(opts: &GitOptions, rules: &RuleSet) -> Result<Report, Error> 
 }
 
 /// Matches on the lines a change added, whose secret no replaced version held.
-fn added_findings(matcher: &Matcher<'_>, c: &changes::Change<'_>) -> Vec<Finding> {
-    crate::scan_bytes(matcher, c.path, c.data)
+fn added_findings(scanner: &Scanner<'_>, c: &changes::Change<'_>, stats: &Stats) -> Vec<Finding> {
+    scan_bytes(scanner, c.path, c.data, stats)
         .into_iter()
         .filter(|f| c.added.contains(f.line))
         .filter(|f| !c.before.iter().any(|b| holds(b, f.secret.expose())))
         .collect()
+}
+
+/// Scans a git blob like a file: archives are opened and encoded values
+/// decoded, so history gets the same treatment as the working tree.
+fn scan_bytes(scanner: &Scanner<'_>, path: &str, data: &[u8], stats: &Stats) -> Vec<Finding> {
+    let blob = crate::blob::Blob {
+        path: path.to_string(),
+        data: data.to_vec(),
+    };
+    scanner.scan_blob(&blob, stats)
 }

@@ -79,20 +79,6 @@ pub fn scan_blob(scanner: &Scanner<'_>, blob: &blob::Blob, stats: &Stats) -> Vec
     scanner.scan_blob(blob, stats)
 }
 
-/// Matches `data`, found at `path`, with the matcher alone (no archives, no
-/// decoding) and turns the matches into findings. UTF-16 (with a byte-order
-/// mark) is matched as UTF-8, on the same lines.
-pub fn scan_bytes(matcher: &matcher::Matcher<'_>, path: &str, data: &[u8]) -> Vec<Finding> {
-    let transcoded = blob::utf16_to_utf8(data);
-    let data = transcoded.as_deref().unwrap_or(data);
-    let rules = matcher.rules().rules();
-    matcher
-        .scan_blob(path, data)
-        .into_iter()
-        .map(|m| Finding::new(&rules[m.rule], path, m))
-        .collect()
-}
-
 /// Asks Cloudflare about each finding's credential (each distinct one once)
 /// and records the answer on every finding that holds it. Hygiene findings
 /// and kinds with no safe read-only check get `unknown` with the reason,

@@ -568,3 +568,34 @@ fn git_modes_conflict_and_take_one_path() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn history_gets_the_same_decoding_and_archives_as_the_tree() {
+    use base64::Engine;
+    let repo = Repo::new();
+    let t = token(71);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&t);
+    repo.write(
+        "k8s/secret.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare-api-token-secret\ntype: Opaque\ndata:\n  api-token: {encoded}\n"
+        ),
+    );
+    let first = repo.commit("add the secret");
+    std::fs::remove_file(repo.dir.join("k8s/secret.yaml")).expect("rm");
+    repo.commit("remove it");
+    let (v, code, _) = scan(&repo.dir, &["--git"]);
+    assert_eq!(code, 1);
+    let f = findings(&v);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["path"], "k8s/secret.yaml");
+    assert_eq!(f[0]["line"], 7);
+    assert_eq!(f[0]["commit"], first.as_str());
+    assert_eq!(f[0]["in_head"], false);
+    assert!(
+        f[0]["decoded"].as_str().unwrap_or("").contains("base64"),
+        "{f:?}"
+    );
+    let (v, _, _) = scan(&repo.dir, &["--git", "--no-decode"]);
+    assert!(findings(&v).is_empty());
+}
