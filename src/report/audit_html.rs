@@ -25,6 +25,7 @@ h3{font-size:16px;margin:22px 0 6px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d8dce3;font-size:13px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e6e9ee;vertical-align:top}
 th{background:#eef1f5;font-weight:600}
+td.secret code{white-space:nowrap;word-break:normal}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;background:#eef1f5;padding:1px 4px;border-radius:4px;word-break:break-all}
 pre{background:#1d2330;color:#f6f7f9;padding:8px 12px;border-radius:6px;overflow-x:auto;font-size:12px}
 pre code{background:none;color:inherit;padding:0}
@@ -196,7 +197,7 @@ fn table(o: &mut String, a: &Audit, no_redact: bool) {
         let sev = f.severity.to_string();
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"secret\"><code>{}</code></td><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             i + 1,
             esc(&f.rule_name),
             esc(f.shown_secret(no_redact)),
