@@ -2,7 +2,6 @@
 //! (authors and dates pinned), verification against the fake Cloudflare API.
 
 #[path = "common/fake_cloudflare.rs"]
-#[allow(dead_code)]
 mod fake_cloudflare;
 mod support;
 
@@ -14,6 +13,16 @@ use fake_cloudflare::{synthetic_secret, FakeCloudflare, Reply, Script};
 use serde_json::Value;
 use support::{assert_no_secret, keyflare};
 
+/// An empty global git configuration: not /dev/null, which is not always
+/// a character device in shared sandboxes.
+fn empty_config() -> PathBuf {
+    let p = std::env::temp_dir().join("keyflare-audit-tests.gitconfig");
+    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
+        std::fs::write(&p, "").expect("write empty git config");
+    }
+    p
+}
+
 fn git(dir: &Path, date: &str, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
@@ -24,7 +33,7 @@ fn git(dir: &Path, date: &str, args: &[&str]) -> String {
             "commit.gpgsign=false",
         ])
         .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", empty_config())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
