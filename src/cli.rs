@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::baseline::Baseline;
 use crate::config::Config;
 use crate::error::Error;
-use crate::report::{self, Format, RenderOptions, Report};
+use crate::report::{self, AuditFormat, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
 use crate::source::fs::FsOptions;
 use crate::source::git::GitOptions;
@@ -39,6 +39,11 @@ enum Command {
     /// `scan --baseline FILE` reports only new ones. Takes the scan flags;
     /// writes to -o (default .keyflare-baseline.json).
     Baseline(ScanArgs),
+    /// Audit a repository (a PATH, read in place, or a GIT-URL, cloned to a
+    /// temporary directory): working tree and all history in one run, one
+    /// row per credential with its first and last commit, every path, its
+    /// status, a timeline and a remediation checklist.
+    Audit(AuditArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
     /// Print a rule's full description and remediation.
@@ -148,6 +153,42 @@ struct ScanArgs {
     verify: VerifyArgs,
 }
 
+#[derive(Args, Debug)]
+struct AuditArgs {
+    /// A local repository or directory (scanned in place, never written),
+    /// or a git URL (https://, ssh://, git@host:path, file://) to mirror
+    /// into a temporary directory that is removed afterwards.
+    #[arg(default_value = ".", value_name = "PATH | GIT-URL")]
+    target: String,
+    /// Report format: markdown (an issue or a wiki), html (one
+    /// self-contained file), or json/sarif (the merged findings, as scan).
+    #[arg(long, short = 'f', value_enum, default_value = "markdown")]
+    format: AuditFormat,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Show secrets in full in the report. Off by default.
+    #[arg(long)]
+    no_redact: bool,
+    /// Skip files and blobs larger than this (bytes; K, M and G suffixes allowed).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Scan working-tree files that .gitignore/.ignore would skip.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// Don't print warnings on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Configuration file (default: keyflare.toml at a local PATH, if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    verify: VerifyArgs,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum FailOn {
     Any,
@@ -236,6 +277,7 @@ pub fn run() -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan(args, false),
         Command::Baseline(args) => scan(args, true),
+        Command::Audit(args) => audit(args),
         Command::Rules(args) => rules(args),
         Command::Explain { rule } => explain(&rule),
         Command::Completions { shell } => {
@@ -344,6 +386,59 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         crate::verify_findings(&mut report.findings, v);
     }
     finish(&args, &rules, report)
+}
+
+fn audit(mut args: AuditArgs) -> Result<u8, Error> {
+    let local = (!crate::source::git::clone::is_url(&args.target))
+        .then(|| PathBuf::from(&args.target))
+        .filter(|p| p.is_dir());
+    let config = Config::load(args.config.as_deref(), local.as_deref())?;
+    let mut rules = RuleSet::builtin()?;
+    config.apply_to_rules(&mut rules)?;
+    if config.verify == Some(true) && !args.verify.no_verify {
+        args.verify.verify = true;
+    }
+    let verifier = verifier(&args.verify)?;
+    let opts = crate::AuditOptions {
+        target: args.target.clone(),
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        respect_ignore: !args.no_ignore,
+        exclude: config.exclude.clone(),
+        scan: crate::ScanOptions {
+            archive_limits: crate::archive::ArchiveLimits {
+                max_member_bytes: args.max_file_size,
+                ..crate::archive::ArchiveLimits::default()
+            },
+            ..crate::ScanOptions::default()
+        },
+    };
+    let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
+        filter(r, &config, None)
+    })?;
+    if !args.quiet {
+        for w in &merged.warnings {
+            eprintln!("keyflare: warning: {w}");
+        }
+    }
+    let bytes = match report::render_audit(&audit, &rules, args.format, args.no_redact) {
+        Some(b) => b,
+        None => {
+            let opts = RenderOptions {
+                format: if args.format == AuditFormat::Sarif {
+                    Format::Sarif
+                } else {
+                    Format::Json
+                },
+                no_redact: args.no_redact,
+                color: false,
+                root: local.filter(|_| audit.worktree),
+            };
+            report::render(&merged, &rules, &opts)?
+        }
+    };
+    report::write_output(&bytes, args.output.as_deref())?;
+    Ok(exit_code(&merged, FailOn::Any))
 }
 
 /// Runs `work` with a progress line on stderr (files, bytes, rate), only on

@@ -84,6 +84,28 @@ fn history_notice(findings: &[Finding]) -> Option<String> {
     })
 }
 
+/// What an audit wants to know beyond a history report.
+#[derive(Debug, Default)]
+pub struct HistoryFacts {
+    /// Commits walked (all refs).
+    pub commits: usize,
+    /// Per credential, by fingerprint.
+    pub secrets: HashMap<String, SecretFacts>,
+}
+
+/// Where one credential was last written and where it left HEAD's line.
+#[derive(Clone, Debug, Default)]
+pub struct SecretFacts {
+    /// The latest commit (in walk order) that introduced it at some path:
+    /// the last time anyone wrote it.
+    pub last_introduced: Option<CommitInfo>,
+    /// The commit of HEAD's first-parent line whose tree no longer held it,
+    /// if it is no longer in HEAD (see [`git::lifetime`]).
+    pub removed: Option<CommitInfo>,
+    /// Commits of HEAD's first-parent line whose tree holds it.
+    pub commits_holding: usize,
+}
+
 /// Scans every blob reachable from any ref of the repository at
 /// `opts.repo` (see [`history`]).
 pub fn scan_history(
@@ -91,6 +113,25 @@ pub fn scan_history(
     scan: &ScanOptions,
     rules: &RuleSet,
 ) -> Result<Report, Error> {
+    history_scan(opts, scan, rules, false).map(|(report, _)| report)
+}
+
+/// [`scan_history`], plus what an audit needs: each credential's last
+/// introduction and its removal from HEAD's first-parent line.
+pub fn audit_history(
+    opts: &GitOptions,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<(Report, HistoryFacts), Error> {
+    history_scan(opts, scan, rules, true)
+}
+
+fn history_scan(
+    opts: &GitOptions,
+    scan: &ScanOptions,
+    rules: &RuleSet,
+    track: bool,
+) -> Result<(Report, HistoryFacts), Error> {
     let started = Instant::now();
     let repo = git::open(&opts.repo)?;
     let stats = Stats::default();
@@ -100,6 +141,8 @@ pub fn scan_history(
     let hits = Mutex::new(Vec::new());
     // Secrets seen in a blob of HEAD's tree, by (rule, secret).
     let in_head = Mutex::new(HashSet::new());
+    // With `track`: which blob holds which credential (fingerprint).
+    let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
     history::read(&plan, opts, &stats, |blob| {
         let mut local = Vec::new();
         for site in &blob.sites {
@@ -112,6 +155,15 @@ pub fn scan_history(
         }
         if local.is_empty() {
             return;
+        }
+        if track {
+            if let Ok(mut h) = holders.lock() {
+                h.extend(
+                    local
+                        .iter()
+                        .map(|h| (blob.id, h.finding.fingerprint.clone())),
+                );
+            }
         }
         if blob.in_head {
             if let Ok(mut h) = in_head.lock() {
@@ -126,9 +178,25 @@ pub fn scan_history(
             all.extend(local);
         }
     })?;
-    let hits = earliest(hits.into_inner().unwrap_or_else(|e| e.into_inner()));
+    let hits = hits.into_inner().unwrap_or_else(|e| e.into_inner());
+    // The latest introducing commit of each credential, before `earliest`
+    // keeps only the first per path.
+    let mut latest: HashMap<String, usize> = HashMap::new();
+    if track {
+        for h in &hits {
+            if let Some(c) = h.commit {
+                let e = latest.entry(h.finding.fingerprint.clone()).or_insert(c);
+                *e = (*e).max(c);
+            }
+        }
+    }
+    let hits = earliest(hits);
     let in_head = in_head.into_inner().unwrap_or_else(|e| e.into_inner());
-    let wanted: BTreeSet<usize> = hits.iter().filter_map(|h| h.commit).collect();
+    let wanted: BTreeSet<usize> = hits
+        .iter()
+        .filter_map(|h| h.commit)
+        .chain(latest.values().copied())
+        .collect();
     let metas = plan.commit_metas(&wanted);
     let findings: Vec<Finding> = hits
         .into_iter()
@@ -153,9 +221,72 @@ pub fn scan_history(
                 .into(),
         );
     }
+    let mut facts = HistoryFacts {
+        commits: plan.commit_count(),
+        secrets: HashMap::new(),
+    };
+    if track {
+        let holders = holders.into_inner().unwrap_or_else(|e| e.into_inner());
+        facts.secrets = lifetimes(opts, &findings, &holders, &latest, &metas, &stats)?;
+    }
     let mut report = Report::new(findings, &stats, "git", started.elapsed());
     report.notices = notices;
-    Ok(report)
+    Ok((report, facts))
+}
+
+/// Puts together each credential's [`SecretFacts`]: its latest introduction
+/// (from the walk) and its removal (from [`git::lifetime::removals`]).
+fn lifetimes(
+    opts: &GitOptions,
+    findings: &[Finding],
+    holders: &[(git2::Oid, String)],
+    latest: &HashMap<String, usize>,
+    metas: &HashMap<usize, CommitMeta>,
+    stats: &Stats,
+) -> Result<HashMap<String, SecretFacts>, Error> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut prints: Vec<&str> = Vec::new();
+    let mut watched: HashMap<git2::Oid, Vec<usize>> = HashMap::new();
+    for (blob, print) in holders {
+        let next = prints.len();
+        let i = *index.entry(print.as_str()).or_insert(next);
+        if i == next {
+            prints.push(print.as_str());
+        }
+        let list = watched.entry(*blob).or_default();
+        if !list.contains(&i) {
+            list.push(i);
+        }
+    }
+    let repo = git::open(&opts.repo)?;
+    let lives = git::lifetime::removals(&repo, &watched, prints.len(), stats)?;
+    let head_has = |print: &str| {
+        findings
+            .iter()
+            .any(|f| f.fingerprint == print && f.commit.as_ref().is_some_and(|c| c.in_head))
+    };
+    let mut out = HashMap::new();
+    for (i, print) in prints.iter().enumerate() {
+        let still = head_has(print);
+        let last_introduced = latest
+            .get(*print)
+            .and_then(|c| metas.get(c))
+            .map(|m| attribute(m, still));
+        let removed = lives[i]
+            .removed
+            .as_ref()
+            .filter(|_| !still)
+            .map(|m| attribute(m, false));
+        out.insert(
+            print.to_string(),
+            SecretFacts {
+                last_introduced,
+                removed,
+                commits_holding: lives[i].commits_holding,
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// Scans only what the commits of `range` (`BASE..HEAD` or `BASE...HEAD`)

@@ -35,6 +35,16 @@ struct Repo {
     dir: PathBuf,
 }
 
+/// An empty global git configuration: not /dev/null, which is not always
+/// an empty character device in shared sandboxes.
+fn empty_config() -> PathBuf {
+    let p = std::env::temp_dir().join("keyflare-git-tests.gitconfig");
+    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
+        std::fs::write(&p, "").expect("write empty git config");
+    }
+    p
+}
+
 fn git_in(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
@@ -46,7 +56,7 @@ fn git_in(dir: &Path, args: &[&str]) -> String {
         ])
         .args(["-c", "protocol.file.allow=always"])
         .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", empty_config())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")

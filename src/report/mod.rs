@@ -1,9 +1,12 @@
-//! Reporters: render a scan's findings as text, JSON or SARIF.
+//! Reporters: render a scan's findings as text, JSON or SARIF, and an
+//! audit ([`crate::audit::Audit`]) as Markdown or HTML.
 //!
 //! Rendering is pure (findings in, bytes out); [`write_output`] puts the bytes
 //! on stdout or, atomically, in a file. Secrets are shown redacted unless the
 //! caller asks for `no_redact`.
 
+mod audit_html;
+mod audit_markdown;
 mod github;
 mod json;
 mod markdown;
@@ -145,6 +148,34 @@ pub fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<
         Format::Sarif => sarif::render(report, rules, opts),
         Format::Markdown => Ok(markdown::render(report, rules, opts)),
         Format::Github => Ok(github::render(report, rules, opts)),
+    }
+}
+
+/// Audit report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    /// Markdown, for an issue or a wiki page.
+    Markdown,
+    /// One self-contained HTML file (inline CSS, no scripts), to mail or attach.
+    Html,
+    /// The merged findings as `scan --format json` writes them.
+    Json,
+    /// The merged findings as `scan --format sarif` writes them.
+    Sarif,
+}
+
+/// Renders an audit as Markdown or HTML. JSON and SARIF give `None`: they
+/// go through [`render`] with the merged findings, as `scan` writes them.
+pub fn render_audit(
+    audit: &crate::audit::Audit,
+    rules: &RuleSet,
+    format: AuditFormat,
+    no_redact: bool,
+) -> Option<Vec<u8>> {
+    match format {
+        AuditFormat::Markdown => Some(audit_markdown::render(audit, rules, no_redact)),
+        AuditFormat::Html => Some(audit_html::render(audit, rules, no_redact)),
+        AuditFormat::Json | AuditFormat::Sarif => None,
     }
 }
 

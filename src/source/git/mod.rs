@@ -5,15 +5,19 @@
 //! matches. What it adds is where the bytes came from: for history, each
 //! distinct blob once with every (path, introducing commit) it appears under;
 //! for ranges and the index, each changed file with the lines the change
-//! added, so that the caller can keep only what is new.
+//! added, so that the caller can keep only what is new. [`lifetime`] finds
+//! where secrets left HEAD's line, for audits.
 //!
-//! Reading uses libgit2 (through `git2`), never the `git` binary: a blob is
+//! Reading uses libgit2 (through `git2`), never the `git` binary (only
+//! [`clone`] runs it, to fetch a remote for an audit): a blob is
 //! one object lookup in the pack index, and spawning `git` per object or
 //! parsing its output would only be slower. Objects that cannot be read
 //! become warnings in [`Stats`]; the scan goes on without them.
 
 pub mod changes;
+pub mod clone;
 pub mod history;
+pub mod lifetime;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

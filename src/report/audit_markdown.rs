@@ -1,0 +1,318 @@
+//! The audit report in Markdown, for an issue or a wiki page: totals, one
+//! row per credential (most urgent first), a timeline, and a remediation
+//! checklist (`- [ ]`) per credential. Secrets are redacted unless asked.
+//!
+//! The labels shared with the HTML report live here too.
+
+use std::fmt::Write;
+
+use crate::audit::{self, Audit, Credential, Presence};
+use crate::finding::CommitInfo;
+use crate::rules::RuleSet;
+use crate::verify::VerifyStatus;
+
+/// "ACTIVE", "invalid", ... or "not verified".
+pub(super) fn status_label(c: &Credential) -> &'static str {
+    match c.status() {
+        Some(VerifyStatus::Active) => "ACTIVE",
+        Some(VerifyStatus::Inactive) => "inactive",
+        Some(VerifyStatus::Invalid) => "invalid",
+        Some(VerifyStatus::Unknown) => "unknown",
+        None => "not verified",
+    }
+}
+
+/// The first 10 hex digits of a commit id.
+pub(super) fn short(id: &str) -> &str {
+    id.get(..10).unwrap_or(id)
+}
+
+/// The date part of an RFC 3339 date.
+pub(super) fn day(c: &CommitInfo) -> &str {
+    c.date.get(..10).unwrap_or(&c.date)
+}
+
+/// Where the credential stands now, in words.
+pub(super) fn presence_label(c: &Credential) -> String {
+    match c.presence() {
+        Presence::InHead if c.in_worktree => "in HEAD and working tree".into(),
+        Presence::InHead => "in HEAD".into(),
+        Presence::WorktreeOnly if c.committed() => {
+            "in working tree (removed from HEAD: history too)".into()
+        }
+        Presence::WorktreeOnly => "working tree only (never committed)".into(),
+        Presence::Removed => "removed (still in history)".into(),
+        Presence::OtherRefs => "only on other branches/tags".into(),
+    }
+}
+
+/// "removed in <commit> (<date>)", "still in HEAD" or "last written in ...".
+pub(super) fn last_label(c: &Credential) -> Option<(String, &CommitInfo)> {
+    let seen = c.last_seen()?;
+    let what = match c.presence() {
+        Presence::Removed => "removed in",
+        _ => "last written in",
+    };
+    Some((what.to_string(), seen))
+}
+
+/// What a live credential reaches, in words; empty if unknown.
+pub(super) fn blast_label(c: &Credential) -> String {
+    let Some(b) = c
+        .finding
+        .verification
+        .as_ref()
+        .and_then(|v| v.blast_radius.as_ref())
+    else {
+        return match c.status() {
+            Some(VerifyStatus::Active) if c.is_global_key() => {
+                "every permission of its user".into()
+            }
+            _ => String::new(),
+        };
+    };
+    let mut s = format!("{} account(s), {} zone(s)", b.account_count, b.zone_count);
+    let names: Vec<&str> = b
+        .accounts
+        .iter()
+        .chain(&b.zones)
+        .take(5)
+        .map(String::as_str)
+        .collect();
+    if !names.is_empty() {
+        s.push_str(": ");
+        s.push_str(&names.join(", "));
+        if b.accounts.len() + b.zones.len() > names.len() {
+            s.push_str(", ...");
+        }
+    }
+    s
+}
+
+/// Seconds with one decimal, or milliseconds under a second.
+pub(super) fn took(a: &Audit) -> String {
+    let ms = a.duration.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", a.duration.as_secs_f64())
+    }
+}
+
+/// Escapes text for a Markdown table cell or paragraph: no pipes, no line
+/// breaks, no HTML, no emphasis or link syntax from the data.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\n' | '\r' => out.push(' '),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '~' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An inline code span that holds `s` whatever backticks it contains.
+fn code(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ").replace('|', "\\|");
+    let mut fence = String::from("`");
+    while s.contains(fence.as_str()) {
+        fence.push('`');
+    }
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// Renders the audit as Markdown.
+pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
+    let mut out = String::new();
+    let t = a.totals();
+    let _ = writeln!(out, "# keyflare audit: {}\n", text(&a.target));
+    let _ = writeln!(
+        out,
+        "| credentials | live | files | commits scanned | files and blobs read | time taken |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let live = if a.verified {
+        format!("**{}**", t.active)
+    } else {
+        "not verified".into()
+    };
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |\n",
+        t.credentials,
+        live,
+        t.files,
+        a.commits_scanned,
+        a.files_scanned,
+        took(a)
+    );
+    let scope = match (a.history, a.worktree) {
+        (true, true) => "the working tree and every ref's history",
+        (true, false) => "every ref's history (no working tree)",
+        (false, _) => "the working tree only (not a git repository)",
+    };
+    let _ = writeln!(out, "Scanned {scope}.");
+    if !a.verified {
+        let _ = writeln!(
+            out,
+            " Credentials were not verified: run with `--verify` to learn which are live."
+        );
+    }
+    if a.credentials.is_empty() {
+        let _ = writeln!(out, "\nNo Cloudflare credentials found.");
+        notes(&mut out, a);
+        return out.into_bytes();
+    }
+    let _ = writeln!(out, "\n## Credentials, most urgent first\n");
+    let _ = writeln!(
+        out,
+        "| # | credential | secret | status | severity | first commit | last seen | now | paths | blast radius |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for (i, c) in a.credentials.iter().enumerate() {
+        let f = &c.finding;
+        let status = match c.status() {
+            Some(VerifyStatus::Active) => "**ACTIVE**".to_string(),
+            _ => status_label(c).to_string(),
+        };
+        let first = c
+            .first
+            .as_ref()
+            .map(|f| format!("{} {}", code(short(&f.commit)), day(f)))
+            .unwrap_or_else(|| "not committed".into());
+        let last = last_label(c)
+            .map(|(w, l)| format!("{w} {} {}", code(short(&l.commit)), day(l)))
+            .unwrap_or_else(|| "–".into());
+        let paths: Vec<String> = c.places.iter().take(5).map(|p| code(&p.path)).collect();
+        let mut paths = paths.join("<br>");
+        if c.places.len() > 5 {
+            let _ = write!(paths, "<br>and {} more", c.places.len() - 5);
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            text(&f.rule_name),
+            code(f.shown_secret(no_redact)),
+            status,
+            f.severity,
+            first,
+            last,
+            text(&presence_label(c)),
+            paths,
+            text(&blast_label(c)),
+        );
+    }
+    let events = audit::timeline(&a.credentials);
+    if !events.is_empty() {
+        let _ = writeln!(out, "\n## Timeline\n");
+        let _ = writeln!(out, "| date | event | credential | commit |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for e in &events {
+            let c = &a.credentials[e.credential];
+            let _ = writeln!(
+                out,
+                "| {} | {} | #{} {} {} | {} |",
+                e.date.get(..10).unwrap_or(e.date),
+                if e.introduced {
+                    "introduced"
+                } else {
+                    "removed"
+                },
+                e.credential + 1,
+                text(&c.finding.rule_name),
+                code(c.finding.shown_secret(no_redact)),
+                code(short(e.commit)),
+            );
+        }
+    }
+    let _ = writeln!(out, "\n## Remediation\n");
+    for (i, c) in a.credentials.iter().enumerate() {
+        let f = &c.finding;
+        let _ = writeln!(
+            out,
+            "### {}. {} {} ({})\n",
+            i + 1,
+            text(&f.rule_name),
+            code(f.shown_secret(no_redact)),
+            status_label(c)
+        );
+        for p in &c.places {
+            let mut line = format!("- {}", code(&format!("{}:{}", p.path, p.line)));
+            if let Some(ci) = &p.introduced {
+                let _ = write!(
+                    line,
+                    ": introduced in {} on {} by {}",
+                    code(short(&ci.commit)),
+                    day(ci),
+                    text(&ci.author)
+                );
+            }
+            if p.in_worktree {
+                line.push_str(if p.introduced.is_some() {
+                    "; in the working tree"
+                } else {
+                    ": in the working tree, not committed"
+                });
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        if c.commits_holding > 0 {
+            let _ = writeln!(
+                out,
+                "\nHeld by {} commit(s) of HEAD's first-parent line.",
+                c.commits_holding
+            );
+        }
+        let _ = writeln!(out);
+        for step in audit::remediation(c, rules) {
+            let _ = writeln!(out, "- [ ] **{}**", text(&step.title));
+            for d in &step.details {
+                let _ = writeln!(out, "  - {}", inline(d));
+            }
+            if let Some(cmd) = &step.command {
+                let _ = writeln!(out, "\n  ```sh\n  {cmd}\n  ```");
+            }
+        }
+        let _ = writeln!(out);
+    }
+    notes(&mut out, a);
+    out.into_bytes()
+}
+
+/// Prose of ours with `code` spans kept: escapes outside the spans only.
+fn inline(s: &str) -> String {
+    s.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("`{part}`")
+            } else {
+                text(part)
+            }
+        })
+        .collect()
+}
+
+fn notes(out: &mut String, a: &Audit) {
+    if a.notices.is_empty() && a.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Notes\n");
+    for n in &a.notices {
+        let _ = writeln!(out, "> note: {}\n", text(n));
+    }
+    for w in &a.warnings {
+        let _ = writeln!(out, "> warning: {}\n", text(w));
+    }
+}
