@@ -197,14 +197,14 @@ impl<'r> Matcher<'r> {
                     .collect()
             })
             .collect();
-        // Leftmost-first, non-overlapping: the fast (SIMD) search. What it can
-        // miss, a keyword inside or straddling another's match, is put back by
-        // `implies`.
+        // Leftmost-longest, non-overlapping: the fast (SIMD) search. What it
+        // can miss, a keyword inside or straddling another's match, is put
+        // back by `implies`.
         // Case-sensitive over lowercased text: with few enough patterns the
         // search runs on SIMD (Teddy); ASCII case folding would multiply the
         // patterns past what Teddy takes and fall back to a byte-at-a-time DFA.
         let prefilter = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&keywords)
             .expect("keywords are plain literals");
         let contexts = rules
@@ -273,22 +273,10 @@ impl<'r> Matcher<'r> {
         let file = input.file.unwrap_or(data);
         let lower_path = path.to_ascii_lowercase();
         let mut found: Vec<Match> = Vec::new();
-        for (ri, rule) in self.rules.rules().iter().enumerate() {
-            if let Some(p) = &rule.path {
-                if !p.is_match(path.as_bytes()) {
-                    continue;
-                }
-            }
-            for (pi, pattern) in rule.patterns.iter().enumerate() {
-                let needed = &self.requirements[ri][pi];
-                if !needed.iter().all(|set| set.iter().any(|&k| seen[k])) {
-                    continue;
-                }
-                if let Some(p) = &pattern.path {
-                    if !p.is_match(path.as_bytes()) {
-                        continue;
-                    }
-                }
+        for (ri, pi) in self.patterns_to_run(path, seen) {
+            let rule = &self.rules.rules()[ri];
+            let pattern = &rule.patterns[pi];
+            {
                 let ctx = &self.contexts[ri][pi];
                 let mut in_file_ok: Option<bool> = None;
                 for caps in pattern.regex.captures_iter(data) {
@@ -361,6 +349,33 @@ impl<'r> Matcher<'r> {
         }
         set_positions(data, &mut kept);
         kept
+    }
+
+    /// The (rule, pattern) pairs whose keywords the prefilter saw and whose
+    /// path conditions `path` meets: the only regexes worth running.
+    pub fn patterns_to_run(&self, path: &str, seen: &[bool]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (ri, rule) in self.rules.rules().iter().enumerate() {
+            if rule
+                .path
+                .as_ref()
+                .is_some_and(|p| !p.is_match(path.as_bytes()))
+            {
+                continue;
+            }
+            for (pi, pattern) in rule.patterns.iter().enumerate() {
+                let needed = &self.requirements[ri][pi];
+                if needed.iter().all(|set| set.iter().any(|&k| seen[k]))
+                    && pattern
+                        .path
+                        .as_ref()
+                        .is_none_or(|p| p.is_match(path.as_bytes()))
+                {
+                    out.push((ri, pi));
+                }
+            }
+        }
+        out
     }
 
     /// One keyword pass over the path and the blob: which prefilter keywords
@@ -510,11 +525,12 @@ impl<'r> Matcher<'r> {
     }
 }
 
-/// True if a leftmost match of keyword `a` can hide an occurrence of `b`:
-/// `b` lies inside `a`, or starts inside `a` and runs past it (a suffix of
-/// `a` is a prefix of `b`).
+/// True if a leftmost-longest match of keyword `a` can hide an occurrence
+/// of `b`: `b` lies inside `a`, or starts inside `a` (after its first byte)
+/// and runs past it. At the same start the longer keyword wins, so a keyword
+/// never hides a longer one that it begins.
 fn hides(a: &str, b: &str) -> bool {
-    a.contains(b) || (0..a.len()).any(|i| a.is_char_boundary(i) && b.starts_with(&a[i..]))
+    a.contains(b) || (1..a.len()).any(|i| a.is_char_boundary(i) && b.starts_with(&a[i..]))
 }
 
 /// The first non-empty capture group of each match, deduplicated, at most MAX_COMPANIONS.
@@ -728,7 +744,11 @@ mod tests {
     fn keyword_hiding() {
         assert!(hides("client_secret", "secret"));
         assert!(hides("cf_api", "api_token"));
-        assert!(hides("cf_", "cf_api"));
+        assert!(
+            !hides("cf_", "cf_api"),
+            "the longer match wins at the same start"
+        );
+        assert!(hides("cf_api", "cf_"));
         assert!(!hides("cloudflare", "cf_"));
     }
 
