@@ -196,3 +196,91 @@ fn an_unredacted_report_is_private_even_over_a_public_file() {
     assert_eq!(mode(&report), 0o600, "unredacted report must be 0600");
     assert_eq!(files_under(out_dir.path()), vec![report]);
 }
+
+/// O_NONBLOCK (not in std): 0o4000 on Linux, 4 on macOS and the BSDs.
+#[cfg(target_os = "linux")]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(not(target_os = "linux"))]
+const O_NONBLOCK: i32 = 0x0004;
+
+/// `-o` names something that is not a plain file: a FIFO (like `-o /dev/stdout`
+/// on a pipe, or `-o /dev/null`) must be written into, not replaced by a
+/// regular file; a symlink must be followed, its target replaced (and 0600),
+/// the link kept. Never tried on the real /dev/null: a regression run as root
+/// would replace the machine's /dev/null.
+#[test]
+fn output_into_a_fifo_or_through_a_symlink_keeps_the_node() {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir(&tree).expect("mkdir");
+    let body = "OxPNfh6Wog2X96yl5Ym6kX5sPeGbia1SvKSwtxNx";
+    let token = format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()));
+    std::fs::write(tree.join("deploy.sh"), format!("token: {token}\n")).expect("write");
+    let secrets = vec![token];
+
+    // A FIFO, held open read-write by the test so keyflare's open never waits
+    // and its report (well under the pipe's 64 KiB) sits in the pipe.
+    let fifo = tmp.path().join("report.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let mut pipe = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the FIFO");
+    let out = keyflare()
+        .arg("scan")
+        .arg(&tree)
+        .args(["--format", "json", "-o"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run keyflare");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kind = std::fs::symlink_metadata(&fifo).expect("stat").file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+    let mut report = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => report.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("read the FIFO: {e}"),
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&report).expect("a JSON report");
+    assert_eq!(v["summary"]["findings"].as_u64(), Some(1));
+    assert_no_secret(&report, &secrets, "report through the FIFO");
+
+    // A symlink to an existing, world-readable report.
+    let real = tmp.path().join("real.json");
+    std::fs::write(&real, "old\n").expect("write");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let link = tmp.path().join("link.json");
+    std::os::unix::fs::symlink("real.json", &link).expect("symlink");
+    keyflare()
+        .arg("scan")
+        .arg(&tree)
+        .args(["--format", "json", "--no-redact", "-o"])
+        .arg(&link)
+        .assert()
+        .code(1);
+    let link_kind = std::fs::symlink_metadata(&link).expect("stat").file_type();
+    assert!(link_kind.is_symlink(), "the link was replaced");
+    let text = std::fs::read_to_string(&real).expect("read");
+    assert!(
+        text.contains(&secrets[0]),
+        "the report went through the link"
+    );
+    assert_eq!(mode(&real), 0o600, "unredacted report must be 0600");
+}

@@ -145,7 +145,8 @@ pub(crate) fn steps_for<'r>(rules: &'r RuleSet, rule_id: &str) -> &'r [String] {
 /// Writes the rendered report to stdout, or atomically to `path`: a temporary
 /// file in the same directory, created 0600, renamed over the target once
 /// complete, so no reader ever sees half a report and an unredacted report is
-/// never readable by others.
+/// never readable by others. A `path` that is a device or FIFO is written
+/// into instead, and a symlink is followed.
 pub fn write_output(bytes: &[u8], path: Option<&Path>) -> Result<(), Error> {
     let Some(path) = path else {
         let mut out = std::io::stdout().lock();
@@ -161,6 +162,25 @@ pub fn write_output(bytes: &[u8], path: Option<&Path>) -> Result<(), Error> {
     let err = |source| Error::Output {
         path: path.to_path_buf(),
         source,
+    };
+    // Only a regular file (or nothing) is replaced. A device, FIFO or socket
+    // (`-o /dev/null`, `-o /dev/stdout` on a pipe) is written into: renaming
+    // over it would replace the node itself. A symlink is followed, so that
+    // the file it names is replaced and the link stays.
+    let resolved;
+    let path = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            resolved = std::fs::canonicalize(path).map_err(err)?;
+            resolved.as_path()
+        }
+        Ok(m) if !m.is_dir() => {
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(err)?;
+            return out.write_all(bytes).and_then(|()| out.flush()).map_err(err);
+        }
+        _ => path,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
