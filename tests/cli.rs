@@ -291,6 +291,16 @@ fn single_file_paths_and_size_limit() {
 #[test]
 fn gitignored_files_are_skipped_unless_no_ignore() {
     let (_t, dir) = fixture_tree("tree");
+    // fixtures/tree/.gitignore hides ignored/ from this repository's git too,
+    // so a fresh clone lacks the file that generate.py wrote: make it here.
+    let body = "NYhOfUQ5vmoJrJvloVedDh5toRRnlcTO6gAO5bJo";
+    let token = format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()));
+    std::fs::create_dir_all(dir.join("ignored")).expect("mkdir ignored");
+    std::fs::write(
+        dir.join("ignored/secret.env"),
+        format!("CLOUDFLARE_API_TOKEN={token}\n"),
+    )
+    .expect("write");
     // .gitignore applies inside a git repository.
     std::fs::create_dir(dir.join(".git")).expect("mkdir .git");
     let (v, _) = json_scan(&dir, &[]);
