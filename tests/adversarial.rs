@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const USER_TOKEN_RULE: &str = "kf.cloudflare.user-api-token";
+const TOKEN_BODY: &str = "OxPNfh6Wog2X96yl5Ym6kX5sPeGbia1SvKSwtxNx";
 const HANG_GUARD: Duration = Duration::from_secs(300);
 const MAX_RSS_KB: u64 = 1536 * 1024;
 
@@ -194,7 +195,9 @@ fn adversarial_tree() {
             let f: Vec<&str> = l.split('\t').collect();
             (f.len() == 5 && f[0] == "find").then(|| {
                 (
-                    f[2].replace("\\n", "\n"),
+                    // Control characters in paths are shown escaped: the
+                    // script prints a newline as \n, as keyflare does.
+                    f[2].to_string(),
                     f[3].parse().expect("line"),
                     f[4].parse().expect("column"),
                     USER_TOKEN_RULE.to_string(),
@@ -304,4 +307,49 @@ fn adversarial_tree() {
     if gnu_time().is_none() {
         println!("(no GNU time at /usr/bin/time: peak memory not measured)");
     }
+}
+
+/// Fast, not ignored: a file name is data from the scanned tree, so it must
+/// not be able to write lines or terminal escapes into a report. One that
+/// moves the cursor up and erases lines would hide the findings printed
+/// before it.
+#[test]
+fn control_characters_in_file_names_cannot_forge_report_lines() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let token = format!(
+        "cfut_{TOKEN_BODY}{:08x}",
+        crc32fast::hash(TOKEN_BODY.as_bytes())
+    );
+    std::fs::write(tmp.path().join("a.env"), format!("token: {token}\n")).expect("write");
+    let evil = "zz\x1b[2A\x1b[2K\x1b]0;owned\x07\r\nNo Cloudflare credentials found\t.txt";
+    std::fs::write(tmp.path().join(evil), format!("token: {token}\n")).expect("write");
+
+    let out = support::keyflare()
+        .arg("scan")
+        .arg(tmp.path())
+        .output()
+        .expect("run keyflare");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in ['\x1b', '\x07', '\r', '\t'] {
+        assert!(!text.contains(c), "{c:?} reached the text report: {text:?}");
+    }
+    assert!(
+        !text.lines().any(|l| l.starts_with("No Cloudflare")),
+        "a file name forged a report line: {text}"
+    );
+
+    let out = support::keyflare()
+        .arg("scan")
+        .arg(tmp.path())
+        .args(["--format", "json"])
+        .output()
+        .expect("run keyflare");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let paths: BTreeSet<String> = findings(&v).into_iter().map(|f| f.0).collect();
+    let shown = r"zz\u{1b}[2A\u{1b}[2K\u{1b}]0;owned\u{7}\r\nNo Cloudflare credentials found\t.txt";
+    assert_eq!(
+        paths,
+        BTreeSet::from(["a.env".to_string(), shown.to_string()])
+    );
 }
