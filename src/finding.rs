@@ -74,6 +74,26 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
 pub const HISTORY_REMEDIATION: &str = "rotate it, then purge it from history \
      (e.g. git filter-repo) — deleting the file is not enough";
 
+/// A path as every report shows it: control characters (newline, carriage
+/// return, escape, bell...) are written as Rust escapes (`\n`, `\u{1b}`), so
+/// a file name from the scanned tree can neither forge report lines nor send
+/// escape sequences to the terminal that shows the report. Other paths are
+/// unchanged.
+pub fn printable_path(path: &str) -> String {
+    if !path.chars().any(char::is_control) {
+        return path.to_string();
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for c in path.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Where in git history a finding was introduced (git sources only).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -98,7 +118,8 @@ pub struct Finding {
     pub severity: Severity,
     /// Credential or hygiene.
     pub kind: RuleKind,
-    /// Path relative to the scan root, `/`-separated.
+    /// Path relative to the scan root, `/`-separated, control characters
+    /// escaped ([`printable_path`]).
     pub path: String,
     /// 1-based line.
     pub line: usize,
@@ -145,7 +166,7 @@ impl Finding {
             rule_name: rule.name.clone(),
             severity: rule.severity,
             kind: rule.kind,
-            path: path.to_string(),
+            path: printable_path(path),
             line: m.line,
             column: m.column,
             end_column: m.end_column,

@@ -10,7 +10,8 @@
 //! - Records every request ([`FakeCloudflare::requests`]) and the most requests it was
 //!   handling at once ([`FakeCloudflare::max_in_flight`]).
 //! - Hostile answers for hardening tests: never answer, one byte a second, huge body, redirect,
-//!   HTML challenge page, 429 with `Retry-After`, delayed answer, dropped connection.
+//!   HTML challenge page, 429 with `Retry-After`, delayed answer, dropped connection; and
+//!   hostile certificates ([`Cert`]): signed by the test CA but for another host, or expired.
 //! - Every loop is bounded; dropping the server stops and joins all of its threads.
 //!
 //! Include it with `#[path = "common/fake_cloudflare.rs"] mod fake_cloudflare;`.
@@ -392,7 +393,15 @@ pub struct FakeCloudflare {
 impl FakeCloudflare {
     /// Starts a server answering every request with `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeCloudflare {
-        let (tls, ca_pem) = make_tls();
+        FakeCloudflare::start_with_cert(Cert::Good, handler)
+    }
+
+    /// Starts a server that presents `cert` and answers every request with `handler`.
+    pub fn start_with_cert(
+        cert: Cert,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> FakeCloudflare {
+        let (tls, ca_pem) = make_tls(cert);
         let mut ca_file = tempfile::Builder::new()
             .prefix("fake-cloudflare-ca")
             .suffix(".pem")
@@ -426,8 +435,13 @@ impl FakeCloudflare {
 
     /// Starts a server answering from `script`.
     pub fn scripted(script: Script) -> FakeCloudflare {
+        FakeCloudflare::scripted_with_cert(Cert::Good, script)
+    }
+
+    /// Starts a server that presents `cert` and answers from `script`.
+    pub fn scripted_with_cert(cert: Cert, script: Script) -> FakeCloudflare {
         let script = Mutex::new(script);
-        FakeCloudflare::start(move |req| {
+        FakeCloudflare::start_with_cert(cert, move |req| {
             script.lock().unwrap_or_else(|p| p.into_inner()).answer(req)
         })
     }
@@ -525,8 +539,21 @@ impl Tripwire {
     }
 }
 
-/// A test CA and a leaf for `localhost` / `127.0.0.1` signed by it.
-fn make_tls() -> (Arc<rustls::ServerConfig>, String) {
+/// The certificate the server presents. Every one is signed by the test CA, so a client that
+/// trusts that CA can only object to the name or the dates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cert {
+    /// For `localhost` and `127.0.0.1`, valid now.
+    #[default]
+    Good,
+    /// Valid now, but only for `example.invalid`: wrong for `127.0.0.1`.
+    OtherHost,
+    /// For `localhost` and `127.0.0.1`, but valid only in 2000.
+    Expired,
+}
+
+/// A test CA and a leaf signed by it, as `cert` says.
+fn make_tls(cert: Cert) -> (Arc<rustls::ServerConfig>, String) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
         KeyUsagePurpose,
@@ -541,12 +568,18 @@ fn make_tls() -> (Arc<rustls::ServerConfig>, String) {
     let ca = ca_params.self_signed(&ca_key).expect("self-signed CA");
 
     let leaf_key = KeyPair::generate().expect("leaf key");
-    let mut leaf_params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("leaf params");
+    let names = match cert {
+        Cert::OtherHost => vec!["example.invalid".to_string()],
+        Cert::Good | Cert::Expired => vec!["localhost".to_string(), "127.0.0.1".to_string()],
+    };
+    let mut leaf_params = CertificateParams::new(names.clone()).expect("leaf params");
     leaf_params
         .distinguished_name
-        .push(DnType::CommonName, "localhost");
+        .push(DnType::CommonName, names[0].as_str());
+    if cert == Cert::Expired {
+        leaf_params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        leaf_params.not_after = rcgen::date_time_ymd(2000, 12, 31);
+    }
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf = leaf_params
         .signed_by(&leaf_key, &ca, &ca_key)
