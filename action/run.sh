@@ -81,15 +81,27 @@ for top in ("src", "rules"):
 for f in files:
     h.update(f.replace(os.sep, "/").encode() + b"\0")
     h.update(open(os.path.join(src, f), "rb").read() + b"\0")
-print(f"keyflare-{platform.system()}-{platform.machine()}-{h.hexdigest()[:32]}")
+# The runner image too: a binary built on a newer glibc fails on an older one.
+image = os.environ.get("ImageOS", "")
+if not image:
+    try:
+        rel = platform.freedesktop_os_release()
+        image = rel.get("ID", "") + rel.get("VERSION_ID", "")
+    except (OSError, AttributeError):
+        image = platform.mac_ver()[0] or platform.release()
+image = "".join(c for c in image if c.isalnum() or c in "._") or "unknown"
+print(f"{platform.system()}-{platform.machine()}-{image}-{h.hexdigest()[:32]}")
 PY
 )"
-  set_output key "$key"
-  set_output restore-key "${key%-*}-"
+  # Two caches: the binary (small, restored on every run) and the build
+  # (registry and target/, hundreds of MB, restored only to rebuild).
+  set_output key "keyflare-bin-$key"
+  set_output build-key "keyflare-build-$key"
+  set_output build-restore-key "keyflare-build-${key%-*}-"
   set_output cargo-home "$cargo_home"
   set_output bin "$cargo_home/bin/keyflare"
   set_output target-dir "${KEYFLARE_TARGET_DIR:-$HOME/.cache/keyflare-action/target}"
-  echo "cache key: $key (rustc: $rustc)"
+  echo "cache key: keyflare-bin-$key (rustc: $rustc)"
 }
 
 # ------------------------------------------------------------------ install
@@ -101,7 +113,7 @@ cmd_install() {
   echo "::group::cargo install --locked --path $src"
   # --force: a restored cache can hold an older keyflare binary that cargo's
   # own install records (not cached) don't know about.
-  cargo install --locked --force --path "$src"
+  cargo install --locked --force --root "${KEYFLARE_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}" --path "$src"
   echo "::endgroup::"
 }
 

@@ -342,6 +342,27 @@ while read -r v; do
   check "action.yml sets $v" grep -q "^ *$v: \${{ inputs\." "$ROOT/action.yml"
 done < <(grep -oE 'INPUT_[A-Z][A-Z_]*' "$RUN" | sort -u)
 
+echo "# build cache key"
+key_of() { # key_of SRC: the cache key run.sh computes for SRC
+  env -u GITHUB_OUTPUT ImageOS=ubuntu24 bash "$RUN" cache-key "$1" 2>&1 | sed -n 's/^output key=//p'
+}
+K1="$(key_of "$ROOT")"
+mkdir -p "$TMP/src"
+cp -R "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT/src" "$ROOT/rules" "$TMP/src/"
+check "cache key: keyflare-bin-<os>-<arch>-<image>-<hash> ($K1)" python3 -c 'import re,sys; sys.exit(not re.fullmatch(r"keyflare-bin-\w+-\w+-ubuntu24-[0-9a-f]{32}", sys.argv[1]))' "$K1"
+eq "cache key: the same sources give the same key" "$(key_of "$TMP/src")" "$K1"
+echo "// changed" >>"$TMP/src/src/main.rs"
+check "cache key: a changed source file changes it" test "$(key_of "$TMP/src")" != "$K1"
+if [[ "${KEYFLARE_TEST_INSTALL:-}" == 1 ]]; then
+  # cargo install --locked from the action's source, into a temporary root
+  # (CARGO_TARGET_DIR: the repository's target/, so a fresh release build is reused).
+  I="$TMP/install"
+  run_step "$I" install push "$TMP/dispatch.json" KEYFLARE_INSTALL_ROOT="$TMP/root" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+  check "install: cargo install --locked built a keyflare that runs" "$TMP/root/bin/keyflare" --version
+else
+  echo "# (KEYFLARE_TEST_INSTALL=1 also runs the install step: cargo install --locked)"
+fi
+
 echo "# docs/action.md shows the example workflow"
 docs_example_matches() {
   python3 - "$ROOT/.github/workflows/example.yml" "$ROOT/docs/action.md" <<'PY'
@@ -375,6 +396,47 @@ if python3 -m venv "$VENV" >/dev/null 2>&1; then
     fi
   done
   LINT_PATH="$VENV/bin"
+fi
+if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/pip" install -q --disable-pip-version-check pyyaml >>"$TMP/pip.log" 2>&1; then
+  # What actionlint does not check in an action's own metadata: the steps'
+  # shells, and that every inputs.X, steps.ID and steps.ID.outputs.NAME that
+  # action.yml uses exists (run.sh's set_output calls are the outputs).
+  if "$VENV/bin/python" - "$ROOT/action.yml" "$RUN" >"$TMP/meta.out" 2>&1 <<'PY'; then
+import re, sys, yaml
+meta = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+run_sh = open(sys.argv[2], encoding="utf-8").read()
+sets = set(re.findall(r"set_output ([a-z-]+)", run_sh))
+errors = []
+assert meta["runs"]["using"] == "composite"
+steps = meta["runs"]["steps"]
+ids = {s["id"] for s in steps if "id" in s}
+text = open(sys.argv[1], encoding="utf-8").read()
+for s in steps:
+    if "run" in s and "shell" not in s:
+        errors.append(f"step {s.get('name')}: run without shell")
+    if "run" in s and "uses" in s:
+        errors.append(f"step {s.get('name')}: both run and uses")
+for name in re.findall(r"inputs\.([A-Za-z0-9_-]+)", text):
+    if name not in meta["inputs"]:
+        errors.append(f"inputs.{name} is not declared")
+for sid, rest in re.findall(r"steps\.([A-Za-z0-9_-]+)\.(outputs\.[A-Za-z0-9_-]+|outcome|conclusion)", text):
+    if sid not in ids:
+        errors.append(f"steps.{sid} has no such step id")
+    elif rest.startswith("outputs.") and sid in ("key", "scan") and rest[8:] not in sets:
+        errors.append(f"steps.{sid}.{rest}: run.sh never sets it")
+for out, spec in meta["outputs"].items():
+    if "value" not in spec:
+        errors.append(f"output {out} has no value")
+print("\n".join(errors))
+sys.exit(1 if errors else 0)
+PY
+    ok "action.yml: shells, inputs, step ids and outputs all resolve"
+  else
+    bad "action.yml: shells, inputs, step ids and outputs"
+    sed 's/^/  | /' "$TMP/meta.out"
+  fi
+else
+  bad "pyyaml could not be installed from PyPI (to check action.yml)"
 fi
 if [[ -x "$LINT_PATH/actionlint" ]] || command -v actionlint >/dev/null; then
   PATH="$LINT_PATH:$PATH"
