@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# The steps of keyflare's GitHub Action (action.yml), runnable outside GitHub
+# too (tests/action.sh does). One subcommand per step:
+#
+#   run.sh cache-key  the build cache's key, from the action's own source
+#   run.sh install    cargo install --locked keyflare from the action's source
+#   run.sh scan       pick what to scan from the event, run keyflare once with
+#                     --fail-on none (JSON, SARIF, markdown and annotations in
+#                     one run), write the job summary and the step's outputs
+#   run.sh gate       fail the job per the fail-on input, from the JSON report
+#
+# Inputs come from INPUT_* variables that action.yml passes explicitly; the
+# event from GITHUB_EVENT_NAME and GITHUB_EVENT_PATH; results go to
+# GITHUB_OUTPUT and GITHUB_STEP_SUMMARY. JSON is read with python3 (on every
+# GitHub-hosted runner), never jq, so the script runs wherever python3 does.
+# KEYFLARE_BIN names the keyflare binary (default: keyflare on PATH).
+set -euo pipefail
+
+ZERO_SHA_RE='^0+$'
+# GitHub refuses a step summary over 1 MiB; stay clear of it.
+SUMMARY_LIMIT="${KEYFLARE_SUMMARY_LIMIT:-1000000}"
+
+die() { # die CODE MESSAGE: an error annotation, then exit CODE
+  printf '::error title=keyflare action::%s\n' "$2"
+  exit "$1"
+}
+notice() { printf '::notice title=keyflare action::%s\n' "$1"; }
+warn() { printf '::warning title=keyflare action::%s\n' "$1"; }
+
+# set_output NAME VALUE (to GITHUB_OUTPUT, or stderr when run by hand)
+set_output() {
+  if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
+    printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
+  else
+    printf 'output %s=%s\n' "$1" "$2" >&2
+  fi
+}
+
+# event KEY.PATH: one string from the event payload ('' when absent)
+event() {
+  [[ -n "${GITHUB_EVENT_PATH:-}" && -f "${GITHUB_EVENT_PATH}" ]] || return 0
+  python3 - "$GITHUB_EVENT_PATH" "$1" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1], encoding="utf-8"))
+for k in sys.argv[2].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+if v is None:
+    v = ""
+elif isinstance(v, bool):
+    v = "true" if v else "false"
+print(v)
+PY
+}
+
+bool() { # bool NAME VALUE: true|false, or die
+  case "${2,,}" in
+    true | yes | 1) echo true ;;
+    false | no | 0 | '') echo false ;;
+    *) die 2 "input $1 must be true or false, got '$2'" ;;
+  esac
+}
+
+# ---------------------------------------------------------------- cache-key
+cmd_cache_key() {
+  local src="${1:-${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}}"
+  local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  local rustc="none"
+  if command -v rustc >/dev/null; then rustc="$(rustc -V)"; fi
+  # hashFiles() only sees the workspace, and the action lives outside it when
+  # used as owner/keyflare@v1: hash the sources that go into the binary here.
+  local key
+  key="$(python3 - "$src" "$rustc" <<'PY'
+import hashlib, os, platform, sys
+src, rustc = sys.argv[1], sys.argv[2]
+h = hashlib.sha256(rustc.encode() + b"\0")
+files = [f for f in ("Cargo.lock", "Cargo.toml", "build.rs") if os.path.isfile(os.path.join(src, f))]
+for top in ("src", "rules"):
+    for root, dirs, names in os.walk(os.path.join(src, top)):
+        dirs.sort()
+        files += sorted(os.path.relpath(os.path.join(root, n), src) for n in names)
+for f in files:
+    h.update(f.replace(os.sep, "/").encode() + b"\0")
+    h.update(open(os.path.join(src, f), "rb").read() + b"\0")
+# The runner image too: a binary built on a newer glibc fails on an older one.
+image = os.environ.get("ImageOS", "")
+if not image:
+    try:
+        rel = platform.freedesktop_os_release()
+        image = rel.get("ID", "") + rel.get("VERSION_ID", "")
+    except (OSError, AttributeError):
+        image = platform.mac_ver()[0] or platform.release()
+image = "".join(c for c in image if c.isalnum() or c in "._") or "unknown"
+print(f"{platform.system()}-{platform.machine()}-{image}-{h.hexdigest()[:32]}")
+PY
+)"
+  # Two caches: the binary (small, restored on every run) and the build
+  # (registry and target/, hundreds of MB, restored only to rebuild).
+  set_output key "keyflare-bin-$key"
+  set_output build-key "keyflare-build-$key"
+  set_output build-restore-key "keyflare-build-${key%-*}-"
+  set_output cargo-home "$cargo_home"
+  set_output bin "$cargo_home/bin/keyflare"
+  set_output target-dir "${KEYFLARE_TARGET_DIR:-$HOME/.cache/keyflare-action/target}"
+  echo "cache key: keyflare-bin-$key (rustc: $rustc)"
+}
+
+# ------------------------------------------------------------------ install
+cmd_install() {
+  local src="${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}"
+  command -v cargo >/dev/null ||
+    die 2 "cargo not found: GitHub-hosted Linux and macOS runners have it; on other runners install Rust before this action"
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${KEYFLARE_TARGET_DIR:-$HOME/.cache/keyflare-action/target}}"
+  echo "::group::cargo install --locked --path $src"
+  # --force: a restored cache can hold an older keyflare binary that cargo's
+  # own install records (not cached) don't know about.
+  cargo install --locked --force --root "${KEYFLARE_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}" --path "$src"
+  echo "::endgroup::"
+}
+
+# --------------------------------------------------------------------- scan
+# ensure_commits REPO BASE HEAD: both commits and their merge base present,
+# fetching from origin if the checkout was too shallow.
+ensure_commits() {
+  local repo="$1" base="$2" head="$3"
+  have() { git -C "$repo" cat-file -e "$1^{commit}" 2>/dev/null; }
+  if have "$base" && have "$head" && git -C "$repo" merge-base "$base" "$head" >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ "$(git -C "$repo" rev-parse --is-shallow-repository 2>/dev/null)" == true ]] ||
+    ! have "$base" || ! have "$head"; then
+    warn "the checkout lacks commits of ${base:0:12}..${head:0:12} (shallow clone?): fetching them. Set fetch-depth: 0 on actions/checkout to skip this."
+    if [[ "$(git -C "$repo" rev-parse --is-shallow-repository 2>/dev/null)" == true ]]; then
+      git -C "$repo" fetch --quiet --no-tags --unshallow origin >&2 || true
+    fi
+    have "$base" || git -C "$repo" fetch --quiet --no-tags origin "$base" >&2 || true
+    have "$head" || git -C "$repo" fetch --quiet --no-tags origin "$head" >&2 || true
+  fi
+  have "$base" && have "$head"
+}
+
+# ensure_history REPO: unshallow a shallow clone before a history scan.
+ensure_history() {
+  [[ "$(git -C "$1" rev-parse --is-shallow-repository 2>/dev/null)" == true ]] || return 0
+  warn "shallow clone: fetching the whole history for a history scan. Set fetch-depth: 0 on actions/checkout to skip this."
+  git -C "$1" fetch --quiet --no-tags --unshallow origin >&2 ||
+    warn "could not fetch the whole history: only the commits in the clone are scanned"
+}
+
+# The event decides what to scan: sets scan_flags, scope, what.
+plan_scan() {
+  local repo="$1" mode="$2" event_name="${GITHUB_EVENT_NAME:-}"
+  scan_flags=()
+  scope=""
+  case "$mode" in
+    tree)
+      scope=tree what="the working tree"
+      return 0
+      ;;
+    history)
+      scan_flags=(--git) scope=history what="the whole history (all refs)"
+      return 0
+      ;;
+  esac
+  local base="" head=""
+  case "$event_name" in
+    pull_request | pull_request_target)
+      base="$(event pull_request.base.sha)" head="$(event pull_request.head.sha)"
+      [[ -n "$base" && -n "$head" ]] || die 2 "the $event_name event has no pull_request.base.sha/head.sha"
+      ensure_commits "$repo" "$base" "$head" ||
+        die 2 "commits ${base:0:12} (base) or ${head:0:12} (head) are not in the checkout and could not be fetched: use actions/checkout with fetch-depth: 0"
+      scope=range what="the commits of this pull request (${base:0:12}..${head:0:12})" kind="pull request"
+      ;;
+    merge_group)
+      base="$(event merge_group.base_sha)" head="$(event merge_group.head_sha)"
+      ensure_commits "$repo" "$base" "$head" || die 2 "merge group commits missing: use fetch-depth: 0"
+      scope=range what="the commits of this merge group (${base:0:12}..${head:0:12})" kind="merge group"
+      ;;
+    push)
+      base="$(event before)" head="$(event after)"
+      if [[ -z "$head" || "$head" =~ $ZERO_SHA_RE ]]; then
+        scope=none what="nothing: the push deleted ${GITHUB_REF:-a ref}"
+        return 0
+      fi
+      kind="push"
+      if [[ -n "$base" && ! "$base" =~ $ZERO_SHA_RE ]] && ensure_commits "$repo" "$base" "$head"; then
+        scope=range what="the pushed commits (${base:0:12}..${head:0:12})"
+      else
+        # A new branch (before is all zeros), or a force-push whose old tip is
+        # gone: the pushed commits are those the default branch lacks.
+        local default ref default_sha=""
+        default="$(event repository.default_branch)" ref="$(event ref)"
+        if [[ -n "$default" && "$ref" != "refs/heads/$default" ]]; then
+          default_sha="$(git -C "$repo" rev-parse --verify --quiet "refs/remotes/origin/$default^{commit}" || true)"
+          if [[ -z "$default_sha" ]]; then
+            git -C "$repo" fetch --quiet --no-tags origin "+refs/heads/$default:refs/remotes/origin/$default" >&2 || true
+            default_sha="$(git -C "$repo" rev-parse --verify --quiet "refs/remotes/origin/$default^{commit}" || true)"
+          fi
+        fi
+        if [[ -n "$default_sha" ]] && ensure_commits "$repo" "$default_sha" "$head"; then
+          base="$default_sha"
+          scope=range what="the pushed commits that $default lacks (${base:0:12}..${head:0:12})"
+          notice "new branch or rewritten history: scanning the commits that $default lacks"
+        else
+          scan_flags=(--git) scope=history what="the whole history (new branch with no default branch to compare with)"
+          notice "new branch: scanning the whole history"
+          return 0
+        fi
+      fi
+      ;;
+    *)
+      if [[ "$mode" == range ]]; then
+        die 2 "mode: range needs a pull_request, push or merge_group event, not '${event_name:-none}'"
+      fi
+      scan_flags=(--git) scope=history what="the whole history (all refs)"
+      return 0
+      ;;
+  esac
+  scan_flags=(--range "$base..$head")
+}
+
+cmd_scan() {
+  local path="${INPUT_PATH:-.}" mode="${INPUT_MODE:-auto}" fail_on="${INPUT_FAIL_ON:-any}"
+  local verify upload
+  verify="$(bool verify "${INPUT_VERIFY:-false}")"
+  upload="$(bool upload-sarif "${INPUT_UPLOAD_SARIF:-true}")"
+  case "$mode" in auto | range | history | tree) ;; *) die 2 "input mode must be auto, range, history or tree, got '$mode'" ;; esac
+  case "$fail_on" in any | active | none) ;; *) die 2 "input fail-on must be any, active or none, got '$fail_on'" ;; esac
+  if [[ "$fail_on" == active && "$verify" != true ]]; then
+    die 2 "fail-on: active needs verify: true (without verification no finding is known to be active)"
+  fi
+
+  # Extra flags, split like a shell would (quotes kept), never evaluated.
+  local -a extra=()
+  if [[ -n "${INPUT_ARGS:-}" ]]; then
+    mapfile -d '' -t extra < <(python3 -c 'import shlex, sys; sys.stdout.write("".join(a + "\0" for a in shlex.split(sys.argv[1])))' "$INPUT_ARGS")
+  fi
+  local a
+  for a in ${extra[@]+"${extra[@]}"}; do
+    case "$a" in
+      --no-redact) die 2 "args: --no-redact would print whole secrets into the job log, summary and annotations" ;;
+      --format | --format=* | -f | -f* | --output | --output=* | -o | -o* | --fail-on | --fail-on=*)
+        die 2 "args: '$a' is set by the action (use the fail-on and sarif-file inputs)" ;;
+    esac
+  done
+
+  local outdir
+  if [[ -n "${RUNNER_TEMP:-}" ]]; then
+    outdir="$RUNNER_TEMP/keyflare"
+    mkdir -p "$outdir"
+  else
+    outdir="$(mktemp -d "${TMPDIR:-/tmp}/keyflare.XXXXXX")"
+  fi
+  local json="$outdir/keyflare.json" md="$outdir/keyflare.md"
+  local sarif="${INPUT_SARIF_FILE:-$outdir/keyflare.sarif}"
+  mkdir -p "$(dirname "$sarif")"
+  rm -f "$json" "$md" "$sarif"
+
+  local -a scan_flags=()
+  local scope="" what="" kind=""
+  plan_scan "$path" "$mode"
+  [[ "$scope" == history ]] && ensure_history "$path"
+  local category="${INPUT_CATEGORY:-}"
+  [[ -n "$category" ]] || category="keyflare/$scope"
+
+  # Forks get a read-only token: SARIF upload would fail there.
+  local head_repo base_repo
+  head_repo="$(event pull_request.head.repo.full_name)"
+  base_repo="$(event pull_request.base.repo.full_name)"
+  if [[ "$upload" == true && -n "$head_repo" && "$head_repo" != "${base_repo:-${GITHUB_REPOSITORY:-}}" ]]; then
+    notice "pull request from a fork ($head_repo): its token cannot upload SARIF, so the findings are in the annotations and the job summary only"
+    upload=false
+  fi
+
+  if [[ "$scope" == none ]]; then
+    echo "keyflare: scanning $what"
+    set_output findings 0
+    set_output active 0
+    set_output sarif-file ""
+    set_output json-file ""
+    set_output upload-sarif false
+    set_output category "$category"
+    if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+      printf '**keyflare** scanned %s.\n' "$what" >>"$GITHUB_STEP_SUMMARY"
+    fi
+    return 0
+  fi
+
+  local bin="${KEYFLARE_BIN:-keyflare}"
+  local -a cmd=("$bin" scan ${scan_flags[@]+"${scan_flags[@]}"} --fail-on none
+    --format json --output "$json"
+    --report "sarif:$sarif" --report "markdown:$md" --report "github:-")
+  [[ "$verify" == true ]] && cmd+=(--verify)
+  [[ -n "${INPUT_BASELINE:-}" ]] && cmd+=(--baseline "$INPUT_BASELINE")
+  [[ -n "${INPUT_CONFIG:-}" ]] && cmd+=(--config "$INPUT_CONFIG")
+  cmd+=(${extra[@]+"${extra[@]}"} "$path")
+
+  echo "keyflare: scanning $what" >&2
+  printf 'keyflare: running' >&2
+  printf ' %q' "${cmd[@]}" >&2
+  printf '\n' >&2
+  # Annotations (the github format) go to stdout, where the runner reads them.
+  local rc=0
+  "${cmd[@]}" || rc=$?
+  if [[ $rc -ne 0 && $rc -ne 1 ]]; then
+    if [[ $rc -eq 2 && -s "$json" && -s "$sarif" && -s "$md" ]]; then
+      warn "keyflare could not read everything it was asked to scan (exit 2; see its warnings above): the reports cover what it read"
+    else
+      if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+        printf '**keyflare** failed (exit %s) scanning %s: see the step log.\n' "$rc" "$what" >>"$GITHUB_STEP_SUMMARY"
+      fi
+      die 2 "keyflare failed (exit $rc) before writing its reports"
+    fi
+  fi
+
+  # Counts, the summary (truncated under GitHub's cap) and the note about
+  # secrets that the range added and removed again.
+  local stats
+  stats="$(python3 - "$json" "$md" "$scope" "$what" "${kind:-}" "$SUMMARY_LIMIT" "${GITHUB_STEP_SUMMARY:-}" <<'PY'
+import json, sys
+jpath, mdpath, scope, what, kind, limit, out = sys.argv[1:8]
+limit = int(limit)
+rep = json.load(open(jpath, encoding="utf-8"))
+findings = rep.get("findings", [])
+active = [f for f in findings if (f.get("verification") or {}).get("status") == "active"]
+gone = [f for f in findings if f.get("in_head") is False]
+
+def n(count, one, many):
+    return f"{count} {one if count == 1 else many}"
+
+head = [f"**keyflare** scanned {what}: {n(len(findings), 'finding', 'findings')}"
+        + (f", {len(active)} active" if active else "") + ".", ""]
+if gone:
+    it, them = ("it", "it") if len(gone) == 1 else ("they", "them")
+    if scope == "range":
+        head.append(f"> [!WARNING]\n> {n(len(gone), 'secret was', 'secrets were')} added and removed again "
+                    f"inside this {kind or 'range'}. Code scanning will not show {them}, since the final files "
+                    f"no longer have {them}, but {it} {'is' if len(gone) == 1 else 'are'} in the git history: "
+                    f"rotate {them}. Squashing or force-pushing does not un-leak a pushed secret"
+                    + (": GitHub keeps the pull request's commits." if kind == "pull request" else "."))
+    else:
+        head.append(f"> [!WARNING]\n> {n(len(gone), 'secret is', 'secrets are')} in the git history but no "
+                    f"longer in the files. Deleting a file does not un-leak a secret: rotate {them}, "
+                    "then purge the history.")
+    head.append(">")
+    for f in gone[:50]:
+        where = f"`{f.get('path')}:{f.get('line')}`"
+        commit = f" (commit `{str(f.get('commit'))[:12]}`)" if f.get("commit") else ""
+        head.append(f"> - {where}: {f.get('rule_name') or f.get('rule_id')} `{f.get('secret')}`{commit}")
+    if len(gone) > 50:
+        head.append(f"> - and {len(gone) - 50} more: see the report below")
+    head.append("")
+prefix = "\n".join(head) + "\n"
+
+md = open(mdpath, "rb").read()
+if md and not md.endswith(b"\n"):
+    md += b"\n"
+body = md
+note = b""
+room = limit - len(prefix.encode()) - 600
+if len(md) > room:
+    cut = md.rfind(b"\n", 0, max(room, 0))
+    body = md[: cut + 1 if cut >= 0 else 0]
+    body = body.decode("utf-8", "ignore").encode()
+    note = (f"\n\n> **Truncated**: the report is {len(md):,} bytes, over the job summary's 1 MiB limit. "
+            f"All {len(findings)} findings are in the step log (annotations), the SARIF file "
+            "(code scanning) and the JSON report (the json-file output).\n").encode()
+if out:
+    with open(out, "ab") as fh:
+        fh.write(prefix.encode() + b"\n" + body + note)
+print(len(findings), len(active), len(gone), len(rep.get("warnings") or []))
+PY
+)"
+  local findings active gone warnings
+  read -r findings active gone warnings <<<"$stats"
+
+  set_output findings "$findings"
+  set_output active "$active"
+  set_output sarif-file "$sarif"
+  set_output json-file "$json"
+  set_output markdown-file "$md"
+  set_output upload-sarif "$upload"
+  set_output category "$category"
+  echo "keyflare: $findings finding(s), $active active, $gone added and removed again, $warnings warning(s); reports in $outdir" >&2
+}
+
+# --------------------------------------------------------------------- gate
+cmd_gate() {
+  local fail_on="${INPUT_FAIL_ON:-any}" json="${KEYFLARE_JSON:-}"
+  case "$fail_on" in any | active | none) ;; *) die 2 "input fail-on must be any, active or none, got '$fail_on'" ;; esac
+  [[ "$fail_on" == none ]] && {
+    echo "keyflare: fail-on none: not failing"
+    return 0
+  }
+  if [[ -z "$json" ]]; then
+    echo "keyflare: nothing was scanned"
+    return 0
+  fi
+  [[ -f "$json" ]] || die 2 "the JSON report $json is missing: did the scan step run?"
+  local verdict
+  verdict="$(python3 - "$json" "$fail_on" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1], encoding="utf-8"))
+fs = rep.get("findings", [])
+active = [f for f in fs if (f.get("verification") or {}).get("status") == "active"]
+bad = fs if sys.argv[2] == "any" else active
+print(len(bad), len(fs), len(active), len(rep.get("warnings") or []))
+PY
+)"
+  local bad total active warnings
+  read -r bad total active warnings <<<"$verdict"
+  if ((bad > 0)); then
+    if [[ "$fail_on" == any ]]; then
+      die 1 "$total leaked Cloudflare credential(s) found (fail-on: any): see the annotations and the job summary"
+    fi
+    die 1 "$active live Cloudflare credential(s) found (fail-on: active): rotate them now; see the job summary"
+  fi
+  if ((warnings > 0)); then
+    die 2 "the scan was incomplete ($warnings warning(s)): keyflare cannot vouch for what it did not read"
+  fi
+  echo "keyflare: no failing findings (fail-on: $fail_on; $total finding(s), $active active)"
+}
+
+case "${1:-}" in
+  cache-key) shift && cmd_cache_key "$@" ;;
+  install) cmd_install ;;
+  scan) cmd_scan ;;
+  gate) cmd_gate ;;
+  *)
+    echo "usage: $0 cache-key [SRC] | install | scan | gate" >&2
+    exit 2
+    ;;
+esac
