@@ -363,9 +363,9 @@ else
   echo "# (KEYFLARE_TEST_INSTALL=1 also runs the install step: cargo install --locked)"
 fi
 
-echo "# docs/action.md shows the example workflow"
+echo "# README.md shows the example workflow"
 docs_example_matches() {
-  python3 - "$ROOT/.github/workflows/example.yml" "$ROOT/docs/action.md" <<'PY'
+  python3 - "$ROOT/.github/workflows/example.yml" "$ROOT/README.md" <<'PY'
 import re, sys
 ex = open(sys.argv[1], encoding="utf-8").read().splitlines()
 ex = [l.replace("uses: ./", "uses: <owner>/keyflare@v1") for l in ex if "replace `uses: ./`" not in l]
@@ -378,7 +378,7 @@ if not ok:
 sys.exit(0 if ok else 1)
 PY
 }
-check "docs/action.md's example is .github/workflows/example.yml" docs_example_matches
+check "README.md's example is .github/workflows/example.yml" docs_example_matches
 
 echo "# actionlint and shellcheck"
 VENV="$TMP/venv"
