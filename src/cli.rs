@@ -418,7 +418,9 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     })?;
     if !args.quiet {
         for w in &merged.warnings {
-            eprintln!("keyflare: warning: {w}");
+            // Warnings name files from the scanned tree: escape control
+            // characters so a file name cannot drive the terminal.
+            eprintln!("keyflare: warning: {}", crate::finding::printable_path(w));
         }
     }
     let bytes = match report::render_audit(&audit, &rules, args.format, args.no_redact) {
@@ -549,7 +551,9 @@ fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifier>, Error>
 fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error> {
     if !args.quiet {
         for w in &report.warnings {
-            eprintln!("keyflare: warning: {w}");
+            // Warnings name files from the scanned tree: escape control
+            // characters so a file name cannot drive the terminal.
+            eprintln!("keyflare: warning: {}", crate::finding::printable_path(w));
         }
     }
     let color = match args.color {
