@@ -34,7 +34,7 @@ fn main() {
         for (ri, pi) in matcher.patterns_to_run(&path, &seen) {
             let t = Instant::now();
             let n = rules.rules()[ri].patterns[pi]
-                .regex
+                .regex()
                 .find_iter(&data)
                 .count();
             cost[ri][pi].0 += t.elapsed();

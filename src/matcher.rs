@@ -279,7 +279,7 @@ impl<'r> Matcher<'r> {
             {
                 let ctx = &self.contexts[ri][pi];
                 let mut in_file_ok: Option<bool> = None;
-                for caps in pattern.regex.captures_iter(data) {
+                for caps in pattern.regex().captures_iter(data) {
                     let Some(secret) = caps.name("secret") else {
                         continue;
                     };

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
@@ -250,8 +251,11 @@ fn default_near_bytes() -> usize {
 /// One way a rule finds its credential.
 #[derive(Debug)]
 pub struct Pattern {
-    /// Has a `secret` group, and maybe a `key` group (the name it is assigned to).
-    pub regex: Regex,
+    /// The expanded regex source; see [`Pattern::regex`].
+    source: String,
+    /// Compiled on first use, so that a scan never pays for the rules its
+    /// prefilter rules out (start-up is most of a pre-commit hook's time).
+    compiled: OnceLock<Regex>,
     /// Lowercased prefilter keywords for this pattern alone; empty: the rule's.
     pub keywords: Vec<String>,
     /// Lowercased keywords, one of which must be within `near_lines` lines
@@ -270,6 +274,25 @@ pub struct Pattern {
     pub examples: Vec<Example>,
     /// Texts the rule must not find.
     pub negative_examples: Vec<Example>,
+}
+
+impl Pattern {
+    /// The regex: has a `secret` group, and maybe a `key` group (the name the
+    /// secret is assigned to). Built-in patterns are compiled on first use
+    /// (tests compile every one); patterns from other files were compiled
+    /// when loaded, so this cannot fail for them either.
+    pub fn regex(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            compile_regex(&self.source, "pattern").unwrap_or_else(|_| {
+                // Unreachable for loaded rules; a regex that matches nothing
+                // keeps a broken pattern from taking the scan down.
+                RegexBuilder::new(r"[^\x00-\xff]")
+                    .unicode(false)
+                    .build()
+                    .expect("a fixed, valid regex")
+            })
+        })
+    }
 }
 
 /// A compiled rule.
@@ -334,7 +357,7 @@ impl RuleSet {
             fragments: BTreeMap::new(),
         };
         for (name, text) in BUILTIN_RULE_FILES {
-            set.add_file(name, text)?;
+            set.add(name, text, false)?;
         }
         Ok(set)
     }
@@ -343,6 +366,12 @@ impl RuleSet {
     /// file may use the fragments of files added before it, but not redefine
     /// them.
     pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        // Rules from users are compiled now: a regex over the size limits is
+        // a clear error at load time, not a surprise during the scan.
+        self.add(name, text, true)
+    }
+
+    fn add(&mut self, name: &str, text: &str, eager: bool) -> Result<(), Error> {
         let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
             file: name.to_string(),
             message: e.to_string(),
@@ -359,7 +388,7 @@ impl RuleSet {
         }
         let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
         for def in file.rules {
-            let rule = compile_rule(def, &fragments).map_err(|message| Error::Rules {
+            let rule = compile_rule(def, &fragments, eager).map_err(|message| Error::Rules {
                 file: name.to_string(),
                 message,
             })?;
@@ -378,6 +407,27 @@ impl RuleSet {
     /// Drops the rules whose ids are listed.
     pub fn disable(&mut self, ids: &[String]) {
         self.rules.retain(|r| !ids.contains(&r.id));
+    }
+
+    /// Compiles every pattern now (built-in ones are otherwise compiled on
+    /// first use) and checks each has a `secret` group: `keyflare rules
+    /// check` and the tests call it.
+    pub fn compile_all(&self) -> Result<(), Error> {
+        for rule in &self.rules {
+            for (i, p) in rule.patterns.iter().enumerate() {
+                let what = format!("rule {} pattern {}", rule.id, i + 1);
+                let bad = |message: String| Error::Rules {
+                    file: "(built-in)".to_string(),
+                    message,
+                };
+                let regex = compile_regex(&p.source, &what).map_err(bad)?;
+                if !regex.capture_names().any(|n| n == Some("secret")) {
+                    return Err(bad(format!("{what}: needs a capture group named `secret`")));
+                }
+                let _ = p.compiled.set(regex);
+            }
+        }
+        Ok(())
     }
 
     /// The rules, in load order.
@@ -430,7 +480,11 @@ fn compile_regex(pattern: &str, what: &str) -> Result<Regex, String> {
         .map_err(|e| format!("{what}: bad regex: {e}"))
 }
 
-fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Rule, String> {
+fn compile_rule(
+    def: RuleDef,
+    fragments: &BTreeMap<String, String>,
+    eager: bool,
+) -> Result<Rule, String> {
     let id = def.id.clone();
     if id.is_empty()
         || !id
@@ -450,8 +504,15 @@ fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Ru
     let mut patterns = Vec::new();
     for (i, p) in def.patterns.into_iter().enumerate() {
         let what = format!("rule {id} pattern {}", i + 1);
-        let regex = compile_regex(&expand(&p.regex, fragments, &what)?, &what)?;
-        if !regex.capture_names().any(|n| n == Some("secret")) {
+        let source = expand(&p.regex, fragments, &what)?;
+        let compiled = OnceLock::new();
+        if eager {
+            let regex = compile_regex(&source, &what)?;
+            if !regex.capture_names().any(|n| n == Some("secret")) {
+                return Err(format!("{what}: needs a capture group named `secret`"));
+            }
+            let _ = compiled.set(regex);
+        } else if !source.contains("(?P<secret>") && !source.contains("(?<secret>") {
             return Err(format!("{what}: needs a capture group named `secret`"));
         }
         let path = match p.path {
@@ -464,7 +525,8 @@ fn compile_rule(def: RuleDef, fragments: &BTreeMap<String, String>) -> Result<Ru
             ));
         }
         patterns.push(Pattern {
-            regex,
+            source,
+            compiled,
             keywords: p.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near_lines: p.near_lines,
@@ -538,6 +600,12 @@ impl fmt::Display for ExampleFailure {
 /// Examples go through the whole scan stage (decoding included), so an
 /// example may show a credential in its encoded form.
 pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
+    if let Err(e) = set.compile_all() {
+        return vec![ExampleFailure {
+            rule_id: "(compile)".to_string(),
+            message: e.to_string(),
+        }];
+    }
     let scanner = crate::scan::Scanner::new(set, crate::scan::ScanOptions::default());
     let stats = crate::source::Stats::default();
     let found_by = |path: &str, text: &str, id: &str| {

@@ -128,3 +128,10 @@ regex = '(?P<secret>x)'
     let err = set.add_file("extra.toml", &huge).expect_err("size limit");
     assert!(err.to_string().contains("bad regex"), "{err}");
 }
+
+#[test]
+fn every_builtin_pattern_compiles_within_the_size_limits() {
+    // Built-in patterns compile lazily during scans; this compiles them all.
+    let set = RuleSet::builtin().expect("rules");
+    set.compile_all().expect("every built-in pattern compiles");
+}
