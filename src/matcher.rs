@@ -596,6 +596,9 @@ pub(crate) fn set_positions(data: &[u8], matches: &mut [Match]) {
     let mut pos = 0usize;
     let mut line = 1usize;
     let mut line_start = 0usize;
+    // Characters from `line_start` to `pos`, carried forward so that many
+    // matches on one enormous line cost one pass over it, not one each.
+    let mut chars_to_pos = 0usize;
     for m in matches.iter_mut() {
         let target = m.start.min(data.len());
         if target >= pos {
@@ -603,10 +606,18 @@ pub(crate) fn set_positions(data: &[u8], matches: &mut [Match]) {
                 line += 1;
                 line_start = pos + nl + 1;
             }
+            chars_to_pos = if line_start > pos {
+                count_chars(&data[line_start..target])
+            } else {
+                chars_to_pos + count_chars(&data[pos..target])
+            };
             pos = target;
+            m.column = chars_to_pos + 1;
+        } else {
+            // Out of order (never for the matcher's sorted output): count afresh.
+            m.column = count_chars(&data[line_start.min(target)..target]) + 1;
         }
         m.line = line;
-        m.column = count_chars(&data[line_start..target]) + 1;
         m.end_column = m.column + count_chars(&data[target..m.end.min(data.len())]);
     }
 }
