@@ -31,7 +31,9 @@ fn main() {
         let seen = matcher.active_rules(&path, &data);
         prefilter += t.elapsed();
         // Only what the prefilter lets through, as in a real scan.
-        for (ri, pi) in matcher.patterns_to_run(&path, &seen) {
+        for (ri, pi) in
+            matcher.patterns_to_run(&keyflare::matcher::Input::blob(&path, &data), &seen)
+        {
             let t = Instant::now();
             let n = rules.rules()[ri].patterns[pi]
                 .regex()

@@ -213,12 +213,86 @@ fn pem_bodies(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) -> Vec<
 }
 
 /// Runs of base64 characters (then up to two `=`), outside PEM bodies.
+fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &mut Vec<Encoded>) {
+    let mut skip = skip.iter().peekable();
+    for range in run_candidates(data, within) {
+        runs_in(data, range, &mut skip, out);
+    }
+}
+
+/// Eight bytes at a time: true if every byte is in 0x2B..=0x7A (`+` to `z`),
+/// a superset of the base64 characters that excludes whitespace, quotes,
+/// brackets and everything non-ASCII. Branch-free bit tricks ("has less
+/// than", "has more than").
+fn word_may_be_base64(word: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = word.wrapping_sub(ONES * 0x2B) & !word & HIGH;
+    let above = (word.wrapping_add(ONES * (127 - 0x7A)) | word) & HIGH;
+    below | above == 0
+}
+
+/// The parts of `within` where a run of MIN_BASE64_RUN base64 characters
+/// may be: a run that long covers at least four whole 8-byte words (counted
+/// from `within.start`) that pass [`word_may_be_base64`], and reaches at most
+/// 7 bytes past them on each side. Ordinary text fails the word test almost
+/// everywhere, so most of it is never looked at byte by byte.
+fn run_candidates(data: &[u8], within: Range<usize>) -> Vec<Range<usize>> {
+    const WORD: usize = 8;
+    // A run starting one byte into a word wastes 7 bytes before its first whole word.
+    const MIN_WORDS: usize = (MIN_BASE64_RUN - (WORD - 1)) / WORD;
+    let hay = &data[within.clone()];
+    let mut found: Vec<Range<usize>> = Vec::new();
+    let mut push = |first: usize, end_word: usize| {
+        let from = within.start + (first * WORD).saturating_sub(WORD);
+        let to = (within.start + (end_word + 1) * WORD).min(within.end);
+        match found.last_mut() {
+            Some(last) if last.end >= from => last.end = to,
+            _ => found.push(from..to),
+        }
+    };
+    let words = hay.len() / WORD;
+    let passes = |i: usize| {
+        let mut word = [0u8; WORD];
+        word.copy_from_slice(&hay[i * WORD..(i + 1) * WORD]);
+        word_may_be_base64(u64::from_ne_bytes(word))
+    };
+    // As with bytes in `runs_in`: a streak of MIN_WORDS passing words covers
+    // one of every MIN_WORDS consecutive words, so only those are tested.
+    let mut probe = MIN_WORDS - 1;
+    while probe < words {
+        if !passes(probe) {
+            probe += MIN_WORDS;
+            continue;
+        }
+        let mut first = probe;
+        while first > 0 && passes(first - 1) {
+            first -= 1;
+        }
+        let mut end = probe + 1;
+        while end < words && passes(end) {
+            end += 1;
+        }
+        if end - first >= MIN_WORDS {
+            push(first, end);
+        }
+        // Word `end` failed: the next streak starts after it.
+        probe = end + MIN_WORDS;
+    }
+    found
+}
+
+/// The runs inside `within`, which holds every byte of them.
 ///
 /// A run of MIN_BASE64_RUN characters or more covers one of every
 /// MIN_BASE64_RUN consecutive positions, so only those positions are tested,
-/// and the run around a hit is measured: most bytes are never looked at.
-fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &mut Vec<Encoded>) {
-    let mut skip = skip.iter().peekable();
+/// and the run around a hit is measured.
+fn runs_in<'s>(
+    data: &[u8],
+    within: Range<usize>,
+    skip: &mut std::iter::Peekable<impl Iterator<Item = &'s Range<usize>>>,
+    out: &mut Vec<Encoded>,
+) {
     // Bytes before `floor` belong to runs already measured.
     let mut floor = within.start;
     let mut probe = within.start + MIN_BASE64_RUN - 1;
@@ -629,6 +703,51 @@ mod tests {
         assert_eq!(decoded_all(&text).len(), 3);
         // One character short: not a run.
         assert!(decoded_all(&enc[..MIN_BASE64_RUN - 1]).is_empty());
+    }
+
+    #[test]
+    fn word_filter_keeps_every_long_run_in_a_candidate() {
+        // Random text mixing base64 characters, the superset's non-base64
+        // characters (`.` `:` `=`) and separators; runs of every length.
+        let alphabet = b"aZ09+/-_.:= \n\"\xc3";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..300 {
+            let len = 40 + round * 7;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Mostly base64, so that long runs occur.
+                    let r = (state % 100) as usize;
+                    if r < 90 {
+                        alphabet[r % 8]
+                    } else {
+                        alphabet[8 + r % (alphabet.len() - 8)]
+                    }
+                })
+                .collect();
+            let offset = round % 9;
+            let within = offset..text.len();
+            let candidates = run_candidates(&text, within.clone());
+            let mut i = within.start;
+            while i < within.end {
+                if !BASE64_CHARS[text[i] as usize] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < within.end && BASE64_CHARS[text[i] as usize] {
+                    i += 1;
+                }
+                if i - start >= MIN_BASE64_RUN {
+                    assert!(
+                        candidates.iter().any(|c| c.start <= start && i <= c.end),
+                        "run {start}..{i} not in {candidates:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Matcher: runs the compiled rules over one blob's bytes. No I/O.
 //!
-//! For each blob: one Aho-Corasick pass over the rules' keywords decides which
-//! rules can match at all (a blob with no keyword costs that one pass), then
-//! each candidate rule's regexes run, and each match must pass the rule's
+//! For each blob: one pass looks for each pattern's anchor, the rarest of its
+//! keyword sets (a blob with no anchor costs that one pass); where an anchor
+//! is seen, the pattern's other keyword sets are looked for; then the
+//! regexes of the patterns left run, and each match must pass the rule's
 //! credibility checks (checksum, validator, entropy, placeholder filter,
 //! nearby Cloudflare context, denied key names, inline allow comments).
 //! Overlapping matches are resolved by rule priority, so one piece of text is
@@ -16,7 +17,7 @@
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use memchr::memchr_iter;
+use memchr::{memchr_iter, memmem};
 use regex::bytes::Regex;
 
 use crate::rules::{Checksum, Companion, RuleSet, Validator};
@@ -119,19 +120,123 @@ fn inside(ranges: &[Range<usize>], start: usize, end: usize) -> bool {
 /// The compiled form of a rule set, ready to scan blobs from many threads.
 pub struct Matcher<'r> {
     rules: &'r RuleSet,
+    /// The anchor keywords, searched in every blob (see [`Gate`]); ids index
+    /// this list.
+    anchor_words: Vec<String>,
+    /// The anchors of four bytes or more, in one SIMD search.
     prefilter: AhoCorasick,
-    /// For each prefilter keyword, the keywords a match of it counts as seen:
-    /// itself and those a leftmost match of it can hide (see `hides`).
+    /// For each `prefilter` pattern, the anchor ids a match of it counts as
+    /// seen: itself and those a leftmost match of it can hide (see `hides`).
     implies: Vec<Vec<usize>>,
-    /// For each rule, for each pattern: the keyword sets that must each have
-    /// a keyword in the blob or path before the pattern's regex runs.
-    requirements: Vec<Vec<Vec<Vec<usize>>>>,
+    /// The shorter anchors, found by their first two bytes. A three-byte
+    /// keyword in the SIMD search would halve its speed (its fingerprint
+    /// would shrink to three bytes and let far more false candidates through).
+    short_anchors: Vec<ShortAnchors>,
+    /// Keyword sets checked only in blobs where a pattern's anchor was seen.
+    checks: Vec<Check>,
+    /// For each rule, for each pattern: what must be seen before its regex runs.
+    gates: Vec<Vec<Gate>>,
     contexts: Vec<Vec<PatternContext>>,
     allow_markers: AhoCorasick,
     email_labeled: Regex,
     email_any: Regex,
     account_labeled: Regex,
     hex32: Regex,
+}
+
+/// A pattern runs only where one keyword of each of its keyword sets (its
+/// rule's or its own keywords, its `near` and its `in_file` keywords) occurs.
+/// One set, the rarest, is the anchor: the prefilter looks for it in every
+/// blob. The others are checked only in the few blobs where the anchor was
+/// seen. Searching every blob for words as common as `secret` or `bearer`
+/// would cost more than all the regexes together, and more than twenty-odd
+/// keywords push the SIMD search onto its slower path.
+struct Gate {
+    /// Anchor keyword ids, one of which must be seen; None: the pattern's
+    /// path condition is its gate.
+    anchor: Option<Vec<usize>>,
+    /// Ids in [`Matcher::checks`].
+    checks: Vec<usize>,
+}
+
+/// Where a keyword set may be found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// Rule or pattern keywords: the path, the text or the whole blob.
+    Anywhere,
+    /// `near` keywords: the path or the text (each match checks its window).
+    Near,
+    /// `in_file` keywords: the path or the whole blob.
+    InFile,
+}
+
+/// Short anchors sharing their first (up to) two bytes.
+struct ShortAnchors {
+    prefix: memmem::Finder<'static>,
+    /// Anchor ids.
+    members: Vec<usize>,
+}
+
+struct Check {
+    words: Vec<String>,
+    scope: Scope,
+    searcher: AhoCorasick,
+}
+
+/// Words that occur in most codebases: poor anchors.
+const COMMON_WORDS: &[&str] = &[
+    "secret",
+    "token",
+    "bearer",
+    "password",
+    "key",
+    "api_key",
+    "apikey",
+    "api_token",
+    "oauth_token",
+    "refresh_token",
+];
+
+/// How poor an anchor a keyword set is: its worst keyword decides.
+fn anchor_cost(words: &[String]) -> usize {
+    let cost = |w: &String| {
+        if COMMON_WORDS.contains(&w.as_str()) {
+            3
+        } else if w.len() <= 3 {
+            2
+        } else {
+            1
+        }
+    };
+    words.iter().map(cost).max().unwrap_or(3)
+}
+
+/// The index of `word` in `words`, added if new.
+fn id_of(word: &String, words: &mut Vec<String>) -> usize {
+    match words.iter().position(|w| w == word) {
+        Some(i) => i,
+        None => {
+            words.push(word.clone());
+            words.len() - 1
+        }
+    }
+}
+
+/// The index of the check for `words` in `scope`, added if new.
+fn check_id(words: &[String], scope: Scope, checks: &mut Vec<Check>) -> usize {
+    if let Some(i) = checks
+        .iter()
+        .position(|c| c.scope == scope && c.words == words)
+    {
+        return i;
+    }
+    let searcher = case_insensitive(words).expect("keywords are plain literals");
+    checks.push(Check {
+        words: words.to_vec(),
+        scope,
+        searcher,
+    });
+    checks.len() - 1
 }
 
 fn case_insensitive(words: &[String]) -> Option<AhoCorasick> {
@@ -154,49 +259,73 @@ fn fixed_regex(pattern: &str) -> Regex {
 impl<'r> Matcher<'r> {
     /// Compiles the prefilter and context searchers for `rules`.
     pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
-        // A pattern can only match if the blob (or its path) holds one of its
-        // rule's keywords, and one of its `near` and `in_file` keywords when it
-        // has those: every one of them is a prefilter keyword.
-        let mut keywords: Vec<String> = Vec::new();
-        let id_of =
-            |k: &String, keywords: &mut Vec<String>| match keywords.iter().position(|x| x == k) {
-                Some(i) => i,
-                None => {
-                    keywords.push(k.clone());
-                    keywords.len() - 1
-                }
-            };
-        let mut requirements = Vec::new();
+        let mut anchors: Vec<String> = Vec::new();
+        let mut checks: Vec<Check> = Vec::new();
+        let mut gates = Vec::new();
         for rule in rules.rules() {
-            let rule_set: Vec<usize> = rule
-                .keywords
-                .iter()
-                .map(|k| id_of(k, &mut keywords))
-                .collect();
             let mut per_pattern = Vec::new();
             for p in &rule.patterns {
-                let own: Vec<usize> = p.keywords.iter().map(|k| id_of(k, &mut keywords)).collect();
-                let mut reqs = vec![if own.is_empty() {
-                    rule_set.clone()
+                let own = if p.keywords.is_empty() {
+                    &rule.keywords
                 } else {
-                    own
-                }];
-                for extra in [&p.near, &p.in_file] {
-                    if !extra.is_empty() {
-                        reqs.push(extra.iter().map(|k| id_of(k, &mut keywords)).collect());
-                    }
+                    &p.keywords
+                };
+                let mut sets = vec![(own, Scope::Anywhere)];
+                if !p.near.is_empty() {
+                    sets.push((&p.near, Scope::Near));
                 }
-                per_pattern.push(reqs);
+                if !p.in_file.is_empty() {
+                    sets.push((&p.in_file, Scope::InFile));
+                }
+                // The cheapest set anchors; ties go to the first (the keywords).
+                let best = (0..sets.len())
+                    .min_by_key(|&i| (anchor_cost(sets[i].0), i))
+                    .unwrap_or(0);
+                let path_gated = rule.path.is_some() || p.path.is_some();
+                let anchor_set = if path_gated && anchor_cost(sets[best].0) == 3 {
+                    None
+                } else {
+                    Some(best)
+                };
+                let anchor =
+                    anchor_set.map(|i| sets[i].0.iter().map(|k| id_of(k, &mut anchors)).collect());
+                let checks = sets
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| Some(i) != anchor_set)
+                    .map(|(_, &(words, scope))| check_id(words, scope, &mut checks))
+                    .collect();
+                per_pattern.push(Gate { anchor, checks });
             }
-            requirements.push(per_pattern);
+            gates.push(per_pattern);
         }
-        let implies = (0..keywords.len())
-            .map(|a| {
-                (0..keywords.len())
-                    .filter(|&b| a == b || hides(&keywords[a], &keywords[b]))
+        // Anchors shorter than the SIMD search's widest fingerprint are
+        // searched apart (see `short_anchors`).
+        let (long, short): (Vec<usize>, Vec<usize>) =
+            (0..anchors.len()).partition(|&k| anchors[k].len() >= 4);
+        let implies = long
+            .iter()
+            .map(|&a| {
+                long.iter()
+                    .copied()
+                    .filter(|&b| a == b || hides(&anchors[a], &anchors[b]))
                     .collect()
             })
             .collect();
+        let mut short_anchors: Vec<ShortAnchors> = Vec::new();
+        for k in short {
+            let prefix = &anchors[k].as_bytes()[..anchors[k].len().min(2)];
+            match short_anchors
+                .iter_mut()
+                .find(|g| g.prefix.needle() == prefix)
+            {
+                Some(group) => group.members.push(k),
+                None => short_anchors.push(ShortAnchors {
+                    prefix: memmem::Finder::new(prefix).into_owned(),
+                    members: vec![k],
+                }),
+            }
+        }
         // Leftmost-longest, non-overlapping: the fast (SIMD) search. What it
         // can miss, a keyword inside or straddling another's match, is put
         // back by `implies`.
@@ -205,7 +334,7 @@ impl<'r> Matcher<'r> {
         // patterns past what Teddy takes and fall back to a byte-at-a-time DFA.
         let prefilter = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            .build(&keywords)
+            .build(long.iter().map(|&k| &anchors[k]))
             .expect("keywords are plain literals");
         let contexts = rules
             .rules()
@@ -230,9 +359,12 @@ impl<'r> Matcher<'r> {
             .expect("fixed literals");
         Matcher {
             rules,
+            anchor_words: anchors,
             prefilter,
             implies,
-            requirements,
+            short_anchors,
+            checks,
+            gates,
             contexts,
             allow_markers,
             email_labeled: fixed_regex(
@@ -246,6 +378,18 @@ impl<'r> Matcher<'r> {
             ),
             hex32: fixed_regex(r"\b([a-f0-9]{32})\b"),
         }
+    }
+
+    /// The keywords the prefilter looks for in every blob.
+    pub fn prefilter_anchors(&self) -> impl Iterator<Item = &str> {
+        self.gates
+            .iter()
+            .flatten()
+            .filter_map(|g| g.anchor.as_ref())
+            .flatten()
+            .map(|&k| self.anchor_words[k].as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
     }
 
     /// The rule set this matcher runs.
@@ -265,15 +409,15 @@ impl<'r> Matcher<'r> {
     /// `active` (from [`Matcher::active_rules`], maybe widened by the caller
     /// by OR-ing in another text's verdict).
     pub fn scan_active(&self, input: &Input<'_>, active: &[bool]) -> Vec<Match> {
-        let seen = active;
-        if !seen.iter().any(|&a| a) {
+        let to_run = self.patterns_to_run(input, active);
+        if to_run.is_empty() {
             return Vec::new();
         }
         let (path, data) = (input.path, input.data);
         let file = input.file.unwrap_or(data);
         let lower_path = path.to_ascii_lowercase();
         let mut found: Vec<Match> = Vec::new();
-        for (ri, pi) in self.patterns_to_run(path, seen) {
+        for (ri, pi) in to_run {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
             {
@@ -351,25 +495,49 @@ impl<'r> Matcher<'r> {
         kept
     }
 
-    /// The (rule, pattern) pairs whose keywords the prefilter saw and whose
-    /// path conditions `path` meets: the only regexes worth running.
-    pub fn patterns_to_run(&self, path: &str, seen: &[bool]) -> Vec<(usize, usize)> {
+    /// The (rule, pattern) pairs whose path conditions `input`'s path meets,
+    /// whose anchor the prefilter saw (`seen`, from [`Matcher::active_rules`])
+    /// and whose other keyword sets `input` holds: the only regexes worth
+    /// running.
+    pub fn patterns_to_run(&self, input: &Input<'_>, seen: &[bool]) -> Vec<(usize, usize)> {
+        let path = input.path.as_bytes();
+        let data = input.data;
+        let file = input.file.unwrap_or(data);
+        let mut lower_path: Option<Vec<u8>> = None;
+        // Each check is run at most once per input.
+        let mut checked: Vec<Option<bool>> = vec![None; self.checks.len()];
+        let mut holds = |id: usize| -> bool {
+            if let Some(known) = checked[id] {
+                return known;
+            }
+            let check = &self.checks[id];
+            let lower_path = lower_path.get_or_insert_with(|| path.to_ascii_lowercase());
+            let found = check.searcher.is_match(lower_path.as_slice())
+                || match check.scope {
+                    Scope::Anywhere => {
+                        check.searcher.is_match(data)
+                            || (input.file.is_some() && check.searcher.is_match(file))
+                    }
+                    Scope::Near => check.searcher.is_match(data),
+                    Scope::InFile => check.searcher.is_match(file),
+                };
+            checked[id] = Some(found);
+            found
+        };
         let mut out = Vec::new();
         for (ri, rule) in self.rules.rules().iter().enumerate() {
-            if rule
-                .path
-                .as_ref()
-                .is_some_and(|p| !p.is_match(path.as_bytes()))
-            {
+            if rule.path.as_ref().is_some_and(|p| !p.is_match(path)) {
                 continue;
             }
             for (pi, pattern) in rule.patterns.iter().enumerate() {
-                let needed = &self.requirements[ri][pi];
-                if needed.iter().all(|set| set.iter().any(|&k| seen[k]))
-                    && pattern
-                        .path
-                        .as_ref()
-                        .is_none_or(|p| p.is_match(path.as_bytes()))
+                let gate = &self.gates[ri][pi];
+                let anchored = gate
+                    .anchor
+                    .as_ref()
+                    .is_none_or(|ids| ids.iter().any(|&k| seen[k]));
+                if anchored
+                    && pattern.path.as_ref().is_none_or(|p| p.is_match(path))
+                    && gate.checks.iter().all(|&c| holds(c))
                 {
                     out.push((ri, pi));
                 }
@@ -382,22 +550,40 @@ impl<'r> Matcher<'r> {
     /// occur. The result is opaque (indexed by keyword); callers may OR two
     /// of them together to widen what may match.
     pub fn active_rules(&self, path: &str, data: &[u8]) -> Vec<bool> {
-        let mut seen = vec![false; self.implies.len()];
+        let mut seen = vec![false; self.anchor_words.len()];
         let mut remaining = seen.len();
         let mut lower = [0u8; PREFILTER_CHUNK + PREFILTER_OVERLAP];
         let mut mark = |text: &[u8], seen: &mut Vec<bool>| {
+            let see = |k: usize, seen: &mut Vec<bool>, remaining: &mut usize| {
+                if !seen[k] {
+                    seen[k] = true;
+                    *remaining -= 1;
+                }
+            };
+            for group in &self.short_anchors {
+                if group.members.iter().all(|&k| seen[k]) {
+                    continue;
+                }
+                for at in group.prefix.find_iter(text) {
+                    for &k in &group.members {
+                        if text[at..].starts_with(self.anchor_words[k].as_bytes()) {
+                            see(k, seen, &mut remaining);
+                        }
+                    }
+                    if group.members.iter().all(|&k| seen[k]) {
+                        break;
+                    }
+                }
+            }
             for m in self.prefilter.find_iter(text) {
                 for &k in &self.implies[m.pattern().as_usize()] {
-                    if !seen[k] {
-                        seen[k] = true;
-                        remaining -= 1;
-                    }
+                    see(k, seen, &mut remaining);
                 }
                 if remaining == 0 {
                     return true;
                 }
             }
-            false
+            remaining == 0
         };
         let path = path.as_bytes();
         for chunk in path.chunks(lower.len()) {
@@ -749,6 +935,27 @@ mod tests {
         assert_eq!((found[0].line, found[0].column), (3, 6));
         assert_eq!(found[0].end_column, 6 + t.len());
         assert_eq!((found[1].line, found[1].column), (3, 6 + t.len() + 3));
+    }
+
+    #[test]
+    fn builtin_anchors_are_few_and_rare() {
+        let rules = RuleSet::builtin().expect("built-in rules");
+        let m = Matcher::new(&rules);
+        let anchors: Vec<&str> = m.prefilter_anchors().collect();
+        eprintln!("{} anchors: {anchors:?}", anchors.len());
+        for common in COMMON_WORDS {
+            assert!(!anchors.contains(common), "{common} is an anchor");
+        }
+        // Teddy, the SIMD search, takes at most 64 patterns; beyond that the
+        // prefilter would fall back to a byte-at-a-time automaton.
+        assert!(anchors.len() <= 64, "{} anchors", anchors.len());
+        // Checked only where an anchor was seen: a common word alone runs nothing.
+        let blob = "client_secret = 'x'\nbearer abc\n";
+        assert!(m.scan_blob("a.py", blob.as_bytes()).is_empty());
+        let seen = m.active_rules("a.py", blob.as_bytes());
+        assert!(m
+            .patterns_to_run(&Input::blob("a.py", blob.as_bytes()), &seen)
+            .is_empty());
     }
 
     #[test]
