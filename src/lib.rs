@@ -26,6 +26,7 @@ pub mod matcher;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod shape;
 pub mod source;
 pub mod verify;
 

@@ -21,6 +21,7 @@ use memchr::{memchr_iter, memmem};
 use regex::bytes::Regex;
 
 use crate::rules::{Checksum, Companion, RuleSet, Validator};
+use crate::shape::SecretShape;
 
 /// How far (bytes) the context checks look on each side of a match, whatever
 /// the line count says: minified files have enormous lines.
@@ -33,6 +34,9 @@ const COMPANION_WHOLE_BLOB: usize = 64 * 1024;
 const PREFILTER_CHUNK: usize = 32 * 1024;
 /// ...overlapping by this much, which must exceed the longest keyword.
 const PREFILTER_OVERLAP: usize = crate::rules::MAX_KEYWORD_LEN;
+/// Blobs up to this size are searched whole by every pattern; larger ones
+/// only in windows around runs of the pattern's secret characters.
+const WINDOWED_BLOB: usize = 8 * 1024;
 /// At most this many companions of a kind are kept per match.
 const MAX_COMPANIONS: usize = 4;
 
@@ -417,18 +421,36 @@ impl<'r> Matcher<'r> {
         let file = input.file.unwrap_or(data);
         let lower_path = path.to_ascii_lowercase();
         let mut found: Vec<Match> = Vec::new();
+        let whole = 0..data.len();
+        // Windows are computed once per secret shape (many patterns share one).
+        let mut windows: Vec<(&SecretShape, Vec<Range<usize>>)> = Vec::new();
         for (ri, pi) in to_run {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
-            {
-                let ctx = &self.contexts[ri][pi];
-                let mut in_file_ok: Option<bool> = None;
-                for caps in pattern.regex().captures_iter(data) {
+            let ctx = &self.contexts[ri][pi];
+            let mut in_file_ok: Option<bool> = None;
+            // Small blobs are searched whole: the windows would cover them.
+            let spans: &[Range<usize>] = match pattern.shape() {
+                Some(shape) if data.len() > WINDOWED_BLOB => {
+                    let i = match windows.iter().position(|(s, _)| *s == shape) {
+                        Some(i) => i,
+                        None => {
+                            windows.push((shape, shape.windows(data)));
+                            windows.len() - 1
+                        }
+                    };
+                    &windows[i].1
+                }
+                _ => std::slice::from_ref(&whole),
+            };
+            for span in spans {
+                for caps in pattern.regex().captures_iter(&data[span.clone()]) {
                     let Some(secret) = caps.name("secret") else {
                         continue;
                     };
+                    let (start, end) = (span.start + secret.start(), span.start + secret.end());
                     if let Some(keep) = input.keep {
-                        if !inside(keep, secret.start(), secret.end()) {
+                        if !inside(keep, start, end) {
                             continue;
                         }
                     }
@@ -445,8 +467,8 @@ impl<'r> Matcher<'r> {
                     if let Some(near) = &ctx.near {
                         let window = line_window_bytes(
                             data,
-                            secret.start(),
-                            secret.end(),
+                            start,
+                            end,
                             pattern.near_lines,
                             pattern.near_bytes,
                         );
@@ -463,13 +485,13 @@ impl<'r> Matcher<'r> {
                             continue;
                         }
                     }
-                    if self.allowed_inline(data, secret.start(), &rule.id) {
+                    if self.allowed_inline(data, start, &rule.id) {
                         continue;
                     }
                     found.push(Match {
                         rule: ri,
-                        start: secret.start(),
-                        end: secret.end(),
+                        start,
+                        end,
                         line: 0,
                         column: 0,
                         end_column: 0,

@@ -11,6 +11,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
+
+use crate::shape::SecretShape;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -256,6 +258,8 @@ pub struct Pattern {
     /// Compiled on first use, so that a scan never pays for the rules its
     /// prefilter rules out (start-up is most of a pre-commit hook's time).
     compiled: OnceLock<Regex>,
+    /// Read from the source on first use.
+    shape: OnceLock<Option<SecretShape>>,
     /// Lowercased prefilter keywords for this pattern alone; empty: the rule's.
     pub keywords: Vec<String>,
     /// Lowercased keywords, one of which must be within `near_lines` lines
@@ -277,6 +281,14 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// Where this pattern's secret can be, when windows around runs of its
+    /// characters hold every match (see [`crate::shape`]).
+    pub fn shape(&self) -> Option<&SecretShape> {
+        self.shape
+            .get_or_init(|| SecretShape::of(&self.source))
+            .as_ref()
+    }
+
     /// The regex: has a `secret` group, and maybe a `key` group (the name the
     /// secret is assigned to). Built-in patterns are compiled on first use
     /// (tests compile every one); patterns from other files were compiled
@@ -527,6 +539,7 @@ fn compile_rule(
         patterns.push(Pattern {
             source,
             compiled,
+            shape: OnceLock::new(),
             keywords: p.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near_lines: p.near_lines,
@@ -637,29 +650,53 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
             failures.push(fail("has no negative_examples".into()));
         }
         for (pi, pattern) in rule.patterns.iter().enumerate() {
+            // Each example alone, then in the middle of a large file (where
+            // the matcher searches only windows around likely secrets).
             for ex in &pattern.examples {
                 let (path, text) = ex.parts();
-                if !found_by(path, text, &rule.id) {
-                    failures.push(fail(format!(
-                        "pattern {} example not found: {:?}",
-                        pi + 1,
-                        abbreviate(text)
-                    )));
+                for (alone, text) in [(true, text.to_string()), (false, padded(text))] {
+                    if !found_by(path, &text, &rule.id) {
+                        failures.push(fail(format!(
+                            "pattern {} example not found{}: {:?}",
+                            pi + 1,
+                            if alone { "" } else { " inside a large file" },
+                            abbreviate(ex.parts().1)
+                        )));
+                    }
                 }
             }
             for ex in &pattern.negative_examples {
                 let (path, text) = ex.parts();
-                if found_by(path, text, &rule.id) {
-                    failures.push(fail(format!(
-                        "pattern {} negative example was found: {:?}",
-                        pi + 1,
-                        abbreviate(text)
-                    )));
+                for (alone, text) in [(true, text.to_string()), (false, padded(text))] {
+                    if found_by(path, &text, &rule.id) {
+                        failures.push(fail(format!(
+                            "pattern {} negative example was found{}: {:?}",
+                            pi + 1,
+                            if alone { "" } else { " inside a large file" },
+                            abbreviate(ex.parts().1)
+                        )));
+                    }
                 }
             }
         }
     }
     failures
+}
+
+/// `text` between two 12 KB stretches of ordinary code, with long hex and
+/// identifier runs (what the matcher's windows are built around) but no
+/// credential or keyword.
+fn padded(text: &str) -> String {
+    let filler: String = (0..200)
+        .map(|i| {
+            format!(
+                "fn helper_{i}(value: &str) -> usize {{ value.len() * {i} }}\n\
+                 const DIGEST_{i}: &str = \"{:064x}\";\n",
+                (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835
+            )
+        })
+        .collect();
+    format!("{filler}{text}\n{filler}")
 }
 
 fn abbreviate(text: &str) -> String {

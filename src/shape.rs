@@ -1,0 +1,225 @@
+//! Secret shapes: what a pattern's `secret` group is made of, read from the
+//! regex itself, and the parts of a blob where such a secret can be.
+//!
+//! Lazy DFAs run at a few hundred MB/s, and in a Cloudflare project every
+//! file passes the keyword prefilter ("cloudflare" is everywhere), so running
+//! each regex over whole files would be most of a scan. But every secret is a
+//! run of at least `min_len` bytes from a small class (40 of
+//! `[A-Za-z0-9_-]`, 37 lowercase hex...), and such runs are rare in code. So
+//! the matcher finds those runs first, a sampled scan that reads a fraction
+//! of the bytes, and runs the regex only on windows around them.
+
+use std::ops::Range;
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Secrets shorter than this are not worth windowing: runs that short are
+/// everywhere.
+const MIN_WINDOWED_LEN: usize = 16;
+/// Classes of more bytes than this (`[^"\s]`) are not worth windowing.
+const MAX_CLASS: usize = 96;
+/// How far before a run a match may start when the regex does not bound it
+/// (`[\w.-]*cloudflare...`). Every window also reaches back to the start of
+/// its line, up to as far again.
+const DEFAULT_BEFORE: usize = 512;
+/// How far after a run a match may end, at most; the window reaches to the
+/// end of the line, up to this far.
+const MAX_AFTER: usize = 256;
+
+/// Where a pattern's secret can be: a run of at least `min_len` bytes of
+/// `class`, with the rest of the match at most `before` bytes before it
+/// (None: unbounded) and `after` bytes after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretShape {
+    class: [bool; 256],
+    min_len: usize,
+    before: Option<usize>,
+    after: usize,
+}
+
+impl SecretShape {
+    /// The shape of `source`'s `secret` group, or None when windows would not
+    /// hold every match (the group is not a fixed part of the top-level
+    /// sequence, or what follows it is unbounded) or not pay (the secret is
+    /// short, or of almost any byte).
+    pub fn of(source: &str) -> Option<SecretShape> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(source)
+            .ok()?;
+        // Flags like (?m) parse to empty groups: look through one level.
+        let parts: Vec<&Hir> = match hir.kind() {
+            HirKind::Concat(parts) => parts.iter().collect(),
+            _ => vec![&hir],
+        };
+        let at = parts.iter().position(|h| is_secret(h))?;
+        let secret = parts[at];
+        let min_len = secret.properties().minimum_len()?;
+        if min_len < MIN_WINDOWED_LEN {
+            return None;
+        }
+        let mut class = [false; 256];
+        add_bytes(secret, &mut class)?;
+        // Runs of a class that broad are everywhere.
+        if class.iter().filter(|&&c| c).count() > MAX_CLASS {
+            return None;
+        }
+        let before = parts[..at]
+            .iter()
+            .try_fold(0usize, |n, h| Some(n + h.properties().maximum_len()?));
+        let after = parts[at + 1..]
+            .iter()
+            .try_fold(0usize, |n, h| Some(n + h.properties().maximum_len()?))?;
+        if after > MAX_AFTER {
+            return None;
+        }
+        Some(SecretShape {
+            class,
+            min_len,
+            before,
+            after,
+        })
+    }
+
+    /// Sorted, disjoint windows of `data` that hold every match of a pattern
+    /// of this shape (its text may start up to `before` bytes, or a line,
+    /// before the secret and end `after` bytes, or a line, past it).
+    pub fn windows(&self, data: &[u8]) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        for run in self.runs(data) {
+            // Back to the start of a line, so that `^` and `\b` see what
+            // they would in the whole blob (a minified line is cut).
+            let at = run
+                .start
+                .saturating_sub(self.before.unwrap_or(DEFAULT_BEFORE));
+            let floor = at.saturating_sub(DEFAULT_BEFORE);
+            let start = memchr::memrchr(b'\n', &data[floor..at]).map_or(floor, |i| floor + i + 1);
+            // On to the end of the line, for the same reason. The byte after
+            // the run is always in: it decides `\b`, `$` and `{{end}}`.
+            let reach = (run.end + self.after.max(1)).min(data.len());
+            let limit = (run.end + MAX_AFTER).min(data.len()).max(reach);
+            let end = memchr::memchr(b'\n', &data[reach..limit]).map_or(limit, |i| reach + i + 1);
+            match out.last_mut() {
+                Some(last) if last.end >= start => last.end = last.end.max(end),
+                _ => out.push(start..end),
+            }
+        }
+        out
+    }
+
+    /// Maximal runs of `class` at least `min_len` long. A run that long
+    /// covers one of every `min_len` consecutive positions, so only those
+    /// are tested, and the run around a hit is measured.
+    fn runs(&self, data: &[u8]) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut floor = 0;
+        let mut probe = self.min_len - 1;
+        while probe < data.len() {
+            if !self.class[data[probe] as usize] {
+                probe += self.min_len;
+                continue;
+            }
+            let mut start = probe;
+            while start > floor && self.class[data[start - 1] as usize] {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while end < data.len() && self.class[data[end] as usize] {
+                end += 1;
+            }
+            if end - start >= self.min_len {
+                out.push(start..end);
+            }
+            floor = end;
+            probe = end + self.min_len;
+        }
+        out
+    }
+}
+
+fn is_secret(hir: &Hir) -> bool {
+    matches!(hir.kind(), HirKind::Capture(c) if c.name.as_deref() == Some("secret"))
+}
+
+/// Marks every byte `hir` can match; None if it holds something whose bytes
+/// are not simply listed (a nested capture is fine, look-arounds match none).
+fn add_bytes(hir: &Hir, class: &mut [bool; 256]) -> Option<()> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => {}
+        HirKind::Literal(lit) => {
+            for &b in lit.0.iter() {
+                class[b as usize] = true;
+            }
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                for b in r.start()..=r.end() {
+                    class[b as usize] = true;
+                }
+            }
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            for r in c.ranges() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                // Any non-ASCII character is made of bytes 0x80 and above.
+                for b in lo.min(0x80)..=hi.min(0x7f) {
+                    class[b as usize] = true;
+                }
+                if hi >= 0x80 {
+                    class[0x80..].iter_mut().for_each(|c| *c = true);
+                }
+            }
+        }
+        HirKind::Repetition(r) => add_bytes(&r.sub, class)?,
+        HirKind::Capture(c) => add_bytes(&c.sub, class)?,
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            for p in parts {
+                add_bytes(p, class)?;
+            }
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_of_typical_patterns() {
+        let hex = SecretShape::of(r"(?i:x-auth-key)[:=]\s*(?P<secret>[a-f0-9]{37,45})(?:[^a-z]|$)")
+            .expect("windowable");
+        assert_eq!(hex.min_len, 37);
+        assert!(hex.class[b'a' as usize] && !hex.class[b'g' as usize]);
+        assert_eq!(hex.after, 1);
+        assert!(hex.before.is_none(), "\\s* is unbounded");
+        // Too short a secret, or an unbounded tail: the whole blob is searched.
+        assert!(SecretShape::of(r"k=(?P<secret>[a-z]{8})").is_none());
+        assert!(SecretShape::of(r"k=(?P<secret>[a-z]{20})\s.*").is_none());
+        // A secret inside an alternation is not a fixed part of the match.
+        assert!(SecretShape::of(r"a(?P<secret>[a-z]{20})|b").is_none());
+    }
+
+    #[test]
+    fn windows_cover_every_match() {
+        let shape =
+            SecretShape::of(r"(?m)^[a-z_]*token[ =]+(?P<secret>[A-Za-z0-9]{20})\b").unwrap();
+        let secret = "Ab3dEf6hIj9kLm2nOp5q";
+        for pad in [0, 1, 100, 700, 5000] {
+            let filler = "let x = y + z; // some ordinary code\n".repeat(pad / 37 + 1);
+            let text = format!("{filler}my_token = {secret}\n{filler}");
+            let windows = shape.windows(text.as_bytes());
+            let at = text.find("my_token").unwrap();
+            let end = text.find(secret).unwrap() + secret.len();
+            assert!(
+                windows.iter().any(|w| w.start <= at && end < w.end),
+                "pad {pad}: {windows:?}"
+            );
+            // Windows are small next to the text: the filler has no runs.
+            let covered: usize = windows.iter().map(|w| w.len()).sum();
+            assert!(covered < 2 * DEFAULT_BEFORE + MAX_AFTER + 100);
+        }
+    }
+}
