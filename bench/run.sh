@@ -136,6 +136,42 @@ else
   echo "cargo-registry: $REGISTRY_SRC not found, skipped" >&2
 fi
 
+# Cloudflare's own code, as published: pinned npm packages, unpacked (no install, no scripts).
+NPM_PACKAGES="cloudflare@7.3.0 wrangler@4.86.0 miniflare@4.20260426.0 @cloudflare/workers-types@5.20261117.1
+  @cloudflare/vite-plugin@1.64.0 @cloudflare/vitest-pool-workers@0.23.0 @cloudflare/kv-asset-handler@0.4.2
+  @cloudflare/workers-shared@0.17.5 @cloudflare/pages-shared@0.13.189 workerd@1.20261117.1
+  @cloudflare/puppeteer@1.4.0 @cloudflare/next-on-pages@1.13.16 @opennextjs/cloudflare@1.20.13
+  cloudflared@0.7.3 @cloudflare/ai-utils@1.0.1 agents@0.32.0 @cloudflare/containers@0.3.7"
+npm_corpus() {  # out
+  local out="$1" pack="$1.packs" tgz d
+  mkdir -p "$out" "$pack"
+  # shellcheck disable=SC2086
+  (cd "$pack" && npm pack --silent $NPM_PACKAGES >/dev/null) || return 1
+  for tgz in "$pack"/*.tgz; do
+    d="$out/$(basename "$tgz" .tgz)"
+    mkdir -p "$d" && tar -xzf "$tgz" -C "$d" || return 1
+  done
+  rm -rf "$pack"
+}
+if command -v npm >/dev/null; then
+  make_corpus cloudflare-npm npm_corpus "$CORPORA/cloudflare-npm.tmp"
+else
+  echo "cloudflare-npm: npm not found, skipped" >&2
+fi
+
+# A work tree of the synthetic history with a change staged: what a pre-commit hook sees.
+staged_corpus() {  # history repo, out
+  git clone -q "$1" "$2" || return 1
+  git -C "$2" ls-files | awk 'NR % 97 == 0' | head -20 | while read -r f; do
+    printf '\n# local change\nsetting_%s = "value"\n' "${#f}" >>"$2/$f"
+  done
+  printf 'notes for the next release\n' >"$2/RELEASE_NOTES.md"
+  git -C "$2" add -A
+}
+if [ -e "$CORPORA/synthetic-history" ]; then
+  make_corpus staged staged_corpus "$CORPORA/synthetic-history" "$CORPORA/staged.tmp"
+fi
+
 # ---------------------------------------------------------------------------- measure
 step "measure"
 exec "$PY" "$BENCH/measure.py" --work "$WORK" --corpora "$CORPORA" --repo "$ROOT" \
