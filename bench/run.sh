@@ -162,7 +162,7 @@ fi
 # A work tree of the synthetic history with a change staged: what a pre-commit hook sees.
 staged_corpus() {  # history repo, out
   git clone -q "$1" "$2" || return 1
-  git -C "$2" ls-files | awk 'NR % 97 == 0' | head -20 | while read -r f; do
+  git -C "$2" ls-files | awk 'NR % 29 == 0' | head -20 | while read -r f; do
     printf '\n# local change\nsetting_%s = "value"\n' "${#f}" >>"$2/$f"
   done
   printf 'notes for the next release\n' >"$2/RELEASE_NOTES.md"
