@@ -692,7 +692,7 @@ fn padded(text: &str) -> String {
             format!(
                 "fn helper_{i}(value: &str) -> usize {{ value.len() * {i} }}\n\
                  const DIGEST_{i}: &str = \"{:064x}\";\n",
-                (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835
+                (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
             )
         })
         .collect();
