@@ -220,6 +220,44 @@ fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &m
     }
 }
 
+/// Calls `found` with each maximal run of consecutive positions in `within`
+/// where `member` holds that is at least `min_len` long, in order. A run
+/// that long covers one of every `min_len` consecutive positions, so only
+/// those are tested and the run around a hit is measured: most positions are
+/// never looked at.
+pub(crate) fn sampled_runs(
+    within: Range<usize>,
+    min_len: usize,
+    member: impl Fn(usize) -> bool,
+    mut found: impl FnMut(Range<usize>),
+) {
+    let min_len = min_len.max(1);
+    // Positions before `floor` belong to runs already measured.
+    let mut floor = within.start;
+    let mut probe = within.start + min_len - 1;
+    while probe < within.end {
+        if !member(probe) {
+            probe += min_len;
+            continue;
+        }
+        let mut start = probe;
+        while start > floor && member(start - 1) {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < within.end && member(end) {
+            end += 1;
+        }
+        if end - start >= min_len {
+            found(start..end);
+        }
+        // Position `end` is not a member: the next run starts after it and
+        // covers end + min_len.
+        floor = end;
+        probe = end + min_len;
+    }
+}
+
 /// Eight bytes at a time: true if every byte is in 0x2B..=0x7A (`+` to `z`),
 /// a superset of the base64 characters that excludes whitespace, quotes,
 /// brackets and everything non-ASCII. Branch-free bit tricks ("has less
@@ -257,64 +295,22 @@ fn run_candidates(data: &[u8], within: Range<usize>) -> Vec<Range<usize>> {
         word.copy_from_slice(&hay[i * WORD..(i + 1) * WORD]);
         word_may_be_base64(u64::from_ne_bytes(word))
     };
-    // As with bytes in `runs_in`: a streak of MIN_WORDS passing words covers
-    // one of every MIN_WORDS consecutive words, so only those are tested.
-    let mut probe = MIN_WORDS - 1;
-    while probe < words {
-        if !passes(probe) {
-            probe += MIN_WORDS;
-            continue;
-        }
-        let mut first = probe;
-        while first > 0 && passes(first - 1) {
-            first -= 1;
-        }
-        let mut end = probe + 1;
-        while end < words && passes(end) {
-            end += 1;
-        }
-        if end - first >= MIN_WORDS {
-            push(first, end);
-        }
-        // Word `end` failed: the next streak starts after it.
-        probe = end + MIN_WORDS;
-    }
+    sampled_runs(0..words, MIN_WORDS, passes, |r| push(r.start, r.end));
     found
 }
 
 /// The runs inside `within`, which holds every byte of them.
-///
-/// A run of MIN_BASE64_RUN characters or more covers one of every
-/// MIN_BASE64_RUN consecutive positions, so only those positions are tested,
-/// and the run around a hit is measured.
 fn runs_in<'s>(
     data: &[u8],
     within: Range<usize>,
     skip: &mut std::iter::Peekable<impl Iterator<Item = &'s Range<usize>>>,
     out: &mut Vec<Encoded>,
 ) {
-    // Bytes before `floor` belong to runs already measured.
-    let mut floor = within.start;
-    let mut probe = within.start + MIN_BASE64_RUN - 1;
-    while probe < within.end {
-        if !BASE64_CHARS[data[probe] as usize] {
-            probe += MIN_BASE64_RUN;
-            continue;
-        }
-        let mut start = probe;
-        while start > floor && BASE64_CHARS[data[start - 1] as usize] {
-            start -= 1;
-        }
-        let mut run_end = probe + 1;
-        while run_end < within.end && BASE64_CHARS[data[run_end] as usize] {
-            run_end += 1;
-        }
-        floor = run_end;
-        // The next run starts after run_end: it covers run_end + MIN.
-        probe = run_end + MIN_BASE64_RUN;
-        let len = run_end - start;
-        if !(MIN_BASE64_RUN..=MAX_ENCODED_RUN).contains(&len) {
-            continue;
+    let is_base64 = |i: usize| BASE64_CHARS[data[i] as usize];
+    sampled_runs(within.clone(), MIN_BASE64_RUN, is_base64, |run| {
+        let (start, run_end) = (run.start, run.end);
+        if run.len() > MAX_ENCODED_RUN {
+            return;
         }
         while let Some(s) = skip.peek() {
             if s.end <= start {
@@ -324,7 +320,7 @@ fn runs_in<'s>(
             }
         }
         if skip.peek().is_some_and(|s| s.start < run_end) {
-            continue;
+            return;
         }
         // `=` padding, unless it is an assignment (KEY=value).
         let mut end = run_end;
@@ -336,7 +332,7 @@ fn runs_in<'s>(
         }
         let run = &data[start..run_end];
         if !worth_decoding(run) || in_media_data_uri(data, start) {
-            continue;
+            return;
         }
         if let Some(decoded) = base64_any(&data[start..end]) {
             if is_textual(&decoded) {
@@ -347,7 +343,7 @@ fn runs_in<'s>(
                 });
             }
         }
-    }
+    });
 }
 
 /// Cheap rejections before decoding a base64-looking run.

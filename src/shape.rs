@@ -109,32 +109,11 @@ impl SecretShape {
         out
     }
 
-    /// Maximal runs of `class` at least `min_len` long. A run that long
-    /// covers one of every `min_len` consecutive positions, so only those
-    /// are tested, and the run around a hit is measured.
+    /// Maximal runs of `class` at least `min_len` long.
     fn runs(&self, data: &[u8]) -> Vec<Range<usize>> {
         let mut out = Vec::new();
-        let mut floor = 0;
-        let mut probe = self.min_len - 1;
-        while probe < data.len() {
-            if !self.class[data[probe] as usize] {
-                probe += self.min_len;
-                continue;
-            }
-            let mut start = probe;
-            while start > floor && self.class[data[start - 1] as usize] {
-                start -= 1;
-            }
-            let mut end = probe + 1;
-            while end < data.len() && self.class[data[end] as usize] {
-                end += 1;
-            }
-            if end - start >= self.min_len {
-                out.push(start..end);
-            }
-            floor = end;
-            probe = end + self.min_len;
-        }
+        let member = |i: usize| self.class[data[i] as usize];
+        crate::decode::sampled_runs(0..data.len(), self.min_len, member, |r| out.push(r));
         out
     }
 }
