@@ -15,6 +15,7 @@
 //! whole-file conditions (`in_file`) look at the original blob.
 
 use std::ops::Range;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::{memchr_iter, memmem};
@@ -80,6 +81,7 @@ impl std::fmt::Debug for Match {
     }
 }
 
+/// Searchers for a pattern's `near` and `in_file` keywords.
 struct PatternContext {
     near: Option<AhoCorasick>,
     in_file: Option<AhoCorasick>,
@@ -140,13 +142,38 @@ pub struct Matcher<'r> {
     checks: Vec<Check>,
     /// For each rule, for each pattern: what must be seen before its regex runs.
     gates: Vec<Vec<Gate>>,
-    contexts: Vec<Vec<PatternContext>>,
-    allow_markers: AhoCorasick,
-    email_labeled: Regex,
-    email_any: Regex,
-    account_labeled: Regex,
-    hex32: Regex,
+    /// For each rule, for each pattern; built when the pattern first runs
+    /// (like everything below: start-up is most of a small scan's time).
+    contexts: Vec<Vec<OnceLock<PatternContext>>>,
 }
+
+/// Searchers for what surrounds a match, the same for every rule set.
+static ALLOW_MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build([
+            "keyflare:allow",
+            "gitleaks:allow",
+            "pragma: allowlist secret",
+        ])
+        .expect("fixed literals")
+});
+static EMAIL_LABELED: LazyLock<Regex> = LazyLock::new(|| {
+    fixed_regex(
+        r#"(?i)(?:x-auth-email|email|e-mail|mail)["'`]?[ \t]*(?:=|:|=>|,)[ \t]*["'`]?([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24})"#,
+    )
+});
+static EMAIL_ANY: LazyLock<Regex> = LazyLock::new(|| {
+    fixed_regex(
+        r"([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24})",
+    )
+});
+static ACCOUNT_LABELED: LazyLock<Regex> = LazyLock::new(|| {
+    fixed_regex(
+        r#"(?i)(?:account[_-]?(?:id|tag)|accountid|accounttag|"a")["'`]?[ \t]*(?:=|:|=>)[ \t]*["'`]?([a-f0-9]{32})\b|dash\.cloudflare\.com/([a-f0-9]{32})\b|\b([a-f0-9]{32})\.(?:eu\.|fedramp\.)?r2\.cloudflarestorage\.com|/accounts/([a-f0-9]{32})\b"#,
+    )
+});
+static HEX32: LazyLock<Regex> = LazyLock::new(|| fixed_regex(r"\b([a-f0-9]{32})\b"));
 
 /// A pattern runs only where one keyword of each of its keyword sets (its
 /// rule's or its own keywords, its `near` and its `in_file` keywords) occurs.
@@ -184,7 +211,15 @@ struct ShortAnchors {
 struct Check {
     words: Vec<String>,
     scope: Scope,
-    searcher: AhoCorasick,
+    /// Built on first use.
+    searcher: OnceLock<AhoCorasick>,
+}
+
+impl Check {
+    fn searcher(&self) -> &AhoCorasick {
+        self.searcher
+            .get_or_init(|| case_insensitive(&self.words).expect("keywords are plain literals"))
+    }
 }
 
 /// Words that occur in most codebases: poor anchors.
@@ -234,11 +269,10 @@ fn check_id(words: &[String], scope: Scope, checks: &mut Vec<Check>) -> usize {
     {
         return i;
     }
-    let searcher = case_insensitive(words).expect("keywords are plain literals");
     checks.push(Check {
         words: words.to_vec(),
         scope,
-        searcher,
+        searcher: OnceLock::new(),
     });
     checks.len() - 1
 }
@@ -343,24 +377,8 @@ impl<'r> Matcher<'r> {
         let contexts = rules
             .rules()
             .iter()
-            .map(|r| {
-                r.patterns
-                    .iter()
-                    .map(|p| PatternContext {
-                        near: case_insensitive(&p.near),
-                        in_file: case_insensitive(&p.in_file),
-                    })
-                    .collect()
-            })
+            .map(|r| r.patterns.iter().map(|_| OnceLock::new()).collect())
             .collect();
-        let allow_markers = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build([
-                "keyflare:allow",
-                "gitleaks:allow",
-                "pragma: allowlist secret",
-            ])
-            .expect("fixed literals");
         Matcher {
             rules,
             anchor_words: anchors,
@@ -370,18 +388,18 @@ impl<'r> Matcher<'r> {
             checks,
             gates,
             contexts,
-            allow_markers,
-            email_labeled: fixed_regex(
-                r#"(?i)(?:x-auth-email|email|e-mail|mail)["'`]?[ \t]*(?:=|:|=>|,)[ \t]*["'`]?([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24})"#,
-            ),
-            email_any: fixed_regex(
-                r"([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24})",
-            ),
-            account_labeled: fixed_regex(
-                r#"(?i)(?:account[_-]?(?:id|tag)|accountid|accounttag|"a")["'`]?[ \t]*(?:=|:|=>)[ \t]*["'`]?([a-f0-9]{32})\b|dash\.cloudflare\.com/([a-f0-9]{32})\b|\b([a-f0-9]{32})\.(?:eu\.|fedramp\.)?r2\.cloudflarestorage\.com|/accounts/([a-f0-9]{32})\b"#,
-            ),
-            hex32: fixed_regex(r"\b([a-f0-9]{32})\b"),
         }
+    }
+
+    /// The `near` and `in_file` searchers of pattern `pi` of rule `ri`.
+    fn context(&self, ri: usize, pi: usize) -> &PatternContext {
+        self.contexts[ri][pi].get_or_init(|| {
+            let p = &self.rules.rules()[ri].patterns[pi];
+            PatternContext {
+                near: case_insensitive(&p.near),
+                in_file: case_insensitive(&p.in_file),
+            }
+        })
     }
 
     /// The keywords the prefilter looks for in every blob.
@@ -427,7 +445,7 @@ impl<'r> Matcher<'r> {
         for (ri, pi) in to_run {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
-            let ctx = &self.contexts[ri][pi];
+            let ctx = self.context(ri, pi);
             let mut in_file_ok: Option<bool> = None;
             // Small blobs are searched whole: the windows would cover them.
             let spans: &[Range<usize>] = match pattern.shape() {
@@ -456,7 +474,7 @@ impl<'r> Matcher<'r> {
                     }
                     let key = caps.name("key").map(|k| k.as_bytes());
                     if let (Some(deny), Some(key)) = (&rule.deny_keys, key) {
-                        if deny.is_match(key) {
+                        if deny.get().is_match(key) {
                             continue;
                         }
                     }
@@ -534,21 +552,21 @@ impl<'r> Matcher<'r> {
             }
             let check = &self.checks[id];
             let lower_path = lower_path.get_or_insert_with(|| path.to_ascii_lowercase());
-            let found = check.searcher.is_match(lower_path.as_slice())
+            let searcher = check.searcher();
+            let found = searcher.is_match(lower_path.as_slice())
                 || match check.scope {
                     Scope::Anywhere => {
-                        check.searcher.is_match(data)
-                            || (input.file.is_some() && check.searcher.is_match(file))
+                        searcher.is_match(data) || (input.file.is_some() && searcher.is_match(file))
                     }
-                    Scope::Near => check.searcher.is_match(data),
-                    Scope::InFile => check.searcher.is_match(file),
+                    Scope::Near => searcher.is_match(data),
+                    Scope::InFile => searcher.is_match(file),
                 };
             checked[id] = Some(found);
             found
         };
         let mut out = Vec::new();
         for (ri, rule) in self.rules.rules().iter().enumerate() {
-            if rule.path.as_ref().is_some_and(|p| !p.is_match(path)) {
+            if rule.path.as_ref().is_some_and(|p| !p.get().is_match(path)) {
                 continue;
             }
             for (pi, pattern) in rule.patterns.iter().enumerate() {
@@ -558,7 +576,7 @@ impl<'r> Matcher<'r> {
                     .as_ref()
                     .is_none_or(|ids| ids.iter().any(|&k| seen[k]));
                 if anchored
-                    && pattern.path.as_ref().is_none_or(|p| p.is_match(path))
+                    && pattern.path.as_ref().is_none_or(|p| p.get().is_match(path))
                     && gate.checks.iter().all(|&c| holds(c))
                 {
                     out.push((ri, pi));
@@ -663,7 +681,7 @@ impl<'r> Matcher<'r> {
     fn allowed_inline(&self, data: &[u8], at: usize, rule_id: &str) -> bool {
         let (start, end) = line_window(data, at, at, 0);
         let line = &data[start..end];
-        for m in self.allow_markers.find_iter(line) {
+        for m in ALLOW_MARKERS.find_iter(line) {
             let marker = &line[m.start()..m.end()];
             if !marker.eq_ignore_ascii_case(b"keyflare:allow") {
                 return true;
@@ -712,9 +730,9 @@ impl<'r> Matcher<'r> {
         let lo = start.saturating_sub(COMPANION_BYTES);
         let hi = (end + COMPANION_BYTES).min(data.len());
         let window = &data[lo..hi];
-        let mut out = collect_group(&self.email_labeled, window);
+        let mut out = collect_group(&EMAIL_LABELED, window);
         if out.is_empty() {
-            out = collect_group(&self.email_any, window);
+            out = collect_group(&EMAIL_ANY, window);
         }
         out
     }
@@ -725,9 +743,9 @@ impl<'r> Matcher<'r> {
         } else {
             &data[start.saturating_sub(COMPANION_BYTES)..(end + COMPANION_BYTES).min(data.len())]
         };
-        let mut out = collect_group(&self.account_labeled, window);
+        let mut out = collect_group(&ACCOUNT_LABELED, window);
         if out.is_empty() {
-            out = collect_group(&self.hex32, window);
+            out = collect_group(&HEX32, window);
         }
         out
     }

@@ -253,11 +253,8 @@ fn default_near_bytes() -> usize {
 /// One way a rule finds its credential.
 #[derive(Debug)]
 pub struct Pattern {
-    /// The expanded regex source; see [`Pattern::regex`].
-    source: String,
-    /// Compiled on first use, so that a scan never pays for the rules its
-    /// prefilter rules out (start-up is most of a pre-commit hook's time).
-    compiled: OnceLock<Regex>,
+    /// See [`Pattern::regex`].
+    regex: LazyRegex,
     /// Read from the source on first use.
     shape: OnceLock<Option<SecretShape>>,
     /// Lowercased prefilter keywords for this pattern alone; empty: the rule's.
@@ -273,7 +270,7 @@ pub struct Pattern {
     /// Lowercased keywords, one of which must be somewhere in the blob or its path.
     pub in_file: Vec<String>,
     /// The pattern only applies to paths this matches.
-    pub path: Option<Regex>,
+    pub path: Option<LazyRegex>,
     /// Texts the rule must find.
     pub examples: Vec<Example>,
     /// Texts the rule must not find.
@@ -285,7 +282,7 @@ impl Pattern {
     /// characters hold every match (see [`crate::shape`]).
     pub fn shape(&self) -> Option<&SecretShape> {
         self.shape
-            .get_or_init(|| SecretShape::of(&self.source))
+            .get_or_init(|| SecretShape::of(self.regex.source()))
             .as_ref()
     }
 
@@ -294,10 +291,51 @@ impl Pattern {
     /// (tests compile every one); patterns from other files were compiled
     /// when loaded, so this cannot fail for them either.
     pub fn regex(&self) -> &Regex {
+        self.regex.get()
+    }
+}
+
+/// A regex compiled on first use, so that a scan never pays for the rules
+/// its prefilter rules out: compiling every built-in regex took more time
+/// than a pre-commit hook's whole scan of a small change.
+#[derive(Debug)]
+pub struct LazyRegex {
+    source: String,
+    compiled: OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    /// Compiled now when `eager` (rules from users: a bad regex is an error
+    /// at load time), else on first use.
+    fn new(source: String, eager: bool, what: &str) -> Result<LazyRegex, String> {
+        let compiled = OnceLock::new();
+        if eager {
+            let _ = compiled.set(compile_regex(&source, what)?);
+        }
+        Ok(LazyRegex { source, compiled })
+    }
+
+    /// Compiles it now if not yet done.
+    fn compile(&self, what: &str) -> Result<&Regex, String> {
+        if let Some(r) = self.compiled.get() {
+            return Ok(r);
+        }
+        let regex = compile_regex(&self.source, what)?;
+        Ok(self.compiled.get_or_init(|| regex))
+    }
+
+    /// The source, with fragments expanded.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The compiled regex. Built-in regexes are all compiled by the tests
+    /// and those from other files when loaded, so this cannot fail for a
+    /// loaded rule; if it did, a regex that matches nothing keeps a broken
+    /// pattern from taking the scan down.
+    pub fn get(&self) -> &Regex {
         self.compiled.get_or_init(|| {
-            compile_regex(&self.source, "pattern").unwrap_or_else(|_| {
-                // Unreachable for loaded rules; a regex that matches nothing
-                // keeps a broken pattern from taking the scan down.
+            compile_regex(&self.source, "regex").unwrap_or_else(|_| {
                 RegexBuilder::new(r"[^\x00-\xff]")
                     .unicode(false)
                     .build()
@@ -334,9 +372,9 @@ pub struct Rule {
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub min_entropy: Option<f64>,
     /// A match whose `key` group matches this is not a credential (zone ids...).
-    pub deny_keys: Option<Regex>,
+    pub deny_keys: Option<LazyRegex>,
     /// The rule only applies to paths this matches.
-    pub path: Option<Regex>,
+    pub path: Option<LazyRegex>,
     /// False for hygiene rules whose match is not secret (a URL): not redacted.
     pub secret: bool,
     /// How verification checks it.
@@ -421,22 +459,30 @@ impl RuleSet {
         self.rules.retain(|r| !ids.contains(&r.id));
     }
 
-    /// Compiles every pattern now (built-in ones are otherwise compiled on
-    /// first use) and checks each has a `secret` group: `keyflare rules
-    /// check` and the tests call it.
+    /// Compiles every regex now (built-in ones are otherwise compiled on
+    /// first use) and checks each pattern has a `secret` group: `keyflare
+    /// rules check` and the tests call it.
     pub fn compile_all(&self) -> Result<(), Error> {
+        let bad = |message: String| Error::Rules {
+            file: "(built-in)".to_string(),
+            message,
+        };
         for rule in &self.rules {
+            for (what, lazy) in [("deny_keys", &rule.deny_keys), ("path", &rule.path)] {
+                if let Some(lazy) = lazy {
+                    lazy.compile(&format!("rule {} {what}", rule.id))
+                        .map_err(bad)?;
+                }
+            }
             for (i, p) in rule.patterns.iter().enumerate() {
                 let what = format!("rule {} pattern {}", rule.id, i + 1);
-                let bad = |message: String| Error::Rules {
-                    file: "(built-in)".to_string(),
-                    message,
-                };
-                let regex = compile_regex(&p.source, &what).map_err(bad)?;
+                let regex = p.regex.compile(&what).map_err(bad)?;
                 if !regex.capture_names().any(|n| n == Some("secret")) {
                     return Err(bad(format!("{what}: needs a capture group named `secret`")));
                 }
-                let _ = p.compiled.set(regex);
+                if let Some(path) = &p.path {
+                    path.compile(&format!("{what} path")).map_err(bad)?;
+                }
             }
         }
         Ok(())
@@ -517,18 +563,16 @@ fn compile_rule(
     for (i, p) in def.patterns.into_iter().enumerate() {
         let what = format!("rule {id} pattern {}", i + 1);
         let source = expand(&p.regex, fragments, &what)?;
-        let compiled = OnceLock::new();
-        if eager {
-            let regex = compile_regex(&source, &what)?;
-            if !regex.capture_names().any(|n| n == Some("secret")) {
-                return Err(format!("{what}: needs a capture group named `secret`"));
-            }
-            let _ = compiled.set(regex);
-        } else if !source.contains("(?P<secret>") && !source.contains("(?<secret>") {
+        let regex = LazyRegex::new(source, eager, &what)?;
+        let has_secret = match regex.compiled.get() {
+            Some(r) => r.capture_names().any(|n| n == Some("secret")),
+            None => regex.source.contains("(?P<secret>") || regex.source.contains("(?<secret>"),
+        };
+        if !has_secret {
             return Err(format!("{what}: needs a capture group named `secret`"));
         }
         let path = match p.path {
-            Some(p) => Some(compile_regex(&p, &what)?),
+            Some(p) => Some(LazyRegex::new(p, eager, &format!("{what} path"))?),
             None => None,
         };
         if p.near_bytes == 0 || p.near_bytes > MAX_NEAR_BYTES {
@@ -537,8 +581,7 @@ fn compile_rule(
             ));
         }
         patterns.push(Pattern {
-            source,
-            compiled,
+            regex,
             shape: OnceLock::new(),
             keywords: p.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
@@ -553,12 +596,12 @@ fn compile_rule(
     let deny_keys = match def.deny_keys {
         Some(d) => {
             let what = format!("rule {id} deny_keys");
-            Some(compile_regex(&expand(&d, fragments, &what)?, &what)?)
+            Some(LazyRegex::new(expand(&d, fragments, &what)?, eager, &what)?)
         }
         None => None,
     };
     let path = match def.path {
-        Some(p) => Some(compile_regex(&p, &format!("rule {id} path"))?),
+        Some(p) => Some(LazyRegex::new(p, eager, &format!("rule {id} path"))?),
         None => None,
     };
     Ok(Rule {
@@ -766,6 +809,37 @@ regex = 'k{{assign}}(?P<secret>x+){{end}}'
             .replace("regex =", "near_bytes = 0\nregex =");
         let err = set.add_file("near.toml", &near_bytes).unwrap_err();
         assert!(err.to_string().contains("near_bytes"), "{err}");
+    }
+
+    #[test]
+    fn user_regexes_fail_at_load_builtin_ones_compile_on_use() {
+        let rule = |extra: &str| {
+            format!(
+                "[[rule]]\nid = \"t.lazy\"\nname = \"x\"\ndescription = \"x\"\n\
+                 severity = \"low\"\nkeywords = [\"x\"]\nremediation = \"x\"\n{extra}\n\
+                 [[rule.patterns]]\nregex = '(?P<key>k)=(?P<secret>x+)'\n"
+            )
+        };
+        for extra in ["path = '('", "deny_keys = '['"] {
+            let mut set = RuleSet::builtin().unwrap();
+            let err = set.add_file("u.toml", &rule(extra)).unwrap_err();
+            assert!(err.to_string().contains("bad regex"), "{extra}: {err}");
+        }
+        let set = RuleSet::builtin().unwrap();
+        let lazies = || {
+            set.rules().iter().flat_map(|r| {
+                let own = [&r.deny_keys, &r.path].into_iter().flatten();
+                let patterns = r
+                    .patterns
+                    .iter()
+                    .flat_map(|p| std::iter::once(&p.regex).chain(&p.path));
+                own.chain(patterns)
+            })
+        };
+        assert!(lazies().count() > set.rules().len());
+        assert!(lazies().all(|l| l.compiled.get().is_none()));
+        set.compile_all().unwrap();
+        assert!(lazies().all(|l| l.compiled.get().is_some()));
     }
 
     #[test]
