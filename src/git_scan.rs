@@ -378,7 +378,9 @@ pub fn scan_staged(
 
 /// Matches on the lines a change added, whose secret no replaced version held.
 fn added_findings(scanner: &Scanner<'_>, c: &changes::Change<'_>, stats: &Stats) -> Vec<Finding> {
-    scan_bytes(scanner, c.path, c.data, stats)
+    let focus = c.added.byte_ranges(c.data);
+    scanner
+        .scan_focused(c.path, c.data, focus.as_deref(), stats)
         .into_iter()
         .filter(|f| c.added.contains(f.line))
         .filter(|f| !c.before.iter().any(|b| holds(b, f.secret.expose())))

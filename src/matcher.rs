@@ -101,6 +101,11 @@ pub struct Input<'a> {
     /// When set, only matches whose secret lies inside one of these sorted,
     /// disjoint ranges of `data` are kept (the rest was scanned already).
     pub keep: Option<&'a [Range<usize>]>,
+    /// When set, only secrets that start inside one of these sorted,
+    /// disjoint ranges of `data` are wanted (the lines a change added): a
+    /// pattern whose secret characters form no run there is not run, nor
+    /// even compiled.
+    pub focus: Option<&'a [Range<usize>]>,
 }
 
 impl<'a> Input<'a> {
@@ -111,6 +116,7 @@ impl<'a> Input<'a> {
             data,
             file: None,
             keep: None,
+            focus: None,
         }
     }
 }
@@ -447,19 +453,25 @@ impl<'r> Matcher<'r> {
             let pattern = &rule.patterns[pi];
             let ctx = self.context(ri, pi);
             let mut in_file_ok: Option<bool> = None;
-            // Small blobs are searched whole: the windows would cover them.
             let spans: &[Range<usize>] = match pattern.shape() {
-                Some(shape) if data.len() > WINDOWED_BLOB => {
+                Some(shape) => {
                     let i = match windows.iter().position(|(s, _)| *s == shape) {
                         Some(i) => i,
                         None => {
-                            windows.push((shape, shape.windows(data)));
+                            windows.push((shape, shape.windows(data, input.focus)));
                             windows.len() - 1
                         }
                     };
-                    &windows[i].1
+                    match &windows[i].1 {
+                        // No room for the secret: the regex is not even
+                        // compiled (most of a small scan's time otherwise).
+                        w if w.is_empty() => &[],
+                        // Small blobs are searched whole, in one pass.
+                        _ if data.len() <= WINDOWED_BLOB => std::slice::from_ref(&whole),
+                        w => w,
+                    }
                 }
-                _ => std::slice::from_ref(&whole),
+                None => std::slice::from_ref(&whole),
             };
             for span in spans {
                 for caps in pattern.regex().captures_iter(&data[span.clone()]) {
@@ -469,6 +481,11 @@ impl<'r> Matcher<'r> {
                     let (start, end) = (span.start + secret.start(), span.start + secret.end());
                     if let Some(keep) = input.keep {
                         if !inside(keep, start, end) {
+                            continue;
+                        }
+                    }
+                    if let Some(focus) = input.focus {
+                        if !inside(focus, start, start) {
                             continue;
                         }
                     }

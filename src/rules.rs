@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
@@ -664,13 +665,10 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
     }
     let scanner = crate::scan::Scanner::new(set, crate::scan::ScanOptions::default());
     let stats = crate::source::Stats::default();
-    let found_by = |path: &str, text: &str, id: &str| {
-        let blob = crate::blob::Blob {
-            path: path.to_string(),
-            data: text.as_bytes().to_vec(),
-        };
+    let found_by = |path: &str, text: &str, id: &str, focus: Option<Range<usize>>| {
+        let focus = focus.as_ref().map(std::slice::from_ref);
         scanner
-            .scan_blob(&blob, &stats)
+            .scan_focused(path, text.as_bytes(), focus, &stats)
             .iter()
             .any(|f| f.rule_id == id)
     };
@@ -694,15 +692,21 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
         }
         for (pi, pattern) in rule.patterns.iter().enumerate() {
             // Each example alone, then in the middle of a large file (where
-            // the matcher searches only windows around likely secrets).
+            // the matcher searches only windows around likely secrets), then
+            // there as the only lines a change added.
             for ex in &pattern.examples {
                 let (path, text) = ex.parts();
-                for (alone, text) in [(true, text.to_string()), (false, padded(text))] {
-                    if !found_by(path, &text, &rule.id) {
+                let (big, at) = padded(text);
+                let added = at..at + text.len();
+                for (how, text, focus) in [
+                    ("", text.to_string(), None),
+                    (" inside a large file", big.clone(), None),
+                    (" as lines added to a large file", big, Some(added)),
+                ] {
+                    if !found_by(path, &text, &rule.id, focus) {
                         failures.push(fail(format!(
-                            "pattern {} example not found{}: {:?}",
+                            "pattern {} example not found{how}: {:?}",
                             pi + 1,
-                            if alone { "" } else { " inside a large file" },
                             abbreviate(ex.parts().1)
                         )));
                     }
@@ -710,8 +714,8 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
             }
             for ex in &pattern.negative_examples {
                 let (path, text) = ex.parts();
-                for (alone, text) in [(true, text.to_string()), (false, padded(text))] {
-                    if found_by(path, &text, &rule.id) {
+                for (alone, text) in [(true, text.to_string()), (false, padded(text).0)] {
+                    if found_by(path, &text, &rule.id, None) {
                         failures.push(fail(format!(
                             "pattern {} negative example was found{}: {:?}",
                             pi + 1,
@@ -728,8 +732,8 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
 
 /// `text` between two 12 KB stretches of ordinary code, with long hex and
 /// identifier runs (what the matcher's windows are built around) but no
-/// credential or keyword.
-fn padded(text: &str) -> String {
+/// credential or keyword; and where `text` starts in it.
+fn padded(text: &str) -> (String, usize) {
     let filler: String = (0..200)
         .map(|i| {
             format!(
@@ -739,7 +743,7 @@ fn padded(text: &str) -> String {
             )
         })
         .collect();
-    format!("{filler}{text}\n{filler}")
+    (format!("{filler}{text}\n{filler}"), filler.len())
 }
 
 fn abbreviate(text: &str) -> String {

@@ -109,16 +109,33 @@ impl<'r> Scanner<'r> {
     /// Scans one blob (and, for an archive, its members). Warnings and
     /// counts go to `stats`.
     pub fn scan_blob(&self, blob: &Blob, stats: &Stats) -> Vec<Finding> {
+        self.scan_focused(&blob.path, &blob.data, None, stats)
+    }
+
+    /// Like [`Scanner::scan_blob`], but only the findings whose secret
+    /// starts inside `focus` (sorted, disjoint byte ranges: the lines a change
+    /// added) are wanted; others may or may not come out. Patterns with no
+    /// room for a secret there are not run, which in a small change is most
+    /// of them. Findings in decoded text and archive members are all kept.
+    pub fn scan_focused(
+        &self,
+        path: &str,
+        data: &[u8],
+        focus: Option<&[Range<usize>]>,
+        stats: &Stats,
+    ) -> Vec<Finding> {
         let budget = Budget::new(&self.opts.archive_limits);
         let mut out = Vec::new();
-        self.scan_at(&blob.path, &blob.data, 0, &budget, stats, &mut out);
+        self.scan_at(path, data, focus, 0, &budget, stats, &mut out);
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn scan_at(
         &self,
         path: &str,
         data: &[u8],
+        focus: Option<&[Range<usize>]>,
         depth: usize,
         budget: &Budget,
         stats: &Stats,
@@ -134,7 +151,15 @@ impl<'r> Scanner<'r> {
                 } else {
                     let mut visit = |member: archive::Member| {
                         stats.archive_members.fetch_add(1, Ordering::Relaxed);
-                        self.scan_at(&member.path, &member.data, depth + 1, budget, stats, out);
+                        self.scan_at(
+                            &member.path,
+                            &member.data,
+                            None,
+                            depth + 1,
+                            budget,
+                            stats,
+                            out,
+                        );
                     };
                     if let Some(done) = archive::expand(path, data, kind, budget, &mut visit) {
                         stats
@@ -149,9 +174,11 @@ impl<'r> Scanner<'r> {
             }
         }
         let transcoded = utf16_to_utf8(data);
+        // Offsets in transcoded text are not the blob's.
+        let focus = focus.filter(|_| transcoded.is_none());
         let data = transcoded.as_deref().unwrap_or(data);
         let rules = self.matcher.rules().rules();
-        for f in self.scan_text(path, data, stats) {
+        for f in self.scan_text(path, data, focus, stats) {
             let mut finding = Finding::new(&rules[f.m.rule], path, f.m);
             finding.decoded = f.decoded;
             out.push(finding);
@@ -159,7 +186,13 @@ impl<'r> Scanner<'r> {
     }
 
     /// The matches in one text blob: as it is, then in its decoded values.
-    fn scan_text(&self, path: &str, data: &[u8], stats: &Stats) -> Vec<Found> {
+    fn scan_text(
+        &self,
+        path: &str,
+        data: &[u8],
+        focus: Option<&[Range<usize>]>,
+        stats: &Stats,
+    ) -> Vec<Found> {
         // Rules see archive members at their inner path: `x.zip!a/.env` as `x.zip/a/.env`.
         let rule_path: Cow<str> = if path.contains('!') {
             Cow::Owned(path.replace('!', "/"))
@@ -167,9 +200,11 @@ impl<'r> Scanner<'r> {
             Cow::Borrowed(path)
         };
         let active = self.matcher.active_rules(&rule_path, data);
-        let raw = self
-            .matcher
-            .scan_active(&Input::blob(&rule_path, data), &active);
+        let input = Input {
+            focus,
+            ..Input::blob(&rule_path, data)
+        };
+        let raw = self.matcher.scan_active(&input, &active);
         let mut found: Vec<Found> = raw
             .into_iter()
             .map(|m| Found { m, decoded: None })
@@ -230,6 +265,7 @@ impl<'r> Scanner<'r> {
                 data: &window,
                 file: Some(data),
                 keep: Some(&keep),
+                focus: None,
             };
             for mut m in self.matcher.scan_active(&input, &active) {
                 let i = regions.partition_point(|r| r.out.end <= m.start);

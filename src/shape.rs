@@ -85,10 +85,19 @@ impl SecretShape {
 
     /// Sorted, disjoint windows of `data` that hold every match of a pattern
     /// of this shape (its text may start up to `before` bytes, or a line,
-    /// before the secret and end `after` bytes, or a line, past it).
-    pub fn windows(&self, data: &[u8]) -> Vec<Range<usize>> {
+    /// before the secret and end `after` bytes, or a line, past it). With a
+    /// `focus`, only those of matches whose secret can start inside it.
+    pub fn windows(&self, data: &[u8], focus: Option<&[Range<usize>]>) -> Vec<Range<usize>> {
         let mut out: Vec<Range<usize>> = Vec::new();
-        for run in self.runs(data) {
+        let mut runs = self.runs(data);
+        // A secret starting in the focus lies in a run that reaches into it.
+        if let Some(focus) = focus {
+            runs.retain(|r| {
+                let i = focus.partition_point(|f| f.end <= r.start);
+                focus.get(i).is_some_and(|f| f.start < r.end)
+            });
+        }
+        for run in runs {
             // Back to the start of a line, so that `^` and `\b` see what
             // they would in the whole blob (a minified line is cut).
             let at = run
@@ -189,7 +198,7 @@ mod tests {
         for pad in [0, 1, 100, 700, 5000] {
             let filler = "let x = y + z; // some ordinary code\n".repeat(pad / 37 + 1);
             let text = format!("{filler}my_token = {secret}\n{filler}");
-            let windows = shape.windows(text.as_bytes());
+            let windows = shape.windows(text.as_bytes(), None);
             let at = text.find("my_token").unwrap();
             let end = text.find(secret).unwrap() + secret.len();
             assert!(

@@ -10,6 +10,8 @@
 //! (except [`tree_contains`], which the caller uses only when there are
 //! candidates to check).
 
+use std::collections::HashSet;
+use std::ops::Range;
 use std::path::Path;
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort, Tree};
@@ -34,6 +36,33 @@ impl Added {
             Added::All => true,
             Added::Lines(l) => l.binary_search(&line).is_ok(),
         }
+    }
+
+    /// Where the added lines are in `data`, as sorted, disjoint byte
+    /// ranges (each from the start of a run of added lines to the end of
+    /// its last line); None for [`Added::All`].
+    pub fn byte_ranges(&self, data: &[u8]) -> Option<Vec<Range<usize>>> {
+        let Added::Lines(lines) = self else {
+            return None;
+        };
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut wanted = lines.iter().copied().peekable();
+        let (mut line, mut start) = (1, 0);
+        let ends = memchr::memchr_iter(b'\n', data).map(|i| i + 1);
+        for end in ends.chain(std::iter::once(data.len())) {
+            while wanted.next_if(|&l| l < line).is_some() {}
+            if wanted.peek() == Some(&line) {
+                match out.last_mut() {
+                    Some(last) if last.end == start => last.end = end,
+                    _ => out.push(start..end),
+                }
+            }
+            if wanted.peek().is_none() {
+                break;
+            }
+            (line, start) = (line + 1, end);
+        }
+        Some(out)
     }
 
     fn is_empty(&self) -> bool {
@@ -318,7 +347,7 @@ where
         }
         let mut added = Added::All;
         for old in &before {
-            added = added.intersect(added_lines(old, data.data()).map_err(git)?);
+            added = added.intersect(added_lines(old, data.data()));
         }
         if added.is_empty() {
             continue;
@@ -335,22 +364,20 @@ where
     Ok(())
 }
 
-/// The 1-based lines of `new` that a diff from `old` adds.
-pub fn added_lines(old: &[u8], new: &[u8]) -> Result<Added, git2::Error> {
-    let mut o = DiffOptions::new();
-    // No context: every new-side line of a hunk is an added line. Text even
-    // for "binary" content, which may be UTF-16 or minified JSON.
-    o.context_lines(0).force_text(true);
-    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut o))?;
-    let mut lines = Vec::new();
-    for h in 0..patch.num_hunks() {
-        let (hunk, _) = patch.hunk(h)?;
-        let start = hunk.new_start() as usize;
-        lines.extend(start..start + hunk.new_lines() as usize);
-    }
-    lines.sort_unstable();
-    lines.dedup();
-    Ok(Added::Lines(lines))
+/// The 1-based lines of `new` whose text is on no line of `old`: what the
+/// change brought in. A line that is only moved or repeated brings nothing
+/// new, so unlike a diff's hunks these leave it out; a secret on a new line
+/// is always a line of its own text. (A diff was the slowest part of a
+/// pre-commit scan: a line set costs a hash per line.)
+pub fn added_lines(old: &[u8], new: &[u8]) -> Added {
+    let had: HashSet<&[u8]> = old.split(|&b| b == b'\n').collect();
+    let lines = new
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !had.contains(line))
+        .map(|(i, _)| i + 1)
+        .collect();
+    Added::Lines(lines)
 }
 
 /// For each needle, whether any blob of `tree` (up to the size limit)
@@ -410,12 +437,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn added_lines_are_the_new_side_of_each_hunk() {
+    fn added_lines_are_those_with_new_text() {
         let old = b"a\nb\nc\nd\n";
         let new = b"a\nB\nc\nd\ne\nf\n";
-        assert_eq!(added_lines(old, new).unwrap(), Added::Lines(vec![2, 5, 6]));
-        assert_eq!(added_lines(new, new).unwrap(), Added::Lines(vec![]));
-        assert_eq!(added_lines(b"", b"x\ny").unwrap(), Added::Lines(vec![1, 2]));
+        assert_eq!(added_lines(old, new), Added::Lines(vec![2, 5, 6]));
+        assert_eq!(added_lines(new, new), Added::Lines(vec![]));
+        assert_eq!(added_lines(b"", b"x\ny"), Added::Lines(vec![1, 2]));
+        // Moved and repeated lines bring nothing; an edited one does.
+        assert_eq!(
+            added_lines(b"k=1\nx\n", b"x\nk=1\nk=1\nk=2\n"),
+            Added::Lines(vec![4])
+        );
+    }
+
+    #[test]
+    fn byte_ranges_cover_runs_of_added_lines() {
+        let data = b"a\nbb\ncc\nd\neee";
+        let ranges = |lines: Vec<usize>| Added::Lines(lines).byte_ranges(data).unwrap();
+        assert_eq!(ranges(vec![2, 3]), vec![2..8]);
+        assert_eq!(ranges(vec![1, 3, 5]), vec![0..2, 5..8, 10..13]);
+        assert_eq!(ranges(vec![]), Vec::<Range<usize>>::new());
+        assert_eq!(Added::All.byte_ranges(data), None);
     }
 
     #[test]
