@@ -135,24 +135,20 @@ fn history_scan(
     let started = Instant::now();
     let repo = git::open(&opts.repo)?;
     let stats = Stats::default();
-    let plan = history::plan(&repo, opts, &stats)?;
-    drop(repo);
     let scanner = Scanner::new(rules, scan.clone());
     let hits = Mutex::new(Vec::new());
     // Secrets seen in a blob of HEAD's tree, by (rule, secret).
     let in_head = Mutex::new(HashSet::new());
     // With `track`: which blob holds which credential (fingerprint).
     let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
-    history::read(&plan, opts, &stats, |blob| {
-        let mut local = Vec::new();
-        for site in &blob.sites {
-            for f in scan_bytes(&scanner, &site.path, blob.data, &stats) {
-                local.push(Hit {
-                    finding: f,
-                    commit: site.commit,
-                });
-            }
-        }
+    let plan = history::scan(repo, opts, &stats, |blob| {
+        let local: Vec<Hit> = scan_bytes(&scanner, &blob.path, blob.data, &stats)
+            .into_iter()
+            .map(|finding| Hit {
+                finding,
+                commit: blob.commit,
+            })
+            .collect();
         if local.is_empty() {
             return;
         }
@@ -390,9 +386,5 @@ fn added_findings(scanner: &Scanner<'_>, c: &changes::Change<'_>, stats: &Stats)
 /// Scans a git blob like a file: archives are opened and encoded values
 /// decoded, so history gets the same treatment as the working tree.
 fn scan_bytes(scanner: &Scanner<'_>, path: &str, data: &[u8], stats: &Stats) -> Vec<Finding> {
-    let blob = crate::blob::Blob {
-        path: path.to_string(),
-        data: data.to_vec(),
-    };
-    scanner.scan_blob(&blob, stats)
+    scanner.scan_focused(path, data, None, stats)
 }

@@ -3,6 +3,14 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Pack files are read through mapped windows, and libgit2's defaults
+    // (1 GiB windows, up to 8 GiB mapped) let a history scan's memory grow
+    // with the repository. Small windows cost no measurable time.
+    // SAFETY: set before any other thread exists or libgit2 is used.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(4 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(16 << 20);
+    }
     match keyflare::cli::run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -1,25 +1,26 @@
-//! History source: every blob reachable from any ref, each read once.
+//! History source: every blob reachable from any ref, each (blob, path)
+//! pair read once.
 //!
-//! Two phases. [`plan`] walks the commits of every ref (branches, tags,
+//! One thread walks the commits of every ref (branches, tags,
 //! remote-tracking refs, the stash, a detached HEAD) oldest first in
 //! topological order and compares each commit's tree with its first
 //! parent's, skipping subtrees whose ids are equal, so a commit costs what it
 //! changed, not the size of its tree. The first commit that shows a (path,
 //! blob) pair is the one that introduced it: any later commit holding the
-//! pair has an ancestor that held it already. The plan keeps ids and paths
-//! only, never contents.
-//!
-//! [`read`] then reads each distinct blob once, in parallel, and hands it on
-//! with all its (path, commit) sites; memory holds one blob per thread.
-//! Each thread opens its own `Repository`, which is not `Sync`.
+//! pair has an ancestor that held it already. Each new pair goes at once to
+//! the reading threads, which inflate and scan blobs while the walk goes
+//! on: the walk alone is a third of a history scan, and doing it first left
+//! all but one core idle for that long. Memory holds ids, paths and one blob
+//! per reading thread. Each thread opens its own `Repository`, which is not
+//! `Sync`.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository, Sort, Tree, TreeWalkMode, TreeWalkResult};
-use rayon::prelude::*;
 
 use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
 use crate::error::Error;
@@ -32,100 +33,93 @@ const MODE_EXEC: i32 = 0o100755;
 const MODE_BLOB_GROUP: i32 = 0o100664;
 const MODE_GITLINK: i32 = 0o160000;
 
-/// Where a blob appears: a path (index into [`Plan`]'s paths) and the commit
-/// that introduced it there (`None` for a tree or blob a ref points at).
-#[derive(Clone, Copy, Debug)]
-struct Site {
-    path: u32,
-    commit: Option<u32>,
-}
-
-#[derive(Debug)]
-struct PlannedBlob {
-    /// Which repository holds it (0: the one scanned; then submodules).
-    repo: u16,
+/// A blob to read at one of its places, as the walk finds it.
+struct Job {
+    /// The git directory that holds it (the repository or a submodule's).
+    repo: Arc<PathBuf>,
     id: Oid,
-    /// Empty for objects found only by `--all-objects`.
-    sites: Vec<Site>,
+    /// `/`-separated path; None for an object only `--all-objects` found.
+    path: Option<String>,
+    /// The introducing commit: its index in [`Plan`]'s commits and its id.
+    commit: Option<(u32, Oid)>,
+    in_head: bool,
 }
 
-/// What to read, found by walking history: distinct blobs with their sites.
+/// Jobs go to the readers in batches (one channel message per job would
+/// cost more than a small blob's scan).
+const BATCH: usize = 64;
+
+/// What the walk found besides the blobs: for attributing findings.
 #[derive(Debug, Default)]
 pub struct Plan {
     /// Git directories: the repository, then each scanned submodule.
     repos: Vec<PathBuf>,
-    blobs: Vec<PlannedBlob>,
-    paths: Vec<String>,
     /// Commits in the order they were walked (oldest first, per repository).
     commits: Vec<(u16, Oid)>,
-    /// Blobs in each repository's HEAD tree.
-    head_blobs: HashSet<Oid>,
     /// What the scan did not cover (partial history, skipped submodules).
     pub notices: Vec<String>,
 }
 
-/// One blob to scan, with everywhere it appears.
+/// One blob to scan, at one of its paths.
 pub struct GitBlob<'a> {
     /// The blob's id.
     pub id: Oid,
     /// Its bytes.
     pub data: &'a [u8],
-    /// Each path it appears under and the commit that introduced it there.
-    pub sites: Vec<BlobSite<'a>>,
+    /// `/`-separated path; submodule paths are prefixed with the
+    /// submodule's path. Objects no commit reaches get `(unreachable)/<id>`.
+    pub path: Cow<'a, str>,
+    /// The commit that introduced it at this path (an index for
+    /// [`Plan::commit_metas`]; the order of indices is the walk's: smaller
+    /// is older within a repository), if a commit reaches it.
+    pub commit: Option<usize>,
     /// Whether HEAD's tree holds this blob (at any path).
     pub in_head: bool,
-}
-
-/// A path and the introducing commit (an index for [`Plan::commit_metas`];
-/// the order of indices is the walk's: smaller is older within a repository).
-pub struct BlobSite<'a> {
-    /// `/`-separated path in that commit; submodule paths are prefixed with
-    /// the submodule's path. Objects no commit reaches get
-    /// `(unreachable)/<id>`.
-    pub path: Cow<'a, str>,
-    /// The introducing commit, if a commit reaches the blob.
-    pub commit: Option<usize>,
 }
 
 struct Walker<'p> {
     plan: &'p mut Plan,
     stats: &'p Stats,
+    /// Where new jobs go.
+    out: &'p Sender<Vec<Job>>,
+    batch: Vec<Job>,
+    /// The repository being walked: its git directory and HEAD's blobs.
+    repo_dir: Arc<PathBuf>,
+    head_blobs: HashSet<Oid>,
     path_ids: HashMap<Vec<u8>, u32>,
-    blob_ids: HashMap<Oid, usize>,
+    blob_ids: HashSet<Oid>,
     pairs: HashSet<(Oid, u32)>,
     gitlinks: BTreeSet<String>,
 }
 
 impl Walker<'_> {
-    fn record(&mut self, repo: u16, path: &[u8], id: Oid, commit: Option<u32>) {
-        let next = self.plan.paths.len() as u32;
-        let path_id = match self.path_ids.get(path) {
-            Some(&p) => p,
-            None => {
-                self.path_ids.insert(path.to_vec(), next);
-                self.plan
-                    .paths
-                    .push(String::from_utf8_lossy(path).into_owned());
-                next
-            }
-        };
+    fn record(&mut self, path: &[u8], id: Oid, commit: Option<u32>) {
+        let next = self.path_ids.len() as u32;
+        let path_id = *self.path_ids.entry(path.to_vec()).or_insert(next);
         if !self.pairs.insert((id, path_id)) {
             return;
         }
-        let site = Site {
-            path: path_id,
-            commit,
-        };
-        match self.blob_ids.get(&id) {
-            Some(&i) => self.plan.blobs[i].sites.push(site),
-            None => {
-                self.blob_ids.insert(id, self.plan.blobs.len());
-                self.plan.blobs.push(PlannedBlob {
-                    repo,
-                    id,
-                    sites: vec![site],
-                });
-            }
+        self.blob_ids.insert(id);
+        self.send(Job {
+            repo: Arc::clone(&self.repo_dir),
+            id,
+            path: Some(String::from_utf8_lossy(path).into_owned()),
+            commit: commit.map(|c| (c, self.plan.commits[c as usize].1)),
+            in_head: self.head_blobs.contains(&id),
+        });
+    }
+
+    fn send(&mut self, job: Job) {
+        self.batch.push(job);
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            // The readers only stop once this sender is gone.
+            let _ = self.out.send(std::mem::take(&mut self.batch));
         }
     }
 
@@ -134,7 +128,6 @@ impl Walker<'_> {
     fn diff_trees(
         &mut self,
         repo: &Repository,
-        repo_idx: u16,
         old: Option<&Tree<'_>>,
         new: &Tree<'_>,
         path: &mut Vec<u8>,
@@ -158,7 +151,7 @@ impl Walker<'_> {
                         let old_sub = old_entry
                             .filter(|o| o.filemode() == MODE_TREE)
                             .and_then(|o| repo.find_tree(o.id()).ok());
-                        self.diff_trees(repo, repo_idx, old_sub.as_ref(), &sub, path, commit);
+                        self.diff_trees(repo, old_sub.as_ref(), &sub, path, commit);
                     }
                     Err(e) => self.stats.warn(format!(
                         "cannot read tree {id} ({}): {}",
@@ -167,7 +160,7 @@ impl Walker<'_> {
                     )),
                 },
                 MODE_BLOB | MODE_EXEC | MODE_BLOB_GROUP => {
-                    self.record(repo_idx, path, id, commit);
+                    self.record(path, id, commit);
                 }
                 MODE_GITLINK => {
                     self.gitlinks
@@ -185,6 +178,18 @@ impl Walker<'_> {
     fn walk_repo(&mut self, repo: &Repository, prefix: &str) -> Result<(), Error> {
         let repo_idx = self.plan.repos.len() as u16;
         self.plan.repos.push(repo.path().to_path_buf());
+        self.repo_dir = Arc::new(repo.path().to_path_buf());
+        // HEAD's blobs first: each job says whether HEAD holds its blob.
+        self.head_blobs.clear();
+        if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
+            let head = &mut self.head_blobs;
+            let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
+                if e.kind() == Some(ObjectType::Blob) {
+                    head.insert(e.id());
+                }
+                TreeWalkResult::Ok
+            });
+        }
         let git = |e: git2::Error| Error::Git(e.message().to_string());
         let mut walk = repo.revwalk().map_err(git)?;
         walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
@@ -261,14 +266,7 @@ impl Walker<'_> {
             let idx = self.plan.commits.len() as u32;
             self.plan.commits.push((repo_idx, oid));
             path.truncate(base.len());
-            self.diff_trees(
-                repo,
-                repo_idx,
-                parent_tree.as_ref(),
-                &tree,
-                &mut path,
-                Some(idx),
-            );
+            self.diff_trees(repo, parent_tree.as_ref(), &tree, &mut path, Some(idx));
         }
         for (name, id, kind) in ref_roots {
             let mut p = base.clone();
@@ -277,37 +275,77 @@ impl Walker<'_> {
             }
             p.extend_from_slice(name.as_bytes());
             match kind {
-                ObjectType::Blob => self.record(repo_idx, &p, id, None),
+                ObjectType::Blob => self.record(&p, id, None),
                 _ => match repo.find_tree(id) {
-                    Ok(t) => self.diff_trees(repo, repo_idx, None, &t, &mut p, None),
+                    Ok(t) => self.diff_trees(repo, None, &t, &mut p, None),
                     Err(e) => self
                         .stats
                         .warn(format!("cannot read tree {id} ({name}): {}", e.message())),
                 },
             }
         }
-        if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
-            let head = &mut self.plan.head_blobs;
-            let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
-                if e.kind() == Some(ObjectType::Blob) {
-                    head.insert(e.id());
-                }
-                TreeWalkResult::Ok
-            });
-        }
+        self.flush();
         Ok(())
     }
 }
 
 /// Walks the history of `repo` (and, if asked, of its checked-out
-/// submodules) and lists the distinct blobs to read.
-pub fn plan(repo: &Repository, opts: &GitOptions, stats: &Stats) -> Result<Plan, Error> {
+/// submodules) and reads every blob it finds once per path, on
+/// `opts.threads` threads while the walk goes on, calling `visit` with
+/// each. Unreadable objects become warnings. Returns what the walk found,
+/// for attributing findings to commits.
+pub fn scan<F>(repo: Repository, opts: &GitOptions, stats: &Stats, visit: F) -> Result<Plan, Error>
+where
+    F: Fn(GitBlob<'_>) + Sync,
+{
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    // libgit2 keeps every commit and tree it parses (up to 256 MiB): more
+    // than half the memory of a history scan, which reads each tree once or
+    // twice. Not keeping them costs no measurable time here (it does slow
+    // the diffs of range scans, so it is turned back on).
+    git2::opts::enable_caching(false);
+    let (tx, rx) = channel();
+    let rx = Mutex::new(rx);
+    let walked = if threads == 1 {
+        // One thread: walk, then read.
+        let walked = plan(&repo, opts, stats, tx);
+        read(&rx, opts, stats, &visit);
+        walked
+    } else {
+        std::thread::scope(|s| {
+            let walk = s.spawn(move || plan(&repo, opts, stats, tx));
+            for _ in 0..threads {
+                s.spawn(|| read(&rx, opts, stats, &visit));
+            }
+            walk.join()
+                .unwrap_or_else(|_| Err(Error::Git("the history walk failed".into())))
+        })
+    };
+    git2::opts::enable_caching(true);
+    walked
+}
+
+/// Walks the history of `repo` and its submodules, sending a job for each
+/// new (blob, path) pair to `out`.
+fn plan(
+    repo: &Repository,
+    opts: &GitOptions,
+    stats: &Stats,
+    out: Sender<Vec<Job>>,
+) -> Result<Plan, Error> {
     let mut plan = Plan::default();
     let mut w = Walker {
         plan: &mut plan,
         stats,
+        out: &out,
+        batch: Vec::new(),
+        repo_dir: Arc::new(PathBuf::new()),
+        head_blobs: HashSet::new(),
         path_ids: HashMap::new(),
-        blob_ids: HashMap::new(),
+        blob_ids: HashSet::new(),
         pairs: HashSet::new(),
         gitlinks: BTreeSet::new(),
     };
@@ -385,8 +423,8 @@ fn walk_submodules(
     notices
 }
 
-/// Adds every object of the object database that no walked tree reached;
-/// `read` keeps the blobs among them.
+/// Sends every object of the object database that no walked tree reached;
+/// the readers keep the blobs among them.
 fn add_unreachable(w: &mut Walker<'_>, repo: &Repository) -> Result<(), Error> {
     let odb = repo
         .odb()
@@ -394,7 +432,7 @@ fn add_unreachable(w: &mut Walker<'_>, repo: &Repository) -> Result<(), Error> {
     let known: HashSet<Oid> = w.plan.commits.iter().map(|&(_, c)| c).collect();
     let mut extra = Vec::new();
     odb.foreach(|id| {
-        if !w.blob_ids.contains_key(id) && !known.contains(id) {
+        if !w.blob_ids.contains(id) && !known.contains(id) {
             extra.push(*id);
         }
         true
@@ -402,28 +440,21 @@ fn add_unreachable(w: &mut Walker<'_>, repo: &Repository) -> Result<(), Error> {
     .map_err(|e| Error::Git(format!("cannot list objects: {}", e.message())))?;
     extra.sort();
     extra.dedup();
+    w.repo_dir = Arc::new(repo.path().to_path_buf());
     for id in extra {
-        w.blob_ids.insert(id, w.plan.blobs.len());
-        w.plan.blobs.push(PlannedBlob {
-            repo: 0,
+        w.send(Job {
+            repo: Arc::clone(&w.repo_dir),
             id,
-            sites: Vec::new(),
+            path: None,
+            commit: None,
+            in_head: false,
         });
     }
+    w.flush();
     Ok(())
 }
 
 impl Plan {
-    /// Distinct blobs to read (objects of unknown type with `--all-objects`).
-    pub fn len(&self) -> usize {
-        self.blobs.len()
-    }
-
-    /// Whether there is nothing to read.
-    pub fn is_empty(&self) -> bool {
-        self.blobs.is_empty()
-    }
-
     /// Commits walked.
     pub fn commit_count(&self) -> usize {
         self.commits.len()
@@ -447,73 +478,43 @@ impl Plan {
         }
         out
     }
+}
 
-    fn describe(&self, b: &PlannedBlob) -> String {
-        match b.sites.first() {
-            Some(s) => {
-                let path = &self.paths[s.path as usize];
-                match s.commit.and_then(|c| self.commits.get(c as usize)) {
-                    Some((_, c)) => format!("{path} in commit {c}"),
-                    None => path.clone(),
-                }
+/// Reads the jobs of `jobs` until the walk is over and none are left, and
+/// calls `visit` with each blob.
+fn read<F>(jobs: &Mutex<Receiver<Vec<Job>>>, opts: &GitOptions, stats: &Stats, visit: &F)
+where
+    F: Fn(GitBlob<'_>),
+{
+    // This thread's open repositories, by git directory.
+    let mut open: HashMap<Arc<PathBuf>, Option<Repository>> = HashMap::new();
+    loop {
+        let batch = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(batch) = batch else {
+            return;
+        };
+        for job in batch {
+            let repo = open.entry(Arc::clone(&job.repo)).or_insert_with(|| {
+                Repository::open(job.repo.as_path())
+                    .map_err(|e| warn_open(stats, &job.repo, &e))
+                    .ok()
+            });
+            if let Some(repo) = repo {
+                read_one(opts, stats, repo, &job, visit);
             }
-            None => "not reachable from any ref".into(),
         }
     }
 }
 
-/// Reads each planned blob once, on `opts.threads` threads, and calls
-/// `visit` with it. Unreadable objects become warnings.
-pub fn read<F>(plan: &Plan, opts: &GitOptions, stats: &Stats, visit: F) -> Result<(), Error>
-where
-    F: Fn(GitBlob<'_>) + Sync,
-{
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| Error::Git(format!("cannot start threads: {e}")))?;
-    // One set of open repositories per thread, taken while in use.
-    let slots: Vec<Mutex<HashMap<u16, Repository>>> = (0..pool.current_num_threads())
-        .map(|_| Mutex::new(HashMap::new()))
-        .collect();
-    let failed_open = Mutex::new(HashSet::new());
-    pool.install(|| {
-        plan.blobs.par_iter().for_each(|b| {
-            let slot = &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
-            let cached = slot.lock().ok().and_then(|mut m| m.remove(&b.repo));
-            let repo = match cached {
-                Some(r) => r,
-                None => match Repository::open(&plan.repos[usize::from(b.repo)]) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        if failed_open.lock().is_ok_and(|mut f| f.insert(b.repo)) {
-                            stats.warn(format!(
-                                "cannot open {}: {}",
-                                plan.repos[usize::from(b.repo)].display(),
-                                e.message()
-                            ));
-                        }
-                        return;
-                    }
-                },
-            };
-            read_one(plan, opts, stats, &repo, b, &visit);
-            if let Ok(mut m) = slot.lock() {
-                m.insert(b.repo, repo);
-            }
-        });
-    });
-    Ok(())
+fn warn_open(stats: &Stats, dir: &Path, e: &git2::Error) {
+    stats.warn(format!("cannot open {}: {}", dir.display(), e.message()));
 }
 
-fn read_one<F>(
-    plan: &Plan,
-    opts: &GitOptions,
-    stats: &Stats,
-    repo: &Repository,
-    b: &PlannedBlob,
-    visit: &F,
-) where
+fn read_one<F>(opts: &GitOptions, stats: &Stats, repo: &Repository, job: &Job, visit: &F)
+where
     F: Fn(GitBlob<'_>),
 {
     let odb = match repo.odb() {
@@ -523,40 +524,36 @@ fn read_one<F>(
             return;
         }
     };
-    if b.sites.is_empty() {
+    if job.path.is_none() {
         // Found by --all-objects: only blobs count, and only they are read.
-        match odb.read_header(b.id) {
+        match odb.read_header(job.id) {
             Ok((_, ObjectType::Blob)) => {}
             Ok(_) => return,
             Err(e) => {
-                stats.warn(format!("cannot read object {}: {}", b.id, e.message()));
+                stats.warn(format!("cannot read object {}: {}", job.id, e.message()));
                 return;
             }
         }
     }
-    let obj = match read_blob(&odb, b.id, opts.max_file_size, stats, &|| plan.describe(b)) {
+    let describe = || match (&job.path, job.commit) {
+        (Some(path), Some((_, c))) => format!("{path} in commit {c}"),
+        (Some(path), None) => path.clone(),
+        (None, _) => "not reachable from any ref".into(),
+    };
+    let obj = match read_blob(&odb, job.id, opts.max_file_size, stats, &describe) {
         BlobRead::Data(obj) => obj,
         BlobRead::Skip => return,
     };
     stats.add_blob(obj.len());
-    let sites = if b.sites.is_empty() {
-        vec![BlobSite {
-            path: Cow::Owned(format!("(unreachable)/{}", b.id)),
-            commit: None,
-        }]
-    } else {
-        b.sites
-            .iter()
-            .map(|s| BlobSite {
-                path: Cow::Borrowed(plan.paths[s.path as usize].as_str()),
-                commit: s.commit.map(|c| c as usize),
-            })
-            .collect()
+    let path = match &job.path {
+        Some(p) => Cow::Borrowed(p.as_str()),
+        None => Cow::Owned(format!("(unreachable)/{}", job.id)),
     };
     visit(GitBlob {
-        id: b.id,
+        id: job.id,
         data: obj.data(),
-        sites,
-        in_head: plan.head_blobs.contains(&b.id),
+        path,
+        commit: job.commit.map(|(c, _)| c as usize),
+        in_head: job.in_head,
     });
 }
