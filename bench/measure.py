@@ -808,6 +808,8 @@ def main() -> None:
         describe(c)
         log(f"== {c.name}: {c.nfiles} {'blobs' if c.kind == 'git' else 'files'}, {c.nbytes / 1e6:.1f} MB")
         before = tree_stats(c.path)
+        # Which tools wrote into the corpus (a peer's scan must not, nor ours).
+        writers: list[str] = []
         scratch = scratch_root / c.name
         scratch.mkdir(parents=True, exist_ok=True)
         results = []
@@ -837,10 +839,14 @@ def main() -> None:
                 except Exception as e:  # noqa: BLE001
                     r.status = f"report not understood: {type(e).__name__}: {e}"
             results.append(r)
-        after = tree_stats(c.path)
+            now = tree_stats(c.path)
+            if now != before:
+                writers.append(t.name)
+                before = now
         warn = ""
-        if before != after:
-            warn = f"**WARNING: the corpus changed during the run** (files/bytes/mtime {before} -> {after})"
+        if writers:
+            warn = (f"**WARNING: the corpus changed during the run**: {', '.join(writers)} "
+                    "wrote into the scanned tree")
             log(warn)
         all_results.append((c, results, warn))
 

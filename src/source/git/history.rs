@@ -173,7 +173,7 @@ impl Walker<'_> {
         }
     }
 
-    /// Walks all of `repo`'s history, recording sites under `prefix` (a
+    /// Walks all of `repo`'s history, sending jobs for paths under `prefix` (a
     /// directory, without a trailing `/`; empty for the top).
     fn walk_repo(&mut self, repo: &Repository, prefix: &str) -> Result<(), Error> {
         let repo_idx = self.plan.repos.len() as u16;
