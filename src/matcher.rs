@@ -443,7 +443,6 @@ impl<'r> Matcher<'r> {
         }
         let (path, data) = (input.path, input.data);
         let file = input.file.unwrap_or(data);
-        let lower_path = path.to_ascii_lowercase();
         let mut found: Vec<Match> = Vec::new();
         let whole = 0..data.len();
         // Windows are computed once per secret shape (many patterns share one).
@@ -507,14 +506,14 @@ impl<'r> Matcher<'r> {
                             pattern.near_lines,
                             pattern.near_bytes,
                         );
-                        let in_path = near.is_match(lower_path.as_bytes());
+                        let in_path = near.is_match(path);
                         if !in_path && !near.is_match(&data[window.0..window.1]) {
                             continue;
                         }
                     }
                     if let Some(in_file) = &ctx.in_file {
                         let ok = *in_file_ok.get_or_insert_with(|| {
-                            in_file.is_match(lower_path.as_bytes()) || in_file.is_match(file)
+                            in_file.is_match(path) || in_file.is_match(file)
                         });
                         if !ok {
                             continue;
@@ -560,7 +559,6 @@ impl<'r> Matcher<'r> {
         let path = input.path.as_bytes();
         let data = input.data;
         let file = input.file.unwrap_or(data);
-        let mut lower_path: Option<Vec<u8>> = None;
         // Each check is run at most once per input.
         let mut checked: Vec<Option<bool>> = vec![None; self.checks.len()];
         let mut holds = |id: usize| -> bool {
@@ -568,9 +566,8 @@ impl<'r> Matcher<'r> {
                 return known;
             }
             let check = &self.checks[id];
-            let lower_path = lower_path.get_or_insert_with(|| path.to_ascii_lowercase());
             let searcher = check.searcher();
-            let found = searcher.is_match(lower_path.as_slice())
+            let found = searcher.is_match(path)
                 || match check.scope {
                     Scope::Anywhere => {
                         searcher.is_match(data) || (input.file.is_some() && searcher.is_match(file))
