@@ -22,6 +22,7 @@ pub mod decode;
 pub mod error;
 pub mod finding;
 mod git_scan;
+pub mod large;
 pub mod matcher;
 pub mod report;
 pub mod rules;
@@ -64,8 +65,20 @@ pub fn scan_tree_with_stats(
     let started = Instant::now();
     let scanner = Scanner::new(rules, scan.clone());
     let findings = Mutex::new(Vec::new());
-    source::fs::walk(opts, stats, |blob| {
-        let found = scan_blob(&scanner, &blob, stats);
+    let layout = large::Layout::default();
+    source::fs::walk(opts, stats, |entry| {
+        let found = match entry {
+            source::fs::Entry::Whole(blob) => scan_blob(&scanner, &blob, stats),
+            source::fs::Entry::Large { path, file, len } => {
+                match large::scan_file(&scanner, &path, &file, len, opts.threads, &layout, stats) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        stats.warn(format!("cannot read {path}: {e}"));
+                        Vec::new()
+                    }
+                }
+            }
+        };
         if !found.is_empty() {
             if let Ok(mut all) = findings.lock() {
                 all.extend(found);

@@ -81,23 +81,19 @@ impl std::fmt::Debug for Match {
     }
 }
 
-/// Searchers for a pattern's `near` and `in_file` keywords.
-struct PatternContext {
-    near: Option<AhoCorasick>,
-    in_file: Option<AhoCorasick>,
-}
-
 /// What to scan. For a plain blob only `path` and `data` are set; for a
 /// window of decoded text standing in for part of a blob, `file` is the
-/// original blob and `keep` the decoded parts of `data`.
+/// original blob and `keep` the decoded parts of `data`; for a piece of a
+/// file too large to hold, `file` is what was found in the whole file and
+/// `focus` the part of `data` this piece answers for.
 #[derive(Clone, Copy, Debug)]
 pub struct Input<'a> {
     /// Path the rules see (relative, `/`-separated).
     pub path: &'a str,
     /// The bytes searched.
     pub data: &'a [u8],
-    /// The whole blob that `in_file` conditions look at. None: `data`.
-    pub file: Option<&'a [u8]>,
+    /// The whole file, that whole-file conditions (`in_file`, keywords) look at.
+    pub file: Whole<'a>,
     /// When set, only matches whose secret lies inside one of these sorted,
     /// disjoint ranges of `data` are kept (the rest was scanned already).
     pub keep: Option<&'a [Range<usize>]>,
@@ -114,11 +110,35 @@ impl<'a> Input<'a> {
         Input {
             path,
             data,
-            file: None,
+            file: Whole::Data,
             keep: None,
             focus: None,
         }
     }
+}
+
+/// The whole file behind an [`Input`].
+#[derive(Clone, Copy, Debug)]
+pub enum Whole<'a> {
+    /// The input's data is the whole file.
+    Data,
+    /// The input is a window of decoded text from this blob.
+    Blob(&'a [u8]),
+    /// The input is a piece of a file read in pieces; these are the
+    /// keyword passes' verdicts on the whole file.
+    Seen(&'a FileFacts),
+}
+
+/// What the keyword passes found in a whole file that is scanned in pieces
+/// ([`Matcher::see_piece`], [`Matcher::check_piece`]): the same verdicts a
+/// scan of the whole file would reach.
+#[derive(Clone, Debug)]
+pub struct FileFacts {
+    /// Which anchors occur (as [`Matcher::active_rules`] returns them).
+    pub seen: Vec<bool>,
+    /// For each keyword check: found in the file; None: not looked for
+    /// (no pattern that needs it is anchored).
+    checks: Vec<Option<bool>>,
 }
 
 /// True if `start..end` lies inside one of the sorted, disjoint `ranges`.
@@ -146,11 +166,9 @@ pub struct Matcher<'r> {
     short_anchors: Vec<ShortAnchors>,
     /// Keyword sets checked only in blobs where a pattern's anchor was seen.
     checks: Vec<Check>,
-    /// For each rule, for each pattern: what must be seen before its regex runs.
+    /// For each rule, for each pattern: what must be seen before its regex
+    /// runs, and its context checks.
     gates: Vec<Vec<Gate>>,
-    /// For each rule, for each pattern; built when the pattern first runs
-    /// (like everything below: start-up is most of a small scan's time).
-    contexts: Vec<Vec<OnceLock<PatternContext>>>,
 }
 
 /// Searchers for what surrounds a match, the same for every rule set.
@@ -194,6 +212,11 @@ struct Gate {
     anchor: Option<Vec<usize>>,
     /// Ids in [`Matcher::checks`].
     checks: Vec<usize>,
+    /// The check of the pattern's `near` keywords, which each match's
+    /// surroundings must also hold.
+    near: Option<usize>,
+    /// The check of its `in_file` keywords.
+    in_file: Option<usize>,
 }
 
 /// Where a keyword set may be found.
@@ -217,14 +240,84 @@ struct ShortAnchors {
 struct Check {
     words: Vec<String>,
     scope: Scope,
-    /// Built on first use.
-    searcher: OnceLock<AhoCorasick>,
+    /// Built on first use (start-up is most of a small scan's time).
+    searcher: OnceLock<Keywords>,
 }
 
 impl Check {
-    fn searcher(&self) -> &AhoCorasick {
-        self.searcher
-            .get_or_init(|| case_insensitive(&self.words).expect("keywords are plain literals"))
+    fn searcher(&self) -> &Keywords {
+        self.searcher.get_or_init(|| Keywords::new(&self.words))
+    }
+}
+
+impl FileFacts {
+    /// Adds what `other` found in other pieces of the same file.
+    pub fn merge(&mut self, other: &FileFacts) {
+        for (a, b) in self.seen.iter_mut().zip(&other.seen) {
+            *a |= *b;
+        }
+        for (a, b) in self.checks.iter_mut().zip(&other.checks) {
+            *a = match (*a, *b) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (None, None) => None,
+            };
+        }
+    }
+}
+
+/// Verdicts of the checks run so far on one input.
+struct CheckMemo(Vec<Option<bool>>);
+
+impl CheckMemo {
+    fn new(checks: usize) -> CheckMemo {
+        CheckMemo(vec![None; checks])
+    }
+}
+
+/// Keywords found whatever their ASCII case: lowercased words searched for
+/// in lowercased text. With few words that search runs on SIMD; an
+/// ASCII-case-insensitive automaton would double the patterns and fall back
+/// to a byte-at-a-time DFA, several times slower on large files.
+struct Keywords(AhoCorasick);
+
+impl Keywords {
+    fn new(words: &[String]) -> Keywords {
+        let lower = words.iter().map(|w| w.to_ascii_lowercase());
+        // Leftmost (not standard) semantics: only those get the SIMD search.
+        let searcher = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(lower)
+            .expect("keywords are plain literals");
+        Keywords(searcher)
+    }
+
+    fn found_in(&self, text: &[u8]) -> bool {
+        let mut found = false;
+        for_each_lowered(text, |chunk| {
+            found = self.0.is_match(chunk);
+            found
+        });
+        found
+    }
+}
+
+/// Calls `f` with `data` lowercased, a chunk at a time (no allocation);
+/// chunks overlap by more than the longest keyword, so none is cut in two.
+/// Stops when `f` returns true.
+fn for_each_lowered(data: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
+    let mut lower = [0u8; PREFILTER_CHUNK + PREFILTER_OVERLAP];
+    let mut start = 0;
+    while start < data.len() {
+        let from = start.saturating_sub(PREFILTER_OVERLAP);
+        let to = (start + PREFILTER_CHUNK).min(data.len());
+        let n = to - from;
+        lower[..n].copy_from_slice(&data[from..to]);
+        lower[..n].make_ascii_lowercase();
+        if f(&lower[..n]) {
+            return;
+        }
+        start = to;
     }
 }
 
@@ -283,16 +376,6 @@ fn check_id(words: &[String], scope: Scope, checks: &mut Vec<Check>) -> usize {
     checks.len() - 1
 }
 
-fn case_insensitive(words: &[String]) -> Option<AhoCorasick> {
-    if words.is_empty() {
-        return None;
-    }
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .build(words)
-        .ok()
-}
-
 fn fixed_regex(pattern: &str) -> Regex {
     regex::bytes::RegexBuilder::new(pattern)
         .unicode(false)
@@ -333,13 +416,24 @@ impl<'r> Matcher<'r> {
                 };
                 let anchor =
                     anchor_set.map(|i| sets[i].0.iter().map(|k| id_of(k, &mut anchors)).collect());
-                let checks = sets
+                let ids: Vec<usize> = sets
                     .iter()
-                    .enumerate()
-                    .filter(|&(i, _)| Some(i) != anchor_set)
-                    .map(|(_, &(words, scope))| check_id(words, scope, &mut checks))
+                    .map(|&(words, scope)| check_id(words, scope, &mut checks))
                     .collect();
-                per_pattern.push(Gate { anchor, checks });
+                let of_scope = |scope: Scope| {
+                    (0..sets.len())
+                        .find(|&i| sets[i].1 == scope)
+                        .map(|i| ids[i])
+                };
+                per_pattern.push(Gate {
+                    checks: (0..sets.len())
+                        .filter(|&i| Some(i) != anchor_set)
+                        .map(|i| ids[i])
+                        .collect(),
+                    anchor,
+                    near: of_scope(Scope::Near),
+                    in_file: of_scope(Scope::InFile),
+                });
             }
             gates.push(per_pattern);
         }
@@ -380,11 +474,6 @@ impl<'r> Matcher<'r> {
             .match_kind(MatchKind::LeftmostLongest)
             .build(long.iter().map(|&k| &anchors[k]))
             .expect("keywords are plain literals");
-        let contexts = rules
-            .rules()
-            .iter()
-            .map(|r| r.patterns.iter().map(|_| OnceLock::new()).collect())
-            .collect();
         Matcher {
             rules,
             anchor_words: anchors,
@@ -393,19 +482,7 @@ impl<'r> Matcher<'r> {
             short_anchors,
             checks,
             gates,
-            contexts,
         }
-    }
-
-    /// The `near` and `in_file` searchers of pattern `pi` of rule `ri`.
-    fn context(&self, ri: usize, pi: usize) -> &PatternContext {
-        self.contexts[ri][pi].get_or_init(|| {
-            let p = &self.rules.rules()[ri].patterns[pi];
-            PatternContext {
-                near: case_insensitive(&p.near),
-                in_file: case_insensitive(&p.in_file),
-            }
-        })
     }
 
     /// The keywords the prefilter looks for in every blob.
@@ -437,12 +514,12 @@ impl<'r> Matcher<'r> {
     /// `active` (from [`Matcher::active_rules`], maybe widened by the caller
     /// by OR-ing in another text's verdict).
     pub fn scan_active(&self, input: &Input<'_>, active: &[bool]) -> Vec<Match> {
-        let to_run = self.patterns_to_run(input, active);
+        let mut checks = CheckMemo::new(self.checks.len());
+        let to_run = self.runnable(input, active, &mut checks);
         if to_run.is_empty() {
             return Vec::new();
         }
         let (path, data) = (input.path, input.data);
-        let file = input.file.unwrap_or(data);
         let mut found: Vec<Match> = Vec::new();
         let whole = 0..data.len();
         // Windows are computed once per secret shape (many patterns share one).
@@ -450,8 +527,18 @@ impl<'r> Matcher<'r> {
         for (ri, pi) in to_run {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
-            let ctx = self.context(ri, pi);
-            let mut in_file_ok: Option<bool> = None;
+            let gate = &self.gates[ri][pi];
+            if gate
+                .in_file
+                .is_some_and(|id| !self.holds(id, input, &mut checks))
+            {
+                continue;
+            }
+            // `near` keywords in the path stand for every match.
+            let near = gate
+                .near
+                .map(|id| self.checks[id].searcher())
+                .filter(|kw| !kw.found_in(path.as_bytes()));
             let spans: &[Range<usize>] = match pattern.shape() {
                 Some(shape) => {
                     let i = match windows.iter().position(|(s, _)| *s == shape) {
@@ -483,11 +570,6 @@ impl<'r> Matcher<'r> {
                             continue;
                         }
                     }
-                    if let Some(focus) = input.focus {
-                        if !inside(focus, start, start) {
-                            continue;
-                        }
-                    }
                     let key = caps.name("key").map(|k| k.as_bytes());
                     if let (Some(deny), Some(key)) = (&rule.deny_keys, key) {
                         if deny.get().is_match(key) {
@@ -498,7 +580,7 @@ impl<'r> Matcher<'r> {
                     if !self.credible(rule, value) {
                         continue;
                     }
-                    if let Some(near) = &ctx.near {
+                    if let Some(near) = near {
                         let window = line_window_bytes(
                             data,
                             start,
@@ -506,16 +588,7 @@ impl<'r> Matcher<'r> {
                             pattern.near_lines,
                             pattern.near_bytes,
                         );
-                        let in_path = near.is_match(path);
-                        if !in_path && !near.is_match(&data[window.0..window.1]) {
-                            continue;
-                        }
-                    }
-                    if let Some(in_file) = &ctx.in_file {
-                        let ok = *in_file_ok.get_or_insert_with(|| {
-                            in_file.is_match(path) || in_file.is_match(file)
-                        });
-                        if !ok {
+                        if !near.found_in(&data[window.0..window.1]) {
                             continue;
                         }
                     }
@@ -538,6 +611,11 @@ impl<'r> Matcher<'r> {
             }
         }
         let mut kept = self.resolve_overlaps(found);
+        // After overlaps are resolved, so that a match just outside the
+        // focus still beats a weaker one inside it, as in the whole blob.
+        if let Some(focus) = input.focus {
+            kept.retain(|m| inside(focus, m.start, m.start));
+        }
         for m in &mut kept {
             let companions = &self.rules.rules()[m.rule].companions;
             if companions.contains(&Companion::Email) {
@@ -556,48 +634,82 @@ impl<'r> Matcher<'r> {
     /// and whose other keyword sets `input` holds: the only regexes worth
     /// running.
     pub fn patterns_to_run(&self, input: &Input<'_>, seen: &[bool]) -> Vec<(usize, usize)> {
-        let path = input.path.as_bytes();
-        let data = input.data;
-        let file = input.file.unwrap_or(data);
-        // Each check is run at most once per input.
-        let mut checked: Vec<Option<bool>> = vec![None; self.checks.len()];
-        let mut holds = |id: usize| -> bool {
-            if let Some(known) = checked[id] {
-                return known;
-            }
-            let check = &self.checks[id];
-            let searcher = check.searcher();
-            let found = searcher.is_match(path)
-                || match check.scope {
-                    Scope::Anywhere => {
-                        searcher.is_match(data) || (input.file.is_some() && searcher.is_match(file))
-                    }
-                    Scope::Near => searcher.is_match(data),
-                    Scope::InFile => searcher.is_match(file),
-                };
-            checked[id] = Some(found);
-            found
-        };
+        self.runnable(input, seen, &mut CheckMemo::new(self.checks.len()))
+    }
+
+    fn runnable(
+        &self,
+        input: &Input<'_>,
+        seen: &[bool],
+        checks: &mut CheckMemo,
+    ) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        for (ri, rule) in self.rules.rules().iter().enumerate() {
-            if rule.path.as_ref().is_some_and(|p| !p.get().is_match(path)) {
-                continue;
-            }
-            for (pi, pattern) in rule.patterns.iter().enumerate() {
-                let gate = &self.gates[ri][pi];
-                let anchored = gate
-                    .anchor
-                    .as_ref()
-                    .is_none_or(|ids| ids.iter().any(|&k| seen[k]));
-                if anchored
-                    && pattern.path.as_ref().is_none_or(|p| p.get().is_match(path))
-                    && gate.checks.iter().all(|&c| holds(c))
-                {
-                    out.push((ri, pi));
-                }
+        for (ri, pi) in self.anchored(input.path, seen) {
+            if self.gates[ri][pi]
+                .checks
+                .iter()
+                .all(|&c| self.holds(c, input, checks))
+            {
+                out.push((ri, pi));
             }
         }
         out
+    }
+
+    /// The (rule, pattern) pairs whose path conditions `path` meets and
+    /// whose anchor is in `seen`.
+    fn anchored<'s>(
+        &'s self,
+        path: &'s str,
+        seen: &'s [bool],
+    ) -> impl Iterator<Item = (usize, usize)> + 's {
+        let path = path.as_bytes();
+        self.rules
+            .rules()
+            .iter()
+            .enumerate()
+            .filter(move |(_, rule)| rule.path.as_ref().is_none_or(|p| p.get().is_match(path)))
+            .flat_map(move |(ri, rule)| {
+                rule.patterns
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(pi, pattern)| {
+                        let gate = &self.gates[ri][pi];
+                        let anchored = gate
+                            .anchor
+                            .as_ref()
+                            .is_none_or(|ids| ids.iter().any(|&k| seen[k]));
+                        (anchored && pattern.path.as_ref().is_none_or(|p| p.get().is_match(path)))
+                            .then_some((ri, pi))
+                    })
+            })
+    }
+
+    /// True if keyword check `id` holds for `input`: one of its words is in
+    /// the path or where the check's scope says. Each check runs once per
+    /// input (`memo`).
+    fn holds(&self, id: usize, input: &Input<'_>, memo: &mut CheckMemo) -> bool {
+        if let Some(known) = memo.0[id] {
+            return known;
+        }
+        let check = &self.checks[id];
+        let kw = check.searcher();
+        // Decoded text is not part of the file: it is searched as well.
+        let decoded = || input.keep.is_some() && kw.found_in(input.data);
+        let found = kw.found_in(input.path.as_bytes())
+            || match (check.scope, input.file) {
+                (Scope::Near, _) => kw.found_in(input.data),
+                (Scope::Anywhere | Scope::InFile, Whole::Data) => kw.found_in(input.data),
+                (Scope::Anywhere, Whole::Blob(blob)) => decoded() || kw.found_in(blob),
+                (Scope::InFile, Whole::Blob(blob)) => kw.found_in(blob),
+                // The passes over the whole file looked; a piece holds nothing more.
+                (Scope::Anywhere, Whole::Seen(facts)) => {
+                    facts.checks[id] == Some(true) || decoded()
+                }
+                (Scope::InFile, Whole::Seen(facts)) => facts.checks[id] == Some(true),
+            };
+        memo.0[id] = Some(found);
+        found
     }
 
     /// One keyword pass over the path and the blob: which prefilter keywords
@@ -605,15 +717,25 @@ impl<'r> Matcher<'r> {
     /// of them together to widen what may match.
     pub fn active_rules(&self, path: &str, data: &[u8]) -> Vec<bool> {
         let mut seen = vec![false; self.anchor_words.len()];
-        let mut remaining = seen.len();
-        let mut lower = [0u8; PREFILTER_CHUNK + PREFILTER_OVERLAP];
-        let mut mark = |text: &[u8], seen: &mut Vec<bool>| {
-            let see = |k: usize, seen: &mut Vec<bool>, remaining: &mut usize| {
-                if !seen[k] {
-                    seen[k] = true;
-                    *remaining -= 1;
-                }
-            };
+        if !self.see(path.as_bytes(), &mut seen) {
+            self.see(data, &mut seen);
+        }
+        seen
+    }
+
+    /// Marks in `seen` the anchors that occur in `text`; true once all are seen.
+    fn see(&self, text: &[u8], seen: &mut [bool]) -> bool {
+        let mut remaining = seen.iter().filter(|&&s| !s).count();
+        if remaining == 0 {
+            return true;
+        }
+        let see = |k: usize, seen: &mut [bool], remaining: &mut usize| {
+            if !seen[k] {
+                seen[k] = true;
+                *remaining -= 1;
+            }
+        };
+        for_each_lowered(text, |text| {
             for group in &self.short_anchors {
                 if group.members.iter().all(|&k| seen[k]) {
                     continue;
@@ -638,30 +760,52 @@ impl<'r> Matcher<'r> {
                 }
             }
             remaining == 0
-        };
-        let path = path.as_bytes();
-        for chunk in path.chunks(lower.len()) {
-            lower[..chunk.len()].copy_from_slice(chunk);
-            lower[..chunk.len()].make_ascii_lowercase();
-            if mark(&lower[..chunk.len()], &mut seen) {
-                return seen;
+        });
+        remaining == 0
+    }
+
+    /// What nothing has been found in yet: the start of [`FileFacts`] for a
+    /// file read in pieces, given to [`Matcher::see_piece`] with each piece
+    /// in turn and then to [`Matcher::check_piece`] with each again.
+    pub fn new_facts(&self, path: &str) -> FileFacts {
+        let mut seen = vec![false; self.anchor_words.len()];
+        self.see(path.as_bytes(), &mut seen);
+        FileFacts {
+            seen,
+            checks: vec![None; self.checks.len()],
+        }
+    }
+
+    /// First pass over a file in pieces: the anchors in `piece`. Pieces
+    /// must overlap by [`crate::rules::MAX_KEYWORD_LEN`] bytes, so that no
+    /// keyword is cut in two.
+    pub fn see_piece(&self, facts: &mut FileFacts, piece: &[u8]) {
+        self.see(piece, &mut facts.seen);
+    }
+
+    /// Second pass, once every piece was seen: the whole-file keyword checks
+    /// that the anchored patterns need, looked for in `piece`. False when
+    /// none are left to look for (the second pass can stop).
+    pub fn check_piece(&self, facts: &mut FileFacts, path: &str, piece: &[u8]) -> bool {
+        if facts.checks.iter().all(Option::is_none) {
+            // First piece: decide which checks are wanted.
+            for (ri, pi) in self.anchored(path, &facts.seen) {
+                let gate = &self.gates[ri][pi];
+                for &id in gate.checks.iter().chain(&gate.in_file) {
+                    if self.checks[id].scope != Scope::Near {
+                        facts.checks[id] = Some(false);
+                    }
+                }
             }
         }
-        // Lowercase the blob a chunk at a time (no allocation); chunks overlap
-        // by more than the longest keyword so none is cut in two.
-        let mut start = 0;
-        while start < data.len() {
-            let from = start.saturating_sub(PREFILTER_OVERLAP);
-            let to = (start + PREFILTER_CHUNK).min(data.len());
-            let n = to - from;
-            lower[..n].copy_from_slice(&data[from..to]);
-            lower[..n].make_ascii_lowercase();
-            if mark(&lower[..n], &mut seen) {
-                break;
+        let mut left = false;
+        for (id, verdict) in facts.checks.iter_mut().enumerate() {
+            if *verdict == Some(false) {
+                *verdict = Some(self.checks[id].searcher().found_in(piece));
+                left |= *verdict == Some(false);
             }
-            start = to;
         }
-        seen
+        left
     }
 
     /// The checks that need only the value itself.
@@ -863,7 +1007,7 @@ pub(crate) fn set_positions(data: &[u8], matches: &mut [Match]) {
 }
 
 /// Unicode code points in UTF-8 bytes (continuation bytes don't count).
-fn count_chars(bytes: &[u8]) -> usize {
+pub(crate) fn count_chars(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 

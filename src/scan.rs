@@ -25,7 +25,7 @@ use crate::archive::{self, ArchiveLimits, Budget};
 use crate::blob::{utf16_to_utf8, Blob};
 use crate::decode::{self, Encoded};
 use crate::finding::Finding;
-use crate::matcher::{line_window, set_positions, Input, Match, Matcher};
+use crate::matcher::{line_window, set_positions, FileFacts, Input, Match, Matcher, Whole};
 use crate::rules::RuleSet;
 use crate::source::Stats;
 
@@ -112,11 +112,11 @@ impl<'r> Scanner<'r> {
         self.scan_focused(&blob.path, &blob.data, None, stats)
     }
 
-    /// Like [`Scanner::scan_blob`], but only the findings whose secret
-    /// starts inside `focus` (sorted, disjoint byte ranges: the lines a change
-    /// added) are wanted; others may or may not come out. Patterns with no
-    /// room for a secret there are not run, which in a small change is most
-    /// of them. Findings in decoded text and archive members are all kept.
+    /// Like [`Scanner::scan_blob`], but only the findings whose secret (or
+    /// encoded text) starts inside `focus` (sorted, disjoint byte ranges: the
+    /// lines a change added) are wanted; others may or may not come out.
+    /// Patterns with no room for a secret there are not run, which in a
+    /// small change is most of them. Archive members are scanned whole.
     pub fn scan_focused(
         &self,
         path: &str,
@@ -177,22 +177,6 @@ impl<'r> Scanner<'r> {
         // Offsets in transcoded text are not the blob's.
         let focus = focus.filter(|_| transcoded.is_none());
         let data = transcoded.as_deref().unwrap_or(data);
-        let rules = self.matcher.rules().rules();
-        for f in self.scan_text(path, data, focus, stats) {
-            let mut finding = Finding::new(&rules[f.m.rule], path, f.m);
-            finding.decoded = f.decoded;
-            out.push(finding);
-        }
-    }
-
-    /// The matches in one text blob: as it is, then in its decoded values.
-    fn scan_text(
-        &self,
-        path: &str,
-        data: &[u8],
-        focus: Option<&[Range<usize>]>,
-        stats: &Stats,
-    ) -> Vec<Found> {
         // Rules see archive members at their inner path: `x.zip!a/.env` as `x.zip/a/.env`.
         let rule_path: Cow<str> = if path.contains('!') {
             Cow::Owned(path.replace('!', "/"))
@@ -204,29 +188,88 @@ impl<'r> Scanner<'r> {
             focus,
             ..Input::blob(&rule_path, data)
         };
-        let raw = self.matcher.scan_active(&input, &active);
+        let decode = self.opts.decode && !looks_binary(data);
+        out.extend(self.scan_text(path, &input, &active, decode, stats));
+    }
+
+    /// Scans one piece of a file too large to hold (see [`crate::large`]):
+    /// `data` holds the secrets that start in `core` and all around them
+    /// that the rules look at, `facts` what the keyword passes found in the
+    /// whole file, `binary` whether the file starts like a binary one. Lines
+    /// and columns count from the start of `data`.
+    pub(crate) fn scan_piece(
+        &self,
+        path: &str,
+        data: &[u8],
+        core: Range<usize>,
+        facts: &FileFacts,
+        binary: bool,
+        stats: &Stats,
+    ) -> Vec<Finding> {
+        let focus = [core];
+        let input = Input {
+            path,
+            data,
+            file: Whole::Seen(facts),
+            keep: None,
+            focus: Some(&focus),
+        };
+        let decode = self.opts.decode && !binary;
+        self.scan_text(path, &input, &facts.seen, decode, stats)
+    }
+
+    /// The findings in one text (reported at `path`): as it is, then, with
+    /// `decode`, in its decoded values. `active`: the anchors seen in it.
+    fn scan_text(
+        &self,
+        path: &str,
+        input: &Input<'_>,
+        active: &[bool],
+        decode: bool,
+        stats: &Stats,
+    ) -> Vec<Finding> {
+        let raw = self.matcher.scan_active(input, active);
         let mut found: Vec<Found> = raw
             .into_iter()
             .map(|m| Found { m, decoded: None })
             .collect();
-        if self.opts.decode && !looks_binary(data) {
-            let decoded = self.decoded_matches(&rule_path, data, &active, stats);
-            merge_decoded(&mut found, decoded, data);
+        if decode {
+            let decoded = self.decoded_matches(input, active, stats);
+            merge_decoded(&mut found, decoded, input.data);
         }
+        let rules = self.matcher.rules().rules();
         found
+            .into_iter()
+            .map(|f| {
+                let mut finding = Finding::new(&rules[f.m.rule], path, f.m);
+                finding.decoded = f.decoded;
+                finding
+            })
+            .collect()
     }
 
-    /// Matches inside the decoded values of `data`, up to MAX_DECODE_DEPTH
-    /// levels, with spans and positions of the encoded text in `data`.
+    /// Matches inside the decoded values of the input's data (those that
+    /// start in its focus, if it has one), up to MAX_DECODE_DEPTH levels,
+    /// with spans and positions of the encoded text in the data.
     fn decoded_matches(
         &self,
-        path: &str,
-        data: &[u8],
+        input: &Input<'_>,
         file_active: &[bool],
         stats: &Stats,
     ) -> Vec<Found> {
+        let (path, data) = (input.path, input.data);
+        let file = match input.file {
+            Whole::Data => Whole::Blob(data),
+            other => other,
+        };
         let mut candidates: Vec<Candidate> = decode::find_encoded(data, 0..data.len())
             .into_iter()
+            .filter(|e| {
+                input.focus.is_none_or(|f| {
+                    let i = f.partition_point(|r| r.end <= e.span.start);
+                    f.get(i).is_some_and(|r| r.start <= e.span.start)
+                })
+            })
             .map(|e| Candidate {
                 origin: e.span.clone(),
                 label: e.encoding.as_str().to_string(),
@@ -260,14 +303,14 @@ impl<'r> Scanner<'r> {
             for (a, f) in active.iter_mut().zip(file_active) {
                 *a |= *f;
             }
-            let input = Input {
+            let window_input = Input {
                 path,
                 data: &window,
-                file: Some(data),
+                file,
                 keep: Some(&keep),
                 focus: None,
             };
-            for mut m in self.matcher.scan_active(&input, &active) {
+            for mut m in self.matcher.scan_active(&window_input, &active) {
                 let i = regions.partition_point(|r| r.out.end <= m.start);
                 let Some(region) = regions.get(i) else {
                     continue;
@@ -404,7 +447,7 @@ fn key_before(data: &[u8], at: usize) -> Option<String> {
 }
 
 /// A NUL byte near the start: compiled code, images, fonts, databases.
-fn looks_binary(data: &[u8]) -> bool {
+pub(crate) fn looks_binary(data: &[u8]) -> bool {
     memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some()
 }
 

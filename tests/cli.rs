@@ -119,6 +119,51 @@ fn columns_are_right_on_crlf_and_minified_lines() {
 }
 
 #[test]
+fn files_too_large_to_hold_are_scanned_in_chunks_with_true_positions() {
+    // Over keyflare::large::LARGE_FILE (16 MiB): read in 4 MiB chunks. One
+    // token on the last line; one just past the first cut (4 MiB) on a line
+    // that starts 1 MiB before it, so that its chunk starts mid-line and
+    // its column is counted across two reads.
+    let body = "Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo";
+    let token = format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()));
+    let line = "const x = require('y'); function f(a, b) { return a + b }\n";
+    let mut text = line.repeat((3 << 20) / line.len());
+    let long_line_start = text.len();
+    let filler = "a=b;".repeat(((4 << 20) + 20 - long_line_start) / 4);
+    text.push_str(&format!("{filler}let t='{token}';{filler}\n"));
+    let token_col = filler.len() + "let t='".len() + 1;
+    let long_line = text.matches('\n').count();
+    text.push_str(&line.repeat((14 << 20) / line.len()));
+    text.push_str(&format!("token = {token}\n"));
+    let lines = text.matches('\n').count();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("big.log"), &text).expect("write");
+    let (v, code) = json_scan(dir.path(), &["-j", "2"]);
+    assert_eq!(code, 1);
+    let found: Vec<(u64, u64)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap_or(0),
+                f["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(long_line as u64, token_col as u64), (lines as u64, 9)],
+        "{}",
+        v["findings"]
+    );
+    assert_eq!(
+        v["summary"]["bytes_scanned"].as_u64(),
+        Some(text.len() as u64)
+    );
+}
+
+#[test]
 fn no_output_format_prints_a_secret_unless_asked() {
     let (_t, dir) = fixture_tree("tree");
     let secrets = fixture_secrets();

@@ -40,12 +40,27 @@ pub struct FsOptions {
     pub exclude: Vec<String>,
 }
 
-/// Walks `opts.roots` and calls `visit` with each regular file's content,
-/// from several threads. Unreadable entries become warnings in `stats`.
-/// Fails only if a root does not exist.
+/// A regular file, as the walk hands it over.
+pub enum Entry {
+    /// Read whole.
+    Whole(Blob),
+    /// Larger than [`crate::large::LARGE_FILE`]: opened, to be read in chunks.
+    Large {
+        /// As for [`Blob::path`].
+        path: String,
+        /// The open file.
+        file: File,
+        /// Its length when opened.
+        len: u64,
+    },
+}
+
+/// Walks `opts.roots` and calls `visit` with each regular file, from
+/// several threads. Unreadable entries become warnings in `stats`. Fails
+/// only if a root does not exist.
 pub fn walk<F>(opts: &FsOptions, stats: &Stats, visit: F) -> Result<(), Error>
 where
-    F: Fn(Blob) + Sync,
+    F: Fn(Entry) + Sync,
 {
     for root in &opts.roots {
         std::fs::symlink_metadata(root).map_err(|source| Error::Path {
@@ -117,7 +132,15 @@ where
             match read_regular_file(path, opts.max_file_size) {
                 Ok(Read_::Data(data)) => {
                     stats.add_blob(data.len());
-                    visit(Blob { path: shown, data });
+                    visit(Entry::Whole(Blob { path: shown, data }));
+                }
+                Ok(Read_::Large(file, len)) => {
+                    stats.add_blob(len as usize);
+                    visit(Entry::Large {
+                        path: shown,
+                        file,
+                        len,
+                    });
                 }
                 Ok(Read_::TooLarge) => {
                     stats.skipped_large.fetch_add(1, Ordering::Relaxed);
@@ -135,6 +158,7 @@ where
 
 enum Read_ {
     Data(Vec<u8>),
+    Large(File, u64),
     TooLarge,
     NotRegular,
 }
@@ -152,6 +176,9 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
     }
     if meta.len() > limit {
         return Ok(Read_::TooLarge);
+    }
+    if meta.len() > crate::large::LARGE_FILE {
+        return Ok(Read_::Large(file, meta.len()));
     }
     let mut data = Vec::with_capacity(meta.len() as usize);
     // The file may grow while we read: never take more than the limit.
