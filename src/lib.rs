@@ -5,7 +5,8 @@
 //! history, a commit range, the index) read blobs ([`blob`]), the [`scan`]
 //! stage opens archives ([`archive`]) and decodes encoded values ([`decode`])
 //! while the [`matcher`] runs the [`rules`] over each blob and what came out
-//! of it, matches become [`finding`]s,
+//! of it (a file too large to hold is scanned in chunks: [`large`]), matches
+//! become [`finding`]s,
 //! the optional [`verify`] stage asks Cloudflare whether they are live, and
 //! [`report`] renders them. [`cli`] parses flags into that pipeline; the binary
 //! only maps the outcome to an exit code.

@@ -302,23 +302,35 @@ impl Keywords {
     }
 }
 
-/// Calls `f` with `data` lowercased, a chunk at a time (no allocation);
-/// chunks overlap by more than the longest keyword, so none is cut in two.
-/// Stops when `f` returns true.
+/// Calls `f` with `data` lowercased, a chunk at a time, in a buffer kept
+/// per thread; chunks overlap by more than the longest keyword, so none is
+/// cut in two. Stops when `f` returns true.
 fn for_each_lowered(data: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
-    let mut lower = [0u8; PREFILTER_CHUNK + PREFILTER_OVERLAP];
-    let mut start = 0;
-    while start < data.len() {
-        let from = start.saturating_sub(PREFILTER_OVERLAP);
-        let to = (start + PREFILTER_CHUNK).min(data.len());
-        let n = to - from;
-        lower[..n].copy_from_slice(&data[from..to]);
-        lower[..n].make_ascii_lowercase();
-        if f(&lower[..n]) {
-            return;
-        }
-        start = to;
+    thread_local! {
+        static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    LOWER.with(|cell| {
+        // A call from inside `f` (there is none today) gets a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let lower = match borrowed.as_mut() {
+            Ok(buf) => &mut **buf,
+            Err(_) => &mut own,
+        };
+        lower.resize(PREFILTER_CHUNK + PREFILTER_OVERLAP, 0);
+        let mut start = 0;
+        while start < data.len() {
+            let from = start.saturating_sub(PREFILTER_OVERLAP);
+            let to = (start + PREFILTER_CHUNK).min(data.len());
+            let n = to - from;
+            lower[..n].copy_from_slice(&data[from..to]);
+            lower[..n].make_ascii_lowercase();
+            if f(&lower[..n]) {
+                return;
+            }
+            start = to;
+        }
+    });
 }
 
 /// Words that occur in most codebases: poor anchors.
@@ -523,7 +535,15 @@ impl<'r> Matcher<'r> {
         let mut found: Vec<Match> = Vec::new();
         let whole = 0..data.len();
         // Windows are computed once per secret shape (many patterns share one).
-        let mut windows: Vec<(&SecretShape, Vec<Range<usize>>)> = Vec::new();
+        let mut shapes: Vec<&SecretShape> = Vec::new();
+        for &(ri, pi) in &to_run {
+            if let Some(shape) = self.rules.rules()[ri].patterns[pi].shape() {
+                if !shapes.contains(&shape) {
+                    shapes.push(shape);
+                }
+            }
+        }
+        let windows = SecretShape::windows_of_all(&shapes, data, input.focus);
         for (ri, pi) in to_run {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
@@ -541,14 +561,8 @@ impl<'r> Matcher<'r> {
                 .filter(|kw| !kw.found_in(path.as_bytes()));
             let spans: &[Range<usize>] = match pattern.shape() {
                 Some(shape) => {
-                    let i = match windows.iter().position(|(s, _)| *s == shape) {
-                        Some(i) => i,
-                        None => {
-                            windows.push((shape, shape.windows(data, input.focus)));
-                            windows.len() - 1
-                        }
-                    };
-                    match &windows[i].1 {
+                    let i = shapes.iter().position(|s| *s == shape).unwrap_or(0);
+                    match &windows[i] {
                         // No room for the secret: the regex is not even
                         // compiled (most of a small scan's time otherwise).
                         w if w.is_empty() => &[],

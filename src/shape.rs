@@ -88,8 +88,80 @@ impl SecretShape {
     /// before the secret and end `after` bytes, or a line, past it). With a
     /// `focus`, only those of matches whose secret can start inside it.
     pub fn windows(&self, data: &[u8], focus: Option<&[Range<usize>]>) -> Vec<Range<usize>> {
+        let runs = self.runs(data);
+        self.windows_around(data, runs, focus)
+    }
+
+    /// [`SecretShape::windows`] for several shapes at once (one list per
+    /// shape). A shape whose characters are all in another's (hex in
+    /// `[A-Za-z0-9_-]`) has its runs looked for only inside that one's, so
+    /// the blob is sampled once per family of shapes, not once per shape.
+    pub fn windows_of_all(
+        shapes: &[&SecretShape],
+        data: &[u8],
+        focus: Option<&[Range<usize>]>,
+    ) -> Vec<Vec<Range<usize>>> {
+        let size = |s: &SecretShape| s.class.iter().filter(|&&c| c).count();
+        let mut order: Vec<usize> = (0..shapes.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(size(shapes[i])));
+        // Families: the shape with the broadest class, and the shortest run
+        // any member needs.
+        let mut families: Vec<(usize, usize)> = Vec::new();
+        let mut family_of = vec![0; shapes.len()];
+        for &i in &order {
+            let s = shapes[i];
+            match families
+                .iter()
+                .position(|&(root, _)| s.within(shapes[root]))
+            {
+                Some(f) => {
+                    families[f].1 = families[f].1.min(s.min_len);
+                    family_of[i] = f;
+                }
+                None => {
+                    families.push((i, s.min_len));
+                    family_of[i] = families.len() - 1;
+                }
+            }
+        }
+        let family_runs: Vec<Vec<Range<usize>>> = families
+            .iter()
+            .map(|&(root, min_len)| shapes[root].runs_within(data, 0..data.len(), min_len))
+            .collect();
+        shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (root, _) = families[family_of[i]];
+                let mut runs = Vec::new();
+                for run in family_runs[family_of[i]]
+                    .iter()
+                    .filter(|r| r.len() >= s.min_len)
+                {
+                    if s.class == shapes[root].class {
+                        runs.push(run.clone());
+                    } else {
+                        runs.extend(s.runs_within(data, run.clone(), s.min_len));
+                    }
+                }
+                s.windows_around(data, runs, focus)
+            })
+            .collect()
+    }
+
+    /// True if every byte of this shape's class is in `other`'s.
+    fn within(&self, other: &SecretShape) -> bool {
+        self.class.iter().zip(&other.class).all(|(&a, &b)| !a || b)
+    }
+
+    /// The windows around `runs` (sorted, of this shape's class).
+    fn windows_around(
+        &self,
+        data: &[u8],
+        mut runs: Vec<Range<usize>>,
+        focus: Option<&[Range<usize>]>,
+    ) -> Vec<Range<usize>> {
         let mut out: Vec<Range<usize>> = Vec::new();
-        let mut runs = self.runs(data);
         // A secret starting in the focus lies in a run that reaches into it.
         if let Some(focus) = focus {
             runs.retain(|r| {
@@ -120,9 +192,14 @@ impl SecretShape {
 
     /// Maximal runs of `class` at least `min_len` long.
     fn runs(&self, data: &[u8]) -> Vec<Range<usize>> {
+        self.runs_within(data, 0..data.len(), self.min_len)
+    }
+
+    /// Maximal runs of `class` in `within`, at least `min_len` long.
+    fn runs_within(&self, data: &[u8], within: Range<usize>, min_len: usize) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         let member = |i: usize| self.class[data[i] as usize];
-        crate::decode::sampled_runs(0..data.len(), self.min_len, member, |r| out.push(r));
+        crate::decode::sampled_runs(within, min_len, member, |r| out.push(r));
         out
     }
 }
@@ -209,5 +286,49 @@ mod tests {
             let covered: usize = windows.iter().map(|w| w.len()).sum();
             assert!(covered < 2 * DEFAULT_BEFORE + MAX_AFTER + 100);
         }
+    }
+
+    #[test]
+    fn shapes_found_together_as_alone() {
+        let sources = [
+            r"k=(?P<secret>[A-Za-z0-9_-]{40})\b",
+            r"k=(?P<secret>[a-f0-9]{37,45})\b",
+            r"k=(?P<secret>[a-f0-9]{64})\b",
+            r"(?P<secret>cfut_[A-Za-z0-9]{40}[a-f0-9]{8})\b",
+            r"k=(?P<secret>[A-Za-z0-9+/]{40,88}={0,2})",
+        ];
+        let shapes: Vec<SecretShape> = sources
+            .iter()
+            .map(|s| SecretShape::of(s).unwrap())
+            .collect();
+        let refs: Vec<&SecretShape> = shapes.iter().collect();
+        // Hex inside longer word runs, word runs inside base64, short runs.
+        let mut text = String::new();
+        for i in 0..200 {
+            let hex: String = (0..37 + i % 30)
+                .map(|j| b"0123456789abcdef"[(i * 7 + j) % 16] as char)
+                .collect();
+            let word: String = (0..20 + i % 50)
+                .map(|j| b"AbC_dE-9xYz"[(i + j) % 11] as char)
+                .collect();
+            let alnum: String = (0..40 + i % 30)
+                .map(|j| b"Ab9Cd8Ef7"[(i + j) % 9] as char)
+                .collect();
+            text.push_str(&format!(
+                "a {word}{hex} b+/{word}/{hex}\n{hex} x={alnum};\n"
+            ));
+        }
+        let data = text.as_bytes();
+        let focus = [1000..5000, 9000..9100];
+        for focus in [None, Some(&focus[..])] {
+            let together = SecretShape::windows_of_all(&refs, data, focus);
+            for (shape, windows) in shapes.iter().zip(&together) {
+                assert!(focus.is_some() || !windows.is_empty(), "{shape:?}");
+                assert_eq!(windows, &shape.windows(data, focus), "{shape:?}");
+            }
+        }
+        // The hex shapes share one family with the word shape.
+        assert!(shapes[1].within(&shapes[0]) && shapes[2].within(&shapes[0]));
+        assert!(!shapes[4].within(&shapes[0]) && !shapes[0].within(&shapes[4]));
     }
 }
