@@ -416,9 +416,15 @@ impl<'r> Matcher<'r> {
                 if !p.in_file.is_empty() {
                     sets.push((&p.in_file, Scope::InFile));
                 }
-                // The cheapest set anchors; ties go to the first (the keywords).
+                // The cheapest set anchors. Between equals, a set that can be
+                // met by "cloudflare" comes last: that word is in every file
+                // of a Cloudflare project, the code keyflare is pointed at
+                // most. Then the first (the keywords) wins.
                 let best = (0..sets.len())
-                    .min_by_key(|&i| (anchor_cost(sets[i].0), i))
+                    .min_by_key(|&i| {
+                        let cloudflare = sets[i].0.iter().any(|w| w == "cloudflare");
+                        (anchor_cost(sets[i].0), cloudflare, i)
+                    })
                     .unwrap_or(0);
                 let path_gated = rule.path.is_some() || p.path.is_some();
                 let anchor_set = if path_gated && anchor_cost(sets[best].0) == 3 {
