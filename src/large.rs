@@ -14,6 +14,10 @@
 //!    at around its secret: the rest of its regex, `near` context,
 //!    companions, and encoded values up to [`crate::decode::MAX_ENCODED_RUN`].
 //!
+//! One difference remains: on a line longer than [`Layout::newline_search`]
+//! that crosses a cut, escaped strings ([`crate::decode`]) are parsed from
+//! the chunk's first byte, not the line's, so quote parity may differ there.
+//!
 //! Memory is bounded by the chunk size times the threads, whatever the file's
 //! size. The file is read with `pread`, never memory-mapped: if it changes
 //! during the scan, the scan sees a mix or fails with a warning, nothing worse.
