@@ -279,7 +279,9 @@ pub fn write_output(bytes: &[u8], path: Option<&Path>) -> Result<(), Error> {
         .tempfile_in(dir)
         .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
+    // The rename alone makes the replacement atomic for every reader. No
+    // fsync first: it made durable, across a power cut, a report the next
+    // scan rewrites, and cost a pre-commit scan a fifth of its time (~3 ms).
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
 }
