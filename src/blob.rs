@@ -8,14 +8,18 @@ pub struct Blob {
     pub data: Vec<u8>,
 }
 
+/// True if `data` starts with a UTF-16 byte-order mark.
+pub fn has_utf16_bom(data: &[u8]) -> bool {
+    data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF])
+}
+
 /// If `data` starts with a UTF-16 byte-order mark, returns it as UTF-8 so the
 /// rules (which are ASCII) can match it; line numbers stay the same.
 pub fn utf16_to_utf8(data: &[u8]) -> Option<Vec<u8>> {
-    let little = match data {
-        [0xFF, 0xFE, ..] => true,
-        [0xFE, 0xFF, ..] => false,
-        _ => return None,
-    };
+    if !has_utf16_bom(data) {
+        return None;
+    }
+    let little = data[0] == 0xFF;
     let units = data[2..].chunks_exact(2).map(|c| {
         if little {
             u16::from_le_bytes([c[0], c[1]])

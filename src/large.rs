@@ -28,7 +28,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::blob::Blob;
+use crate::blob::{has_utf16_bom, Blob};
 use crate::finding::Finding;
 use crate::matcher::{count_chars, FileFacts};
 use crate::rules::MAX_KEYWORD_LEN;
@@ -76,6 +76,15 @@ struct Plan {
     positions: Vec<(usize, usize)>,
 }
 
+/// One large file being scanned, and how it is cut.
+struct Job<'a, 'r> {
+    scanner: &'a Scanner<'r>,
+    path: &'a str,
+    file: &'a File,
+    len: u64,
+    layout: &'a Layout,
+}
+
 /// Where the lines of one piece end.
 #[derive(Clone, Copy, Default)]
 struct PieceLines {
@@ -99,8 +108,7 @@ pub fn scan_file(
 ) -> io::Result<Vec<Finding>> {
     let mut head = vec![0u8; HEAD.min(len as usize)];
     file.read_exact_at(&mut head, 0)?;
-    let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
-    if utf16 || crate::archive::detect(&head).is_some() {
+    if has_utf16_bom(&head) || crate::archive::detect(&head).is_some() {
         let mut data = vec![0u8; len as usize];
         file.read_exact_at(&mut data, 0)?;
         let blob = Blob {
@@ -113,11 +121,18 @@ pub fn scan_file(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let plan = plan(scanner, path, file, len, threads, layout)?;
+    let job = Job {
+        scanner,
+        path,
+        file,
+        len,
+        layout,
+    };
+    let plan = job.plan(threads)?;
     let binary = looks_binary(&head);
     let chunks = plan.cuts.len() - 1;
     let found = in_parallel(chunks, threads, Vec::new, |buf, k| {
-        scan_chunk(scanner, path, file, &plan, k, layout, binary, buf, stats).map(Some)
+        job.scan_chunk(&plan, k, binary, buf, stats).map(Some)
     })?;
     let mut found: Vec<(usize, Vec<Finding>)> = found.into_iter().flat_map(|(_, r)| r).collect();
     found.sort_by_key(|(k, _)| *k);
@@ -170,141 +185,144 @@ fn in_parallel<S: Send, R: Send>(
     outcomes.into_iter().collect()
 }
 
-/// Passes 1 and 2, each over the pieces in parallel.
-fn plan(
-    scanner: &Scanner<'_>,
-    path: &str,
-    file: &File,
-    len: u64,
-    threads: usize,
-    layout: &Layout,
-) -> io::Result<Plan> {
-    let matcher = scanner.matcher();
-    let pieces = len.div_ceil(layout.piece as u64) as usize;
-    let seen = in_parallel(
-        pieces,
-        threads,
-        || matcher.new_facts(path),
-        |state, k| {
-            let (text, piece) = read_piece(file, len, layout.piece, k)?;
-            matcher.see_piece(state, &text);
-            let piece = &text[text.len() - piece..];
-            Ok(Some(match memchr::memrchr(b'\n', piece) {
-                Some(i) => PieceLines {
-                    newlines: memchr::memchr_iter(b'\n', piece).count(),
-                    last_newline: Some((k * layout.piece + i) as u64),
-                    chars_after: count_chars(&piece[i + 1..]),
-                },
-                None => PieceLines {
-                    chars_after: count_chars(piece),
-                    ..PieceLines::default()
-                },
-            }))
-        },
-    )?;
-    let mut facts = matcher.new_facts(path);
-    let mut lines = vec![PieceLines::default(); pieces];
-    for (f, found) in seen {
-        facts.merge(&f);
-        for (k, l) in found {
-            lines[k] = l;
-        }
-    }
-    let checked = in_parallel(
-        pieces,
-        threads,
-        || facts.clone(),
-        |facts, k| {
-            let (text, _) = read_piece(file, len, layout.piece, k)?;
-            // Nothing left to look for: stop every thread.
-            Ok(matcher.check_piece(facts, path, &text).then_some(()))
-        },
-    )?;
-    for (f, _) in checked {
-        facts.merge(&f);
-    }
-    // Cuts at piece boundaries, or just after the last newline before one.
-    let piece = layout.piece as u64;
-    let chunk = (layout.chunk as u64).div_ceil(piece).max(1) * piece;
-    let mut cuts = vec![0u64];
-    let mut positions = Vec::with_capacity(pieces);
-    let (mut line, mut chars) = (1usize, 0usize);
-    let mut last_newline: Option<u64> = None;
-    let mut next_cut = chunk;
-    for (k, l) in lines.iter().enumerate() {
-        let at = k as u64 * piece;
-        if at == next_cut {
-            let previous = cuts.last().copied().unwrap_or(0);
-            let cut = match last_newline {
-                Some(nl) if nl + 1 > previous && nl + 1 + layout.newline_search as u64 >= at => {
-                    nl + 1
-                }
-                _ => at,
-            };
-            cuts.push(cut);
-            next_cut = (cut + chunk).div_ceil(piece) * piece;
-        }
-        positions.push((line, chars));
-        match l.last_newline {
-            Some(nl) => {
-                line += l.newlines;
-                chars = l.chars_after;
-                last_newline = Some(nl);
+impl Job<'_, '_> {
+    /// Passes 1 and 2, each over the pieces in parallel.
+    fn plan(&self, threads: usize) -> io::Result<Plan> {
+        let Job {
+            scanner,
+            path,
+            len,
+            layout,
+            ..
+        } = *self;
+        let matcher = scanner.matcher();
+        let pieces = len.div_ceil(layout.piece as u64) as usize;
+        let seen = in_parallel(
+            pieces,
+            threads,
+            || matcher.new_facts(path),
+            |state, k| {
+                let (text, piece) = self.read_piece(k)?;
+                matcher.see_piece(state, &text);
+                let piece = &text[text.len() - piece..];
+                Ok(Some(match memchr::memrchr(b'\n', piece) {
+                    Some(i) => PieceLines {
+                        newlines: memchr::memchr_iter(b'\n', piece).count(),
+                        last_newline: Some((k * layout.piece + i) as u64),
+                        chars_after: count_chars(&piece[i + 1..]),
+                    },
+                    None => PieceLines {
+                        chars_after: count_chars(piece),
+                        ..PieceLines::default()
+                    },
+                }))
+            },
+        )?;
+        let mut facts = matcher.new_facts(path);
+        let mut lines = vec![PieceLines::default(); pieces];
+        for (f, found) in seen {
+            facts.merge(&f);
+            for (k, l) in found {
+                lines[k] = l;
             }
-            None => chars += l.chars_after,
         }
-    }
-    cuts.push(len);
-    Ok(Plan {
-        facts,
-        cuts,
-        positions,
-    })
-}
-
-/// Piece `k` with the MAX_KEYWORD_LEN bytes before it (so that no keyword
-/// is cut in two), and the piece's own length.
-fn read_piece(file: &File, len: u64, piece: usize, k: usize) -> io::Result<(Vec<u8>, usize)> {
-    let at = (k * piece) as u64;
-    let n = piece.min((len - at) as usize);
-    let from = at.saturating_sub(MAX_KEYWORD_LEN as u64);
-    let mut text = vec![0u8; (at - from) as usize + n];
-    file.read_exact_at(&mut text, from)?;
-    Ok((text, n))
-}
-
-/// Pass 3 for chunk `k`: reads it with its overlap into `buf` and scans it.
-#[allow(clippy::too_many_arguments)]
-fn scan_chunk(
-    scanner: &Scanner<'_>,
-    path: &str,
-    file: &File,
-    plan: &Plan,
-    k: usize,
-    layout: &Layout,
-    binary: bool,
-    buf: &mut Vec<u8>,
-    stats: &Stats,
-) -> io::Result<Vec<Finding>> {
-    let (start, end) = (plan.cuts[k], plan.cuts[k + 1]);
-    let len = *plan.cuts.last().unwrap_or(&end);
-    // From a piece's start, whose line and column are known.
-    let piece = start.saturating_sub(layout.overlap as u64) / layout.piece as u64;
-    let from = piece * layout.piece as u64;
-    let to = (end + layout.overlap as u64).min(len);
-    buf.resize((to - from) as usize, 0);
-    file.read_exact_at(buf, from)?;
-    let core: Range<usize> = (start - from) as usize..(end - from) as usize;
-    let mut found = scanner.scan_piece(path, buf, core, &plan.facts, binary, stats);
-    let (line, chars) = plan.positions[piece as usize];
-    for f in &mut found {
-        if f.line == 1 {
-            f.column += chars;
-            f.end_column += chars;
+        let checked = in_parallel(
+            pieces,
+            threads,
+            || facts.clone(),
+            |facts, k| {
+                let (text, _) = self.read_piece(k)?;
+                // Nothing left to look for: stop every thread.
+                Ok(matcher.check_piece(facts, path, &text).then_some(()))
+            },
+        )?;
+        for (f, _) in checked {
+            facts.merge(&f);
         }
-        f.line += line - 1;
+        // Cuts at piece boundaries, or just after the last newline before one.
+        let piece = layout.piece as u64;
+        let chunk = (layout.chunk as u64).div_ceil(piece).max(1) * piece;
+        let mut cuts = vec![0u64];
+        let mut positions = Vec::with_capacity(pieces);
+        let (mut line, mut chars) = (1usize, 0usize);
+        let mut last_newline: Option<u64> = None;
+        let mut next_cut = chunk;
+        for (k, l) in lines.iter().enumerate() {
+            let at = k as u64 * piece;
+            if at == next_cut {
+                let previous = cuts.last().copied().unwrap_or(0);
+                let cut = match last_newline {
+                    Some(nl)
+                        if nl + 1 > previous && nl + 1 + layout.newline_search as u64 >= at =>
+                    {
+                        nl + 1
+                    }
+                    _ => at,
+                };
+                cuts.push(cut);
+                next_cut = (cut + chunk).div_ceil(piece) * piece;
+            }
+            positions.push((line, chars));
+            match l.last_newline {
+                Some(nl) => {
+                    line += l.newlines;
+                    chars = l.chars_after;
+                    last_newline = Some(nl);
+                }
+                None => chars += l.chars_after,
+            }
+        }
+        cuts.push(len);
+        Ok(Plan {
+            facts,
+            cuts,
+            positions,
+        })
     }
-    Ok(found)
+
+    /// Piece `k` with the MAX_KEYWORD_LEN bytes before it (so that no keyword
+    /// is cut in two), and the piece's own length.
+    fn read_piece(&self, k: usize) -> io::Result<(Vec<u8>, usize)> {
+        let piece = self.layout.piece;
+        let at = (k * piece) as u64;
+        let n = piece.min((self.len - at) as usize);
+        let from = at.saturating_sub(MAX_KEYWORD_LEN as u64);
+        let mut text = vec![0u8; (at - from) as usize + n];
+        self.file.read_exact_at(&mut text, from)?;
+        Ok((text, n))
+    }
+
+    /// Pass 3 for chunk `k`: reads it with its overlap into `buf` and scans it.
+    fn scan_chunk(
+        &self,
+        plan: &Plan,
+        k: usize,
+        binary: bool,
+        buf: &mut Vec<u8>,
+        stats: &Stats,
+    ) -> io::Result<Vec<Finding>> {
+        let layout = self.layout;
+        let (start, end) = (plan.cuts[k], plan.cuts[k + 1]);
+        // From a piece's start, whose line and column are known.
+        let piece = start.saturating_sub(layout.overlap as u64) / layout.piece as u64;
+        let from = piece * layout.piece as u64;
+        let to = (end + layout.overlap as u64).min(self.len);
+        buf.resize((to - from) as usize, 0);
+        self.file.read_exact_at(buf, from)?;
+        let core: Range<usize> = (start - from) as usize..(end - from) as usize;
+        let mut found = self
+            .scanner
+            .scan_piece(self.path, buf, core, &plan.facts, binary, stats);
+        let (line, chars) = plan.positions[piece as usize];
+        for f in &mut found {
+            if f.line == 1 {
+                f.column += chars;
+                f.end_column += chars;
+            }
+            f.line += line - 1;
+        }
+        Ok(found)
+    }
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ pub struct FileFacts {
 }
 
 /// True if `start..end` lies inside one of the sorted, disjoint `ranges`.
-fn inside(ranges: &[Range<usize>], start: usize, end: usize) -> bool {
+pub(crate) fn inside(ranges: &[Range<usize>], start: usize, end: usize) -> bool {
     let i = ranges.partition_point(|r| r.end <= start);
     ranges
         .get(i)

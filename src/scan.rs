@@ -25,7 +25,7 @@ use crate::archive::{self, ArchiveLimits, Budget};
 use crate::blob::{utf16_to_utf8, Blob};
 use crate::decode::{self, Encoded};
 use crate::finding::Finding;
-use crate::matcher::{line_window, set_positions, FileFacts, Input, Match, Matcher, Whole};
+use crate::matcher::{inside, line_window, set_positions, FileFacts, Input, Match, Matcher, Whole};
 use crate::rules::RuleSet;
 use crate::source::Stats;
 
@@ -265,10 +265,9 @@ impl<'r> Scanner<'r> {
         let mut candidates: Vec<Candidate> = decode::find_encoded(data, 0..data.len())
             .into_iter()
             .filter(|e| {
-                input.focus.is_none_or(|f| {
-                    let i = f.partition_point(|r| r.end <= e.span.start);
-                    f.get(i).is_some_and(|r| r.start <= e.span.start)
-                })
+                input
+                    .focus
+                    .is_none_or(|f| inside(f, e.span.start, e.span.start))
             })
             .map(|e| Candidate {
                 origin: e.span.clone(),
