@@ -25,7 +25,9 @@ use crate::archive::{self, ArchiveLimits, Budget};
 use crate::blob::{utf16_to_utf8, Blob};
 use crate::decode::{self, Encoded};
 use crate::finding::Finding;
-use crate::matcher::{inside, line_window, set_positions, FileFacts, Input, Match, Matcher, Whole};
+use crate::matcher::{
+    inside, line_window, set_positions, FileFacts, Input, Match, Matcher, Volume, Whole,
+};
 use crate::rules::RuleSet;
 use crate::source::Stats;
 
@@ -95,8 +97,13 @@ struct Candidate {
 impl<'r> Scanner<'r> {
     /// A scanner for `rules`.
     pub fn new(rules: &'r RuleSet, opts: ScanOptions) -> Scanner<'r> {
+        Scanner::built_for(rules, opts, Volume::Bulk)
+    }
+
+    /// A scanner for `rules` whose matcher is built for `volume` of text.
+    pub fn built_for(rules: &'r RuleSet, opts: ScanOptions, volume: Volume) -> Scanner<'r> {
         Scanner {
-            matcher: Matcher::new(rules),
+            matcher: Matcher::built_for(rules, volume),
             opts,
         }
     }
