@@ -370,7 +370,10 @@ where
 /// is always a line of its own text. (A diff was the slowest part of a
 /// pre-commit scan: a line set costs a hash per line.)
 pub fn added_lines(old: &[u8], new: &[u8]) -> Added {
-    let had: HashSet<&[u8]> = old.split(|&b| b == b'\n').collect();
+    // Sized up front: growing the set rehashes every line again.
+    let mut had: HashSet<&[u8]> =
+        HashSet::with_capacity(memchr::memchr_iter(b'\n', old).count() + 1);
+    had.extend(old.split(|&b| b == b'\n'));
     let lines = new
         .split(|&b| b == b'\n')
         .enumerate()
