@@ -244,15 +244,25 @@ pub(crate) fn sampled_runs(
         while start > floor && member(start - 1) {
             start -= 1;
         }
-        let mut end = probe + 1;
+        // A run long enough reaches `last`. Tested from there back towards
+        // the probe, a short run usually fails at once, and the gap found
+        // is the furthest one: the next run starts after it.
+        let last = start + min_len - 1;
+        if last >= within.end {
+            break;
+        }
+        if let Some(gap) = (probe + 1..=last).rev().find(|&i| !member(i)) {
+            // The next run starts after `gap` and, if long enough, covers
+            // gap + min_len.
+            floor = gap + 1;
+            probe = gap + min_len;
+            continue;
+        }
+        let mut end = last.max(probe) + 1;
         while end < within.end && member(end) {
             end += 1;
         }
-        if end - start >= min_len {
-            found(start..end);
-        }
-        // Position `end` is not a member: the next run starts after it and
-        // covers end + min_len.
+        found(start..end);
         floor = end;
         probe = end + min_len;
     }
@@ -638,6 +648,53 @@ pub fn is_tunnel_token(text: &[u8]) -> bool {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    #[test]
+    fn sampled_runs_are_the_maximal_long_runs() {
+        // Every maximal run of members at least min_len long, the slow way.
+        fn naive(data: &[bool], within: Range<usize>, min_len: usize) -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut i = within.start;
+            while i < within.end {
+                if !data[i] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < within.end && data[i] {
+                    i += 1;
+                }
+                if i - start >= min_len.max(1) {
+                    out.push(start..i);
+                }
+            }
+            out
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            let len = (next() % 300) as usize;
+            // From sparse to dense members, so that runs of every length occur.
+            let density = 50 + (round % 50) as u64;
+            let data: Vec<bool> = (0..len).map(|_| next() % 100 < density).collect();
+            let min_len = (next() % 12) as usize;
+            let a = (next() as usize) % (len + 1);
+            let b = (next() as usize) % (len + 1);
+            let within = a.min(b)..a.max(b);
+            let mut got = Vec::new();
+            sampled_runs(within.clone(), min_len, |i| data[i], |r| got.push(r));
+            assert_eq!(
+                got,
+                naive(&data, within.clone(), min_len),
+                "{within:?} min {min_len}"
+            );
+        }
+    }
 
     #[test]
     fn tunnel_tokens() {
