@@ -23,6 +23,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,13 +329,25 @@ def run_once(argv, env, scratch: Path, stem: str, timeout: float) -> Run:
         t0 = time.perf_counter()
         p = subprocess.Popen(["/usr/bin/time", "-v", "-o", str(timefile), *argv], stdout=out, stderr=err,
                              stdin=subprocess.DEVNULL, cwd=scratch, env=full_env, start_new_session=True)
-        try:
-            rc = p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            return Run(time.perf_counter() - t0, 0, 0.0, -9, f"timed out after {timeout:.0f}s")
+        # A blocking wait, with the timeout enforced by a timer: Popen.wait(timeout=...) polls
+        # with sleeps growing 0.5, 1, 2, 4, 8 ms..., which rounded every short run up to the next
+        # poll (a 9 ms run read as 16 ms).
+        timed_out = threading.Event()
+
+        def kill():
+            timed_out.set()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        rc = p.wait()
         wall = time.perf_counter() - t0
+        timer.cancel()
+        if timed_out.is_set():
+            return Run(wall, 0, 0.0, -9, f"timed out after {timeout:.0f}s")
     if not devnull_ok():
         log(f"!!! /dev/null is no longer a character device after: {' '.join(argv)}")
     rss, cpu, status = parse_time_v(timefile.read_text(errors="replace") if timefile.exists() else "")
