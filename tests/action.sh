@@ -348,7 +348,7 @@ key_of() { # key_of SRC: the cache key run.sh computes for SRC
 }
 K1="$(key_of "$ROOT")"
 mkdir -p "$TMP/src"
-cp -R "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT/src" "$ROOT/rules" "$TMP/src/"
+cp -R "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT/build.rs" "$ROOT/src" "$ROOT/rules" "$TMP/src/"
 check "cache key: keyflare-bin-<os>-<arch>-<image>-<hash> ($K1)" python3 -c 'import re,sys; sys.exit(not re.fullmatch(r"keyflare-bin-\w+-\w+-ubuntu24-[0-9a-f]{32}", sys.argv[1]))' "$K1"
 eq "cache key: the same sources give the same key" "$(key_of "$TMP/src")" "$K1"
 echo "// changed" >>"$TMP/src/src/main.rs"
