@@ -596,7 +596,7 @@ impl<'r> Matcher<'r> {
             // `near` keywords in the path stand for every match.
             let near = gate
                 .near
-                .map(|id| self.checks[id].searcher(self.automaton))
+                .map(|id| self.keywords(id))
                 .filter(|kw| !kw.found_in(path.as_bytes()));
             let spans: &[Range<usize>] = match pattern.shape() {
                 Some(shape) => {
@@ -738,6 +738,11 @@ impl<'r> Matcher<'r> {
             })
     }
 
+    /// The searcher of keyword check `id`, built on first use.
+    fn keywords(&self, id: usize) -> &Keywords {
+        self.checks[id].searcher(self.automaton)
+    }
+
     /// True if keyword check `id` holds for `input`: one of its words is in
     /// the path or where the check's scope says. Each check runs once per
     /// input (`memo`).
@@ -746,7 +751,7 @@ impl<'r> Matcher<'r> {
             return known;
         }
         let check = &self.checks[id];
-        let kw = check.searcher(self.automaton);
+        let kw = self.keywords(id);
         // Decoded text is not part of the file: it is searched as well.
         let decoded = || input.keep.is_some() && kw.found_in(input.data);
         let found = kw.found_in(input.path.as_bytes())
@@ -854,7 +859,7 @@ impl<'r> Matcher<'r> {
         let mut left = false;
         for (id, verdict) in facts.checks.iter_mut().enumerate() {
             if *verdict == Some(false) {
-                *verdict = Some(self.checks[id].searcher(self.automaton).found_in(piece));
+                *verdict = Some(self.keywords(id).found_in(piece));
                 left |= *verdict == Some(false);
             }
         }
