@@ -7,11 +7,14 @@
 //! run of at least `min_len` bytes from a small class (40 of
 //! `[A-Za-z0-9_-]`, 37 lowercase hex...), and such runs are rare in code. So
 //! the matcher finds those runs first, a sampled scan that reads a fraction
-//! of the bytes, and runs the regex only on windows around them.
+//! of the bytes, and runs the regex only on windows around them. Where the
+//! regex puts bytes outside the class on both sides of the secret
+//! (`= "…"`, `{{end}}`), the secret is a whole run, and longer runs (base64
+//! blobs, long identifiers) are passed over too.
 
 use std::ops::Range;
 
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// Secrets shorter than this are not worth windowing: runs that short are
 /// everywhere.
@@ -33,6 +36,10 @@ const MAX_AFTER: usize = 256;
 pub struct SecretShape {
     class: [bool; 256],
     min_len: usize,
+    /// Set when the bytes on both sides of the secret are outside `class`:
+    /// then the secret is a whole run, and runs longer than this (base64
+    /// blobs, long identifiers) cannot hold one.
+    max_len: Option<usize>,
     before: Option<usize>,
     after: usize,
 }
@@ -75,9 +82,17 @@ impl SecretShape {
         if after > MAX_AFTER {
             return None;
         }
+        let apart = |side: Option<[bool; 256]>| {
+            side.is_some_and(|side| side.iter().zip(&class).all(|(&n, &c)| !(n && c)))
+        };
+        let max_len = secret.properties().maximum_len().filter(|_| {
+            apart(neighbours(parts[..at].iter().rev(), false))
+                && apart(neighbours(parts[at + 1..].iter(), true))
+        });
         Some(SecretShape {
             class,
             min_len,
+            max_len,
             before,
             after,
         })
@@ -126,7 +141,7 @@ impl SecretShape {
         }
         let family_runs: Vec<Vec<Range<usize>>> = families
             .iter()
-            .map(|&(root, min_len)| shapes[root].runs_within(data, 0..data.len(), min_len))
+            .map(|&(root, min_len)| shapes[root].runs_within(data, 0..data.len(), min_len, None))
             .collect();
         shapes
             .iter()
@@ -139,14 +154,19 @@ impl SecretShape {
                     .filter(|r| r.len() >= s.min_len)
                 {
                     if s.class == shapes[root].class {
-                        runs.push(run.clone());
+                        runs.extend(Some(run.clone()).filter(|r| s.fits(r)));
                     } else {
-                        runs.extend(s.runs_within(data, run.clone(), s.min_len));
+                        runs.extend(s.runs_within(data, run.clone(), s.min_len, s.max_len));
                     }
                 }
                 s.windows_around(data, runs, focus)
             })
             .collect()
+    }
+
+    /// True if a run this long can hold a secret of this shape.
+    fn fits(&self, run: &Range<usize>) -> bool {
+        run.len() >= self.min_len && self.max_len.is_none_or(|max| run.len() <= max)
     }
 
     /// True if every byte of this shape's class is in `other`'s.
@@ -192,16 +212,92 @@ impl SecretShape {
 
     /// Maximal runs of `class` at least `min_len` long.
     fn runs(&self, data: &[u8]) -> Vec<Range<usize>> {
-        self.runs_within(data, 0..data.len(), self.min_len)
+        self.runs_within(data, 0..data.len(), self.min_len, self.max_len)
     }
 
-    /// Maximal runs of `class` in `within`, at least `min_len` long.
-    fn runs_within(&self, data: &[u8], within: Range<usize>, min_len: usize) -> Vec<Range<usize>> {
+    /// Maximal runs of `class` in `within`, `min_len` to `max_len` long.
+    fn runs_within(
+        &self,
+        data: &[u8],
+        within: Range<usize>,
+        min_len: usize,
+        max_len: Option<usize>,
+    ) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         let member = |i: usize| self.class[data[i] as usize];
-        crate::decode::sampled_runs(within, min_len, member, |r| out.push(r));
+        crate::decode::sampled_runs(within, min_len, member, |r| {
+            if max_len.is_none_or(|max| r.len() <= max) {
+                out.push(r)
+            }
+        });
         out
     }
+}
+
+/// The bytes that can stand next to the secret on one side: the last bytes
+/// of what precedes it (`parts` from the secret backwards) or the first of
+/// what follows it (`forward`). None when nothing need stand there: what is
+/// on that side can match the empty string, so any byte can.
+fn neighbours<'h>(parts: impl Iterator<Item = &'h &'h Hir>, forward: bool) -> Option<[bool; 256]> {
+    let mut set = [false; 256];
+    for part in parts {
+        if edge(part, forward, &mut set)? {
+            return Some(set);
+        }
+    }
+    None
+}
+
+/// Adds to `set` the bytes a match of `hir` can begin (`forward`) or end
+/// with; true if every match has one of them there, or (forward) ends the
+/// text, which bounds a run as well as a byte. None if its bytes are not
+/// simply listed.
+fn edge(hir: &Hir, forward: bool, set: &mut [bool; 256]) -> Option<bool> {
+    Some(match hir.kind() {
+        HirKind::Empty => false,
+        HirKind::Look(look) => match (forward, look) {
+            (true, Look::End) => true,
+            (true, Look::EndLF) => {
+                set[usize::from(b'\n')] = true;
+                true
+            }
+            (true, Look::EndCRLF) => {
+                set[usize::from(b'\r')] = true;
+                set[usize::from(b'\n')] = true;
+                true
+            }
+            // Word boundaries, and a start of text that may be a window's.
+            _ => false,
+        },
+        HirKind::Literal(lit) => match if forward { lit.0.first() } else { lit.0.last() } {
+            Some(&b) => {
+                set[usize::from(b)] = true;
+                true
+            }
+            None => false,
+        },
+        HirKind::Class(_) => {
+            add_bytes(hir, set)?;
+            true
+        }
+        HirKind::Repetition(r) => edge(&r.sub, forward, set)? && r.min > 0,
+        HirKind::Capture(c) => edge(&c.sub, forward, set)?,
+        HirKind::Alternation(parts) => {
+            let mut all = true;
+            for p in parts {
+                all &= edge(p, forward, set)?;
+            }
+            all
+        }
+        HirKind::Concat(parts) => {
+            let mut ordered: Box<dyn Iterator<Item = &Hir>> = if forward {
+                Box::new(parts.iter())
+            } else {
+                Box::new(parts.iter().rev())
+            };
+            ordered.try_fold(false, |closed, p| Some(closed || edge(p, forward, set)?))?
+        }
+    })
 }
 
 fn is_secret(hir: &Hir) -> bool {
@@ -260,6 +356,21 @@ mod tests {
         assert!(hex.class[b'a' as usize] && !hex.class[b'g' as usize]);
         assert_eq!(hex.after, 1);
         assert!(hex.before.is_none(), "\\s* is unbounded");
+        assert_eq!(hex.max_len, None, "a digit may follow the secret");
+        // Bytes outside the class on both sides: the secret is a whole run.
+        let bearer = r"(?i:bearer)[ \t]+(?P<secret>[A-Za-z0-9_-]{40})(?:[^A-Za-z0-9_\-]|$)";
+        assert_eq!(SecretShape::of(bearer).unwrap().max_len, Some(40));
+        let between = r#"(?m)["'](?P<secret>[a-f0-9]{37,45})(?:["']|$)"#;
+        assert_eq!(SecretShape::of(between).unwrap().max_len, Some(45));
+        // Nothing (a look-around, an optional byte) need stand on one side.
+        for source in [
+            r"\b(?P<secret>[a-f0-9]{37})[;]",
+            r"x?(?P<secret>[a-f0-9]{37})[;]",
+            r"=(?P<secret>[a-f0-9]{37})[;]?",
+            r"=(?P<secret>[a-f0-9]{37})(?:;|\b)",
+        ] {
+            assert_eq!(SecretShape::of(source).unwrap().max_len, None, "{source}");
+        }
         // Too short a secret, or an unbounded tail: the whole blob is searched.
         assert!(SecretShape::of(r"k=(?P<secret>[a-z]{8})").is_none());
         assert!(SecretShape::of(r"k=(?P<secret>[a-z]{20})\s.*").is_none());
@@ -296,6 +407,10 @@ mod tests {
             r"k=(?P<secret>[a-f0-9]{64})\b",
             r"(?P<secret>cfut_[A-Za-z0-9]{40}[a-f0-9]{8})\b",
             r"k=(?P<secret>[A-Za-z0-9+/]{40,88}={0,2})",
+            // Whole runs: a word run longer than 40 holds none of the first,
+            // but can hold hex runs of the second.
+            r"k=(?P<secret>[A-Za-z0-9_-]{40})(?:[^A-Za-z0-9_\-]|$)",
+            r"k=(?P<secret>[a-f0-9]{37,45})(?:[^A-Za-z0-9_\-]|$)",
         ];
         let shapes: Vec<SecretShape> = sources
             .iter()
@@ -327,6 +442,16 @@ mod tests {
                 assert_eq!(windows, &shape.windows(data, focus), "{shape:?}");
             }
         }
+        assert_eq!((shapes[5].max_len, shapes[6].max_len), (Some(40), Some(45)));
+        // A hex run inside a word run too long for the word shape: found
+        // through the family all the same.
+        let hex40 = &"0123456789abcdef".repeat(3)[..40];
+        let lone = format!("{}\nxx_{hex40} ;\n", ". ".repeat(600));
+        let lone = lone.as_bytes();
+        let together = SecretShape::windows_of_all(&refs[5..], lone, None);
+        assert!(together[0].is_empty());
+        assert_eq!(together[1], shapes[6].windows(lone, None));
+        assert!(!together[1].is_empty());
         // The hex shapes share one family with the word shape.
         assert!(shapes[1].within(&shapes[0]) && shapes[2].within(&shapes[0]));
         assert!(!shapes[4].within(&shapes[0]) && !shapes[0].within(&shapes[4]));
