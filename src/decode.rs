@@ -23,12 +23,15 @@
 //! are linear in the input.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use memchr::{memchr, memchr2, memchr_iter, memmem, memrchr};
+
+use crate::runs::ByteClass;
 
 /// Shortest base64 run worth decoding: 30 bytes, less than any credential
 /// keyflare knows with a name around it.
@@ -150,6 +153,7 @@ const fn byte_table(extra: &[u8]) -> [bool; 256] {
 
 /// Base64 characters, both alphabets.
 static BASE64_CHARS: [bool; 256] = byte_table(b"+/-_");
+static BASE64_CLASS: LazyLock<ByteClass> = LazyLock::new(|| ByteClass::new(BASE64_CHARS));
 
 /// PEM blocks (`-----BEGIN X-----` … `-----END X-----`): the body's lines are
 /// joined and decoded. Returns the body spans, decodable or not, so that the
@@ -215,109 +219,17 @@ fn pem_bodies(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) -> Vec<
 /// Runs of base64 characters (then up to two `=`), outside PEM bodies.
 fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &mut Vec<Encoded>) {
     let mut skip = skip.iter().peekable();
-    for range in run_candidates(data, within) {
-        runs_in(data, range, &mut skip, out);
-    }
+    runs_in(data, within, &mut skip, out);
 }
 
-/// Calls `found` with each maximal run of consecutive positions in `within`
-/// where `member` holds that is at least `min_len` long, in order. A run
-/// that long covers one of every `min_len` consecutive positions, so only
-/// those are tested and the run around a hit is measured: most positions are
-/// never looked at.
-pub(crate) fn sampled_runs(
-    within: Range<usize>,
-    min_len: usize,
-    member: impl Fn(usize) -> bool,
-    mut found: impl FnMut(Range<usize>),
-) {
-    let min_len = min_len.max(1);
-    // Positions before `floor` belong to runs already measured.
-    let mut floor = within.start;
-    let mut probe = within.start + min_len - 1;
-    while probe < within.end {
-        if !member(probe) {
-            probe += min_len;
-            continue;
-        }
-        let mut start = probe;
-        while start > floor && member(start - 1) {
-            start -= 1;
-        }
-        // A run long enough reaches `last`. Tested from there back towards
-        // the probe, a short run usually fails at once, and the gap found
-        // is the furthest one: the next run starts after it.
-        let last = start + min_len - 1;
-        if last >= within.end {
-            break;
-        }
-        if let Some(gap) = (probe + 1..=last).rev().find(|&i| !member(i)) {
-            // The next run starts after `gap` and, if long enough, covers
-            // gap + min_len.
-            floor = gap + 1;
-            probe = gap + min_len;
-            continue;
-        }
-        let mut end = last.max(probe) + 1;
-        while end < within.end && member(end) {
-            end += 1;
-        }
-        found(start..end);
-        floor = end;
-        probe = end + min_len;
-    }
-}
-
-/// Eight bytes at a time: true if every byte is in 0x2B..=0x7A (`+` to `z`),
-/// a superset of the base64 characters that excludes whitespace, quotes,
-/// brackets and everything non-ASCII. Branch-free bit tricks ("has less
-/// than", "has more than").
-fn word_may_be_base64(word: u64) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let below = word.wrapping_sub(ONES * 0x2B) & !word & HIGH;
-    let above = (word.wrapping_add(ONES * (127 - 0x7A)) | word) & HIGH;
-    below | above == 0
-}
-
-/// The parts of `within` where a run of MIN_BASE64_RUN base64 characters
-/// may be: a run that long covers at least four whole 8-byte words (counted
-/// from `within.start`) that pass [`word_may_be_base64`], and reaches at most
-/// 7 bytes past them on each side. Ordinary text fails the word test almost
-/// everywhere, so most of it is never looked at byte by byte.
-fn run_candidates(data: &[u8], within: Range<usize>) -> Vec<Range<usize>> {
-    const WORD: usize = 8;
-    // A run starting one byte into a word wastes 7 bytes before its first whole word.
-    const MIN_WORDS: usize = (MIN_BASE64_RUN - (WORD - 1)) / WORD;
-    let hay = &data[within.clone()];
-    let mut found: Vec<Range<usize>> = Vec::new();
-    let mut push = |first: usize, end_word: usize| {
-        let from = within.start + (first * WORD).saturating_sub(WORD);
-        let to = (within.start + (end_word + 1) * WORD).min(within.end);
-        match found.last_mut() {
-            Some(last) if last.end >= from => last.end = to,
-            _ => found.push(from..to),
-        }
-    };
-    let words = hay.len() / WORD;
-    let passes = |i: usize| {
-        let mut word = [0u8; WORD];
-        word.copy_from_slice(&hay[i * WORD..(i + 1) * WORD]);
-        word_may_be_base64(u64::from_ne_bytes(word))
-    };
-    sampled_runs(0..words, MIN_WORDS, passes, |r| push(r.start, r.end));
-    found
-}
-
-/// The runs inside `within`, which holds every byte of them.
+/// The runs inside `within`.
 fn runs_in<'s>(
     data: &[u8],
     within: Range<usize>,
     skip: &mut std::iter::Peekable<impl Iterator<Item = &'s Range<usize>>>,
     out: &mut Vec<Encoded>,
 ) {
-    let is_base64 = |i: usize| BASE64_CHARS[data[i] as usize];
-    sampled_runs(within.clone(), MIN_BASE64_RUN, is_base64, |run| {
+    BASE64_CLASS.runs(data, within.clone(), MIN_BASE64_RUN, |run| {
         let (start, run_end) = (run.start, run.end);
         if run.len() > MAX_ENCODED_RUN {
             return;
@@ -517,7 +429,13 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
     let mut i = line.start;
     let mut open: Option<usize> = None;
     let mut escaped = false;
+    // Only quotes and backslashes matter: jump from one to the next (a
+    // minified line or a source map's sources can be megabytes long).
     while i < line.end {
+        let Some(at) = memchr2(b'"', b'\\', &data[i..line.end]) else {
+            break;
+        };
+        i += at;
         match (data[i], open) {
             (b'"', None) => {
                 open = Some(i + 1);
@@ -650,53 +568,6 @@ mod tests {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
     #[test]
-    fn sampled_runs_are_the_maximal_long_runs() {
-        // Every maximal run of members at least min_len long, the slow way.
-        fn naive(data: &[bool], within: Range<usize>, min_len: usize) -> Vec<Range<usize>> {
-            let mut out = Vec::new();
-            let mut i = within.start;
-            while i < within.end {
-                if !data[i] {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < within.end && data[i] {
-                    i += 1;
-                }
-                if i - start >= min_len.max(1) {
-                    out.push(start..i);
-                }
-            }
-            out
-        }
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for round in 0..3000 {
-            let len = (next() % 300) as usize;
-            // From sparse to dense members, so that runs of every length occur.
-            let density = 50 + (round % 50) as u64;
-            let data: Vec<bool> = (0..len).map(|_| next() % 100 < density).collect();
-            let min_len = (next() % 12) as usize;
-            let a = (next() as usize) % (len + 1);
-            let b = (next() as usize) % (len + 1);
-            let within = a.min(b)..a.max(b);
-            let mut got = Vec::new();
-            sampled_runs(within.clone(), min_len, |i| data[i], |r| got.push(r));
-            assert_eq!(
-                got,
-                naive(&data, within.clone(), min_len),
-                "{within:?} min {min_len}"
-            );
-        }
-    }
-
-    #[test]
     fn tunnel_tokens() {
         let json = r#"{"a":"0123456789abcdef0123456789abcdef","t":"6f6d54b0-9c62-4e2b-8d7a-1f3b5c6d7e8f","s":"ZGVtbyB0dW5uZWwgc2VjcmV0IGZvciBrZXlmbGFyZQ=="}"#;
         let token = STANDARD.encode(json);
@@ -756,51 +627,6 @@ mod tests {
         assert_eq!(decoded_all(&text).len(), 3);
         // One character short: not a run.
         assert!(decoded_all(&enc[..MIN_BASE64_RUN - 1]).is_empty());
-    }
-
-    #[test]
-    fn word_filter_keeps_every_long_run_in_a_candidate() {
-        // Random text mixing base64 characters, the superset's non-base64
-        // characters (`.` `:` `=`) and separators; runs of every length.
-        let alphabet = b"aZ09+/-_.:= \n\"\xc3";
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        for round in 0..300 {
-            let len = 40 + round * 7;
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    // Mostly base64, so that long runs occur.
-                    let r = (state % 100) as usize;
-                    if r < 90 {
-                        alphabet[r % 8]
-                    } else {
-                        alphabet[8 + r % (alphabet.len() - 8)]
-                    }
-                })
-                .collect();
-            let offset = round % 9;
-            let within = offset..text.len();
-            let candidates = run_candidates(&text, within.clone());
-            let mut i = within.start;
-            while i < within.end {
-                if !BASE64_CHARS[text[i] as usize] {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < within.end && BASE64_CHARS[text[i] as usize] {
-                    i += 1;
-                }
-                if i - start >= MIN_BASE64_RUN {
-                    assert!(
-                        candidates.iter().any(|c| c.start <= start && i <= c.end),
-                        "run {start}..{i} not in {candidates:?}"
-                    );
-                }
-            }
-        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod large;
 pub mod matcher;
 pub mod report;
 pub mod rules;
+pub mod runs;
 pub mod scan;
 pub mod shape;
 pub mod source;

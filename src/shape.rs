@@ -16,6 +16,8 @@ use std::ops::Range;
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
+use crate::runs::ByteClass;
+
 /// Secrets shorter than this are not worth windowing: runs that short are
 /// everywhere.
 const MIN_WINDOWED_LEN: usize = 16;
@@ -34,7 +36,7 @@ const MAX_AFTER: usize = 256;
 /// (None: unbounded) and `after` bytes after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretShape {
-    class: [bool; 256],
+    class: ByteClass,
     min_len: usize,
     /// Set when the bytes on both sides of the secret are outside `class`:
     /// then the secret is a whole run, and runs longer than this (base64
@@ -90,7 +92,7 @@ impl SecretShape {
                 && apart(neighbours(parts[at + 1..].iter(), true))
         });
         Some(SecretShape {
-            class,
+            class: ByteClass::new(class),
             min_len,
             max_len,
             before,
@@ -116,7 +118,7 @@ impl SecretShape {
         data: &[u8],
         focus: Option<&[Range<usize>]>,
     ) -> Vec<Vec<Range<usize>>> {
-        let size = |s: &SecretShape| s.class.iter().filter(|&&c| c).count();
+        let size = |s: &SecretShape| s.class.size();
         let mut order: Vec<usize> = (0..shapes.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(size(shapes[i])));
         // Families: the shape with the broadest class, and the shortest run
@@ -171,7 +173,7 @@ impl SecretShape {
 
     /// True if every byte of this shape's class is in `other`'s.
     fn within(&self, other: &SecretShape) -> bool {
-        self.class.iter().zip(&other.class).all(|(&a, &b)| !a || b)
+        self.class.within(&other.class)
     }
 
     /// The windows around `runs` (sorted, of this shape's class).
@@ -224,8 +226,7 @@ impl SecretShape {
         max_len: Option<usize>,
     ) -> Vec<Range<usize>> {
         let mut out = Vec::new();
-        let member = |i: usize| self.class[data[i] as usize];
-        crate::decode::sampled_runs(within, min_len, member, |r| {
+        self.class.runs(data, within, min_len, |r| {
             if max_len.is_none_or(|max| r.len() <= max) {
                 out.push(r)
             }
@@ -353,7 +354,7 @@ mod tests {
         let hex = SecretShape::of(r"(?i:x-auth-key)[:=]\s*(?P<secret>[a-f0-9]{37,45})(?:[^a-z]|$)")
             .expect("windowable");
         assert_eq!(hex.min_len, 37);
-        assert!(hex.class[b'a' as usize] && !hex.class[b'g' as usize]);
+        assert!(hex.class.contains(b'a') && !hex.class.contains(b'g'));
         assert_eq!(hex.after, 1);
         assert!(hex.before.is_none(), "\\s* is unbounded");
         assert_eq!(hex.max_len, None, "a digit may follow the secret");
