@@ -583,16 +583,18 @@ impl<'r> Matcher<'r> {
     /// by OR-ing in another text's verdict).
     pub fn scan_active(&self, input: &Input<'_>, active: &[bool]) -> Vec<Match> {
         let mut checks = CheckMemo::new(self.checks.len());
-        let to_run = self.runnable(input, active, &mut checks);
-        if to_run.is_empty() {
+        let anchored: Vec<(usize, usize)> = self.anchored(input.path, active).collect();
+        if anchored.is_empty() {
             return Vec::new();
         }
         let (path, data) = (input.path, input.data);
         let mut found: Vec<Match> = Vec::new();
         let whole = 0..data.len();
-        // Windows are computed once per secret shape (many patterns share one).
+        // Windows are computed once per secret shape (many patterns share
+        // one), before the keyword checks: most blobs have no room for most
+        // secrets, and then the checks need not search them.
         let mut shapes: Vec<&SecretShape> = Vec::new();
-        for &(ri, pi) in &to_run {
+        for &(ri, pi) in &anchored {
             if let Some(shape) = self.rules.rules()[ri].patterns[pi].shape() {
                 if !shapes.contains(&shape) {
                     shapes.push(shape);
@@ -600,21 +602,10 @@ impl<'r> Matcher<'r> {
             }
         }
         let windows = SecretShape::windows_of_all(&shapes, data, input.focus);
-        for (ri, pi) in to_run {
+        for (ri, pi) in anchored {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
             let gate = &self.gates[ri][pi];
-            if gate
-                .in_file
-                .is_some_and(|id| !self.holds(id, input, &mut checks))
-            {
-                continue;
-            }
-            // `near` keywords in the path stand for every match.
-            let near = gate
-                .near
-                .map(|id| self.keywords(id))
-                .filter(|kw| !kw.found_in(path.as_bytes()));
             let spans: &[Range<usize>] = match pattern.shape() {
                 Some(shape) => {
                     let i = shapes.iter().position(|s| *s == shape).unwrap_or(0);
@@ -629,6 +620,24 @@ impl<'r> Matcher<'r> {
                 }
                 None => std::slice::from_ref(&whole),
             };
+            if spans.is_empty()
+                || !gate
+                    .checks
+                    .iter()
+                    .all(|&c| self.holds(c, input, &mut checks))
+                // Also when it is the anchor: a decoded window's anchors
+                // include the file's.
+                || gate
+                    .in_file
+                    .is_some_and(|id| !self.holds(id, input, &mut checks))
+            {
+                continue;
+            }
+            // `near` keywords in the path stand for every match.
+            let near = gate
+                .near
+                .map(|id| self.keywords(id))
+                .filter(|kw| !kw.found_in(path.as_bytes()));
             for span in spans {
                 for caps in pattern.regex().captures_iter(&data[span.clone()]) {
                     let Some(secret) = caps.name("secret") else {
