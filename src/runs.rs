@@ -222,22 +222,21 @@ impl Shufti {
 mod tests {
     use super::*;
 
-    /// Every maximal run at least `min_len` long, the slow way.
+    /// Every maximal run of members at least `min_len` long, the slow way.
     fn naive(
-        class: &ByteClass,
-        data: &[u8],
+        member: impl Fn(usize) -> bool,
         within: Range<usize>,
         min_len: usize,
     ) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         let mut i = within.start;
         while i < within.end {
-            if !class.contains(data[i]) {
+            if !member(i) {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < within.end && class.contains(data[i]) {
+            while i < within.end && member(i) {
                 i += 1;
             }
             if i - start >= min_len.max(1) {
@@ -247,34 +246,20 @@ mod tests {
         out
     }
 
-    #[test]
-    fn sampled_runs_are_the_maximal_long_runs() {
-        // Every maximal run of members at least min_len long, the slow way.
-        fn naive(data: &[bool], within: Range<usize>, min_len: usize) -> Vec<Range<usize>> {
-            let mut out = Vec::new();
-            let mut i = within.start;
-            while i < within.end {
-                if !data[i] {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < within.end && data[i] {
-                    i += 1;
-                }
-                if i - start >= min_len.max(1) {
-                    out.push(start..i);
-                }
-            }
-            out
-        }
+    /// A xorshift generator: random enough for test inputs, and the same every run.
+    fn xorshift() -> impl FnMut() -> u64 {
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    #[test]
+    fn sampled_runs_are_the_maximal_long_runs() {
+        let mut next = xorshift();
         for round in 0..3000 {
             let len = (next() % 300) as usize;
             // From sparse to dense members, so that runs of every length occur.
@@ -288,7 +273,7 @@ mod tests {
             sampled_runs(within.clone(), min_len, |i| data[i], |r| got.push(r));
             assert_eq!(
                 got,
-                naive(&data, within.clone(), min_len),
+                naive(|i| data[i], within.clone(), min_len),
                 "{within:?} min {min_len}"
             );
         }
@@ -309,13 +294,7 @@ mod tests {
         let classes = [ByteClass::new(word), ByteClass::new(wide)];
         assert_eq!(classes[0].simd.is_some(), avx2(), "ASCII classes use SIMD");
         assert!(classes[1].simd.is_none());
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift();
         let alphabet = b"aZ9_-.= \n\xe9\xff";
         for round in 0..4000 {
             let len = (next() % 700) as usize;
@@ -340,7 +319,7 @@ mod tests {
                 class.runs(&data, within.clone(), min_len, |r| got.push(r));
                 assert_eq!(
                     got,
-                    naive(class, &data, within.clone(), min_len),
+                    naive(|i| class.contains(data[i]), within.clone(), min_len),
                     "{within:?} min {min_len}"
                 );
             }
