@@ -219,16 +219,6 @@ fn pem_bodies(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) -> Vec<
 /// Runs of base64 characters (then up to two `=`), outside PEM bodies.
 fn base64_runs(data: &[u8], within: Range<usize>, skip: &[Range<usize>], out: &mut Vec<Encoded>) {
     let mut skip = skip.iter().peekable();
-    runs_in(data, within, &mut skip, out);
-}
-
-/// The runs inside `within`.
-fn runs_in<'s>(
-    data: &[u8],
-    within: Range<usize>,
-    skip: &mut std::iter::Peekable<impl Iterator<Item = &'s Range<usize>>>,
-    out: &mut Vec<Encoded>,
-) {
     BASE64_CLASS.runs(data, within.clone(), MIN_BASE64_RUN, |run| {
         let (start, run_end) = (run.start, run.end);
         if run.len() > MAX_ENCODED_RUN {

@@ -15,6 +15,8 @@ use std::ops::Range;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ByteClass {
     member: [bool; 256],
+    /// How many bytes are members (shapes are ordered by it for every blob).
+    size: usize,
     /// Nibble tables for the SIMD search; None without AVX2 or for a class
     /// with bytes above 0x7F.
     simd: Option<Shufti>,
@@ -43,7 +45,8 @@ impl ByteClass {
             }
             Shufti { low, high }
         });
-        ByteClass { member, simd }
+        let size = member.iter().filter(|&&m| m).count();
+        ByteClass { member, size, simd }
     }
 
     /// True if `byte` is in the class.
@@ -53,7 +56,7 @@ impl ByteClass {
 
     /// The number of bytes in the class.
     pub fn size(&self) -> usize {
-        self.member.iter().filter(|&&m| m).count()
+        self.size
     }
 
     /// True if every member of this class is one of `other`'s.

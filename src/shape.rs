@@ -156,7 +156,9 @@ impl SecretShape {
                     .filter(|r| r.len() >= s.min_len)
                 {
                     if s.class == shapes[root].class {
-                        runs.extend(Some(run.clone()).filter(|r| s.fits(r)));
+                        if s.fits(run) {
+                            runs.push(run.clone());
+                        }
                     } else {
                         runs.extend(s.runs_within(data, run.clone(), s.min_len, s.max_len));
                     }
