@@ -6,7 +6,9 @@
 //! On x86-64 with AVX2, 32 bytes are classified at once (two table lookups
 //! on the nibbles of each byte, the technique of Hyperscan's "shufti"), and
 //! a block is looked at more closely only when it holds a group of members
-//! that every long-enough run must cover; elsewhere, and for classes with
+//! that every long-enough run must cover, and the run around it is measured
+//! 32 bytes at a time too (minified code has runs of thousands of word
+//! characters); elsewhere, and for classes with
 //! non-ASCII bytes, the scalar sampled search of [`sampled_runs`] runs.
 
 use std::ops::Range;
@@ -91,14 +93,13 @@ impl ByteClass {
             let mut at = within.start;
             // SAFETY: `simd` exists only where AVX2 was detected.
             while let Some(block) = unsafe { simd.next_full_group(data, at..within.end, group) } {
-                let mut start = block;
-                while start > at && member(start - 1) {
-                    start -= 1;
-                }
-                let mut end = block + group;
-                while end < within.end && member(end) {
-                    end += 1;
-                }
+                // SAFETY: as above.
+                let (start, end) = unsafe {
+                    (
+                        simd.run_start(data, at..block),
+                        simd.run_end(data, block + group..within.end),
+                    )
+                };
                 if end - start >= min_len {
                     found(start..end);
                 }
@@ -188,20 +189,9 @@ impl Shufti {
         within: Range<usize>,
         group: usize,
     ) -> Option<usize> {
-        use std::arch::x86_64::*;
-        let low = _mm256_loadu_si256(self.low.as_ptr().cast());
-        let high = _mm256_loadu_si256(self.high.as_ptr().cast());
-        let nibble = _mm256_set1_epi8(0x0f);
         let mut at = within.start;
         while at + 32 <= within.end {
-            let bytes = _mm256_loadu_si256(data[at..at + 32].as_ptr().cast());
-            let lo = _mm256_shuffle_epi8(low, _mm256_and_si256(bytes, nibble));
-            // High nibbles 8 to 15 (non-ASCII bytes) find a zero in `high`.
-            let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
-            let hi = _mm256_shuffle_epi8(high, hi_nibble);
-            let outside = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
-            // Bit i set: byte i is not a member.
-            let out = _mm256_movemask_epi8(outside) as u32;
+            let out = self.outside(data, at);
             let first = match group {
                 32 => (out == 0).then_some(0),
                 16 => [0, 16].into_iter().find(|&g| (out >> g) & 0xffff == 0),
@@ -218,6 +208,71 @@ impl Shufti {
             at += 32;
         }
         None
+    }
+
+    /// Where the run of members ending at `within.end` starts (not before
+    /// `within.start`).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_start(&self, data: &[u8], within: Range<usize>) -> usize {
+        let mut end = within.end;
+        while end >= within.start + 32 {
+            let out = self.outside(data, end - 32);
+            if out != 0 {
+                return end - out.leading_zeros() as usize;
+            }
+            end -= 32;
+        }
+        let tail = data[within.start..end]
+            .iter()
+            .rposition(|&b| !self.contains(b));
+        tail.map_or(within.start, |i| within.start + i + 1)
+    }
+
+    /// Where the run of members starting at `within.start` ends (not after
+    /// `within.end`).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_end(&self, data: &[u8], within: Range<usize>) -> usize {
+        let mut start = within.start;
+        while start + 32 <= within.end {
+            let out = self.outside(data, start);
+            if out != 0 {
+                return start + out.trailing_zeros() as usize;
+            }
+            start += 32;
+        }
+        let tail = data[start..within.end]
+            .iter()
+            .position(|&b| !self.contains(b));
+        tail.map_or(within.end, |i| start + i)
+    }
+
+    /// Bit i set: `data[at + i]` is not a member, for i below 32.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn outside(&self, data: &[u8], at: usize) -> u32 {
+        use std::arch::x86_64::*;
+        let block = &data[at..at + 32];
+        let low = _mm256_loadu_si256(self.low.as_ptr().cast());
+        let high = _mm256_loadu_si256(self.high.as_ptr().cast());
+        let nibble = _mm256_set1_epi8(0x0f);
+        let bytes = _mm256_loadu_si256(block.as_ptr().cast());
+        let lo = _mm256_shuffle_epi8(low, _mm256_and_si256(bytes, nibble));
+        // High nibbles 8 to 15 (non-ASCII bytes) find a zero in `high`.
+        let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+        let hi = _mm256_shuffle_epi8(high, hi_nibble);
+        let outside = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
+        _mm256_movemask_epi8(outside) as u32
+    }
+
+    /// True if `byte` is a member (the scalar reading of the tables).
+    fn contains(&self, byte: u8) -> bool {
+        byte < 0x80 && self.low[usize::from(byte & 15)] & self.high[usize::from(byte >> 4)] != 0
     }
 }
 
