@@ -6,10 +6,10 @@
 //! On x86-64 with AVX2, 32 bytes are classified at once (two table lookups
 //! on the nibbles of each byte, the technique of Hyperscan's "shufti"), and
 //! a block is looked at more closely only when it holds a group of members
-//! that every long-enough run must cover, and the run around it is measured
-//! 32 bytes at a time too (minified code has runs of thousands of word
-//! characters); elsewhere, and for classes with
-//! non-ASCII bytes, the scalar sampled search of [`sampled_runs`] runs.
+//! that every long-enough run must cover; the run around it is measured 32
+//! bytes at a time too (minified code has runs of thousands of word
+//! characters). Elsewhere, and for classes with non-ASCII bytes, the scalar
+//! sampled search of [`sampled_runs`] runs.
 
 use std::ops::Range;
 
