@@ -28,6 +28,7 @@ pub mod error;
 pub mod finding;
 mod git_scan;
 pub mod large;
+pub mod literals;
 pub mod matcher;
 pub mod report;
 pub mod rules;

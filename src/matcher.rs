@@ -18,9 +18,10 @@ use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use memchr::{memchr_iter, memmem};
+use memchr::memchr_iter;
 use regex::bytes::Regex;
 
+use crate::literals::{for_each_lowered, Literals};
 use crate::rules::{Checksum, Companion, RuleSet, Validator};
 use crate::shape::SecretShape;
 
@@ -31,9 +32,8 @@ pub(crate) const NEAR_BYTES: usize = 2048;
 const COMPANION_BYTES: usize = 4096;
 /// Blobs up to this size are searched whole for account ids.
 const COMPANION_WHOLE_BLOB: usize = 64 * 1024;
-/// The prefilter lowercases blobs in chunks of this size...
-const PREFILTER_CHUNK: usize = 32 * 1024;
-/// ...overlapping by this much, which must exceed the longest keyword.
+/// Keyword checks lowercase blobs in chunks overlapping by this much, which
+/// must exceed the longest keyword.
 const PREFILTER_OVERLAP: usize = crate::rules::MAX_KEYWORD_LEN;
 /// Blobs up to this size are searched whole by every pattern; larger ones
 /// only in windows around runs of the pattern's secret characters.
@@ -155,17 +155,12 @@ pub struct Matcher<'r> {
     /// The anchor keywords, searched in every blob (see [`Gate`]); ids index
     /// this list.
     anchor_words: Vec<String>,
-    /// The keys of the anchors of four bytes or more, in one SIMD search
-    /// (see [`choose_keys`]).
-    prefilter: AhoCorasick,
-    /// For each `prefilter` key: the anchors to verify where it is found,
-    /// with the key's offset in each.
+    /// The keys the anchors are found by, in one search (see
+    /// [`choose_keys`]).
+    keys: Literals,
+    /// For each key: the anchors to verify where it is found, with the
+    /// key's offset in each.
     keyed: Vec<Vec<(usize, usize)>>,
-    /// The shorter anchors, found by their first two bytes, and the longer
-    /// ones that begin with the same two bytes. A three-byte key in the
-    /// SIMD search would halve its speed (its fingerprint would shrink to
-    /// three bytes and let far more false candidates through).
-    short_anchors: Vec<ShortAnchors>,
     /// Keyword sets checked only in blobs where a pattern's anchor was seen.
     checks: Vec<Check>,
     /// For each rule, for each pattern: what must be seen before its regex
@@ -256,13 +251,6 @@ enum Scope {
     InFile,
 }
 
-/// Short anchors sharing their first (up to) two bytes.
-struct ShortAnchors {
-    prefix: memmem::Finder<'static>,
-    /// Anchor ids.
-    members: Vec<usize>,
-}
-
 struct Check {
     words: Vec<String>,
     scope: Scope,
@@ -321,44 +309,8 @@ impl Keywords {
     }
 
     fn found_in(&self, text: &[u8]) -> bool {
-        let mut found = false;
-        for_each_lowered(text, |chunk| {
-            found = self.0.is_match(chunk);
-            found
-        });
-        found
+        for_each_lowered(text, PREFILTER_OVERLAP, |_, chunk| self.0.is_match(chunk))
     }
-}
-
-/// Calls `f` with `data` lowercased, a chunk at a time, in a buffer kept
-/// per thread; chunks overlap by more than the longest keyword, so none is
-/// cut in two. Stops when `f` returns true.
-fn for_each_lowered(data: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
-    thread_local! {
-        static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    LOWER.with(|cell| {
-        // A call from inside `f` (there is none today) gets a buffer of its own.
-        let mut own = Vec::new();
-        let mut borrowed = cell.try_borrow_mut();
-        let lower = match borrowed.as_mut() {
-            Ok(buf) => &mut **buf,
-            Err(_) => &mut own,
-        };
-        lower.resize(PREFILTER_CHUNK + PREFILTER_OVERLAP, 0);
-        let mut start = 0;
-        while start < data.len() {
-            let from = start.saturating_sub(PREFILTER_OVERLAP);
-            let to = (start + PREFILTER_CHUNK).min(data.len());
-            let n = to - from;
-            lower[..n].copy_from_slice(&data[from..to]);
-            lower[..n].make_ascii_lowercase();
-            if f(&lower[..n]) {
-                return;
-            }
-            start = to;
-        }
-    });
 }
 
 /// Words that occur in most codebases: poor anchors.
@@ -488,65 +440,46 @@ impl<'r> Matcher<'r> {
             }
             gates.push(per_pattern);
         }
-        // Anchors shorter than the SIMD search's widest fingerprint are
-        // found apart by their first two bytes, and so are the longer ones
-        // that begin with those bytes (that search runs anyway).
-        let mut short_anchors: Vec<ShortAnchors> = Vec::new();
+        // Anchors shorter than the SIMD search's fingerprint are found by
+        // their first two bytes, and so are the longer ones that begin with
+        // those bytes (that key is looked for anyway). Each key shorter than
+        // the fingerprint lets every position with its bytes through.
+        let mut keys: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
         for k in (0..anchors.len()).filter(|&k| anchors[k].len() < 4) {
-            let prefix = &anchors[k].as_bytes()[..anchors[k].len().min(2)];
-            match short_anchors
-                .iter_mut()
-                .find(|g| g.prefix.needle() == prefix)
-            {
-                Some(group) => group.members.push(k),
-                None => short_anchors.push(ShortAnchors {
-                    prefix: memmem::Finder::new(prefix).into_owned(),
-                    members: vec![k],
-                }),
+            let prefix = &anchors[k][..anchors[k].len().min(2)];
+            match keys.iter_mut().find(|(key, _)| key == prefix) {
+                Some((_, members)) => members.push((k, 0)),
+                None => keys.push((prefix.to_string(), vec![(k, 0)])),
             }
         }
         let mut long = Vec::new();
         for k in (0..anchors.len()).filter(|&k| anchors[k].len() >= 4) {
-            match short_anchors
+            match keys
                 .iter_mut()
-                .find(|g| anchors[k].as_bytes().starts_with(g.prefix.needle()))
+                .find(|(key, _)| anchors[k].starts_with(key.as_str()))
             {
-                Some(group) => group.members.push(k),
+                Some((_, members)) => members.push((k, 0)),
                 None => long.push(k),
             }
         }
         let words: Vec<&str> = long.iter().map(|&k| anchors[k].as_str()).collect();
-        let keys = choose_keys(&words);
-        // A key found at some position hides a key that begins it (the
-        // search reports the longest): those anchors are verified there too.
-        let keyed = keys
-            .iter()
-            .map(|(key, _)| {
-                keys.iter()
-                    .filter(|(other, _)| key.starts_with(other.as_str()))
-                    .flat_map(|(other, members)| {
-                        members.iter().map(|&i| {
-                            let offset = words[i].find(other.as_str()).unwrap_or(0);
-                            (long[i], offset)
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
-        // Case-sensitive over lowercased text: with few enough patterns the
-        // search runs on SIMD (Teddy); ASCII case folding would multiply the
-        // patterns past what Teddy takes and fall back to a byte-at-a-time DFA.
-        let prefilter = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(volume.automaton())
-            .build(keys.iter().map(|(key, _)| key))
-            .expect("keywords are plain literals");
+        for (key, members) in choose_keys(&words) {
+            let members = members
+                .iter()
+                .map(|&i| (long[i], words[i].find(&key).unwrap_or(0)))
+                .collect();
+            keys.push((key, members));
+        }
+        let (keys, keyed): (Vec<String>, Vec<_>) = keys.into_iter().unzip();
+        let keys = Literals::new(
+            &keys.iter().map(String::as_str).collect::<Vec<_>>(),
+            volume.automaton(),
+        );
         Matcher {
             rules,
             anchor_words: anchors,
-            prefilter,
+            keys,
             keyed,
-            short_anchors,
             checks,
             gates,
             automaton: volume.automaton(),
@@ -819,42 +752,17 @@ impl<'r> Matcher<'r> {
                 *remaining -= 1;
             }
         };
-        for_each_lowered(text, |text| {
-            for group in &self.short_anchors {
-                if group.members.iter().all(|&k| seen[k]) {
-                    continue;
+        self.keys.for_each(text, |key, at| {
+            for &(k, offset) in &self.keyed[key] {
+                let word = self.anchor_words[k].as_bytes();
+                if !seen[k]
+                    && at.checked_sub(offset).is_some_and(|at| {
+                        text.get(at..at + word.len())
+                            .is_some_and(|t| t.eq_ignore_ascii_case(word))
+                    })
+                {
+                    see(k, seen, &mut remaining);
                 }
-                for at in group.prefix.find_iter(text) {
-                    for &k in &group.members {
-                        if text[at..].starts_with(self.anchor_words[k].as_bytes()) {
-                            see(k, seen, &mut remaining);
-                        }
-                    }
-                    if group.members.iter().all(|&k| seen[k]) {
-                        break;
-                    }
-                }
-            }
-            // Every occurrence of every key: the search restarts just past
-            // the start of each one found, not past its end.
-            let mut from = 0;
-            while let Some(m) = self
-                .prefilter
-                .find(aho_corasick::Input::new(text).range(from..))
-            {
-                for &(k, offset) in &self.keyed[m.pattern().as_usize()] {
-                    if !seen[k]
-                        && m.start().checked_sub(offset).is_some_and(|at| {
-                            text[at..].starts_with(self.anchor_words[k].as_bytes())
-                        })
-                    {
-                        see(k, seen, &mut remaining);
-                    }
-                }
-                if remaining == 0 {
-                    return true;
-                }
-                from = m.start() + 1;
             }
             remaining == 0
         });
@@ -1012,9 +920,9 @@ const MIN_SHARED_KEY: usize = 6;
 
 /// The keys the SIMD search looks for to find `words` (keywords of four
 /// bytes or more), each with the words it stands for. Each word is found
-/// by a key that it contains, verified where the key is found. Teddy, the
-/// SIMD search, slows down with every bucket of patterns it must tell apart
-/// (on a tree of source, 48 keywords searched at 2 GB/s, 12 at 4 GB/s), so
+/// by a key that it contains, verified where the key is found. A SIMD
+/// search slows down with every bucket of patterns it must tell apart (on a
+/// tree of source, 48 keywords searched at 2 GB/s, 12 at 4 GB/s), so
 /// words share a key where they can: `secret` stands for `r2_secret`,
 /// `tunnelsecret` and `kind: secret`. Greedy: the longest piece shared by
 /// the most words not yet covered; words that share none are their own key.
@@ -1281,9 +1189,9 @@ mod tests {
         for common in COMMON_WORDS {
             assert!(!anchors.contains(common), "{common} is an anchor");
         }
-        // Teddy, the SIMD search, takes at most 64 patterns; beyond that the
-        // prefilter would fall back to a byte-at-a-time automaton.
-        assert!(anchors.len() <= 64, "{} anchors", anchors.len());
+        // The SIMD search takes at most 32 keys; beyond that the prefilter
+        // falls back to lowercasing text for aho-corasick.
+        assert!(m.keys.len() <= 32, "{} keys", m.keys.len());
         // Checked only where an anchor was seen: a common word alone runs nothing.
         let blob = "client_secret = 'x'\nbearer abc\n";
         assert!(m.scan_blob("a.py", blob.as_bytes()).is_empty());
@@ -1344,10 +1252,12 @@ mod tests {
         let m = Matcher::new(&rules);
         // Each anchor alone, after or overlapping another anchor's key
         // (`secret_r2` in `tunnelsecret_r2`, `flarectl` in `cloudflarectl`,
-        // `cloudflare` in `cf_cloudflare`), at a chunk boundary and in upper
+        // `cloudflare` in `cf_cloudflare`), at a block boundary and in upper
         // case.
         for (k, word) in m.anchor_words.iter().enumerate() {
-            let pad = "x".repeat(PREFILTER_CHUNK - word.len() / 2);
+            // Across a 32-byte block of the SIMD search and a chunk of the
+            // portable one.
+            let pad = "x".repeat(crate::literals::LOWERED_CHUNK - word.len() / 2);
             for text in [
                 word.clone(),
                 format!("tunnel{word}"),

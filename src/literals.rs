@@ -1,0 +1,435 @@
+//! A few short words found wherever they occur, whatever their ASCII case:
+//! the anchor search that every blob goes through (see `matcher`), so one
+//! of the hot loops of a scan.
+//!
+//! With AVX2, 32 positions are tested at once by the method of Hyperscan's
+//! "Teddy": each word is put in one of eight buckets, and for each of a
+//! word's first four bytes two 16-entry tables, one per nibble, give the
+//! buckets with a word that may have that byte there. A position where the
+//! four bytes agree on a bucket is verified against that bucket's words.
+//! Case is folded into the tables (both cases of a letter share its low
+//! nibble, and both high nibbles are marked), so the text is searched as it
+//! is. Elsewhere the text is lowercased a chunk at a time and searched by
+//! aho-corasick.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// Text is lowercased in chunks of this size for the portable search and
+/// the keyword checks: small enough to stay in cache, large enough that the
+/// searchers' start-up costs nothing.
+pub(crate) const LOWERED_CHUNK: usize = 32 * 1024;
+
+/// Lowercased words, found wherever they occur in text in any ASCII case.
+pub struct Literals {
+    words: Vec<Vec<u8>>,
+    search: Search,
+}
+
+enum Search {
+    #[cfg(target_arch = "x86_64")]
+    Simd(Box<Teddy>),
+    Lowered {
+        automaton: AhoCorasick,
+        /// For each word, the other words that begin it: the leftmost-longest
+        /// search reports one word per position, and these are there too.
+        prefixes: Vec<Vec<usize>>,
+        longest: usize,
+    },
+}
+
+impl Literals {
+    /// A search for `words` (none of them empty); `automaton` is the kind
+    /// of automaton the portable search builds.
+    pub fn new(words: &[&str], automaton: Option<AhoCorasickKind>) -> Literals {
+        let words: Vec<Vec<u8>> = words
+            .iter()
+            .map(|w| w.to_ascii_lowercase().into())
+            .collect();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && words.len() <= 4 * BUCKETS {
+            let search = Search::Simd(Box::new(Teddy::new(&words)));
+            return Literals { words, search };
+        }
+        let search = Literals::lowered(&words, automaton);
+        Literals { words, search }
+    }
+
+    fn lowered(words: &[Vec<u8>], automaton: Option<AhoCorasickKind>) -> Search {
+        let prefixes = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                (0..words.len())
+                    .filter(|&j| j != i && w.starts_with(&words[j]))
+                    .collect()
+            })
+            .collect();
+        // Leftmost (not standard) semantics: only those get the SIMD search.
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(automaton)
+            .build(words)
+            .expect("words are plain literals");
+        let longest = words.iter().map(Vec::len).max().unwrap_or(0);
+        Search::Lowered {
+            automaton,
+            prefixes,
+            longest,
+        }
+    }
+
+    /// How many words there are.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Calls `found(word, position)` once for each occurrence of each word
+    /// in `text`, until it returns true. Returns true if it did.
+    pub fn for_each(&self, text: &[u8], mut found: impl FnMut(usize, usize) -> bool) -> bool {
+        match &self.search {
+            // SAFETY: `Simd` is only built where AVX2 was detected.
+            #[cfg(target_arch = "x86_64")]
+            Search::Simd(teddy) => unsafe { teddy.search(&self.words, text, &mut found) },
+            Search::Lowered {
+                automaton,
+                prefixes,
+                longest,
+            } => {
+                let overlap = longest.saturating_sub(1);
+                for_each_lowered(text, overlap, |from, chunk| {
+                    // What ends before `overlap` was found in the chunk before.
+                    let fresh = if from == 0 { 0 } else { overlap };
+                    let mut input = aho_corasick::Input::new(chunk);
+                    while let Some(m) = automaton.find(input.clone()) {
+                        let w = m.pattern().as_usize();
+                        for &w in std::iter::once(&w).chain(&prefixes[w]) {
+                            if m.start() + self.words[w].len() > fresh && found(w, from + m.start())
+                            {
+                                return true;
+                            }
+                        }
+                        input.set_start(m.start() + 1);
+                    }
+                    false
+                })
+            }
+        }
+    }
+
+    /// True if the portable search is in use (for tests).
+    #[cfg(test)]
+    fn is_simd(&self) -> bool {
+        !matches!(self.search, Search::Lowered { .. })
+    }
+}
+
+/// Calls `f(start, chunk)` with `data` lowercased a chunk at a time, in a
+/// buffer kept per thread; each chunk starts `overlap` bytes before the end
+/// of the one before, so that no word that long is cut in two. Stops when
+/// `f` returns true, and returns true if it did.
+pub fn for_each_lowered(
+    data: &[u8],
+    overlap: usize,
+    mut f: impl FnMut(usize, &[u8]) -> bool,
+) -> bool {
+    thread_local! {
+        static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LOWER.with(|cell| {
+        // A call from inside `f` (there is none today) gets a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let lower = match borrowed.as_mut() {
+            Ok(buf) => &mut **buf,
+            Err(_) => &mut own,
+        };
+        lower.resize(LOWERED_CHUNK + overlap, 0);
+        let mut start = 0;
+        while start < data.len() {
+            let from = start.saturating_sub(overlap);
+            let to = (start + LOWERED_CHUNK).min(data.len());
+            let n = to - from;
+            lower[..n].copy_from_slice(&data[from..to]);
+            lower[..n].make_ascii_lowercase();
+            if f(from, &lower[..n]) {
+                return true;
+            }
+            start = to;
+        }
+        false
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+const BUCKETS: usize = 8;
+/// How many leading bytes of a word the tables test.
+#[cfg(target_arch = "x86_64")]
+const FINGERPRINT: usize = 4;
+
+#[cfg(target_arch = "x86_64")]
+struct Teddy {
+    /// Per fingerprint byte: per low nibble, the buckets with a word that
+    /// may have a byte with that low nibble there; repeated for both 16-byte
+    /// lanes.
+    low: [[u8; 32]; FINGERPRINT],
+    /// The same per high nibble.
+    high: [[u8; 32]; FINGERPRINT],
+    /// The words in each bucket.
+    buckets: [Vec<usize>; BUCKETS],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Teddy {
+    fn new(words: &[Vec<u8>]) -> Teddy {
+        let mut buckets: [Vec<usize>; BUCKETS] = Default::default();
+        // A word shorter than the fingerprint lets any byte through where it
+        // has none, and so does every word in its bucket: short words get
+        // buckets of their own. The others share the rest, words alike in
+        // their first bytes together.
+        let (mut short, mut long): (Vec<usize>, Vec<usize>) =
+            (0..words.len()).partition(|&i| words[i].len() < FINGERPRINT);
+        long.sort_by_key(|&i| &words[i][..FINGERPRINT]);
+        short.truncate(BUCKETS - 1);
+        let short_buckets = short.len();
+        for (b, &i) in short.iter().enumerate() {
+            buckets[b].push(i);
+        }
+        let shared = BUCKETS - short_buckets;
+        let per_bucket = long.len().div_ceil(shared).max(1);
+        for (n, &i) in long.iter().enumerate() {
+            buckets[short_buckets + n / per_bucket].push(i);
+        }
+        // Short words beyond the seven put first.
+        for i in (0..words.len()).filter(|&i| words[i].len() < FINGERPRINT) {
+            if !buckets.iter().any(|b| b.contains(&i)) {
+                buckets[BUCKETS - 1].push(i);
+            }
+        }
+        let (mut low, mut high) = ([[0u8; 32]; FINGERPRINT], [[0u8; 32]; FINGERPRINT]);
+        for (b, members) in buckets.iter().enumerate() {
+            let bit = 1u8 << b;
+            for &i in members {
+                for j in 0..FINGERPRINT {
+                    let (lows, highs): (Vec<usize>, Vec<usize>) = match words[i].get(j) {
+                        None => ((0..16).collect(), (0..16).collect()),
+                        Some(&c) if c.is_ascii_lowercase() => (
+                            vec![usize::from(c & 15)],
+                            vec![usize::from(c >> 4), usize::from((c ^ 0x20) >> 4)],
+                        ),
+                        Some(&c) => (vec![usize::from(c & 15)], vec![usize::from(c >> 4)]),
+                    };
+                    for n in lows {
+                        low[j][n] |= bit;
+                        low[j][16 + n] |= bit;
+                    }
+                    for n in highs {
+                        high[j][n] |= bit;
+                        high[j][16 + n] |= bit;
+                    }
+                }
+            }
+        }
+        Teddy { low, high, buckets }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn search(
+        &self,
+        words: &[Vec<u8>],
+        text: &[u8],
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        use std::arch::x86_64::*;
+        let table = |t: &[u8; 32]| _mm256_loadu_si256(t.as_ptr().cast());
+        let low = self.low.each_ref().map(table);
+        let high = self.high.each_ref().map(table);
+        let nibble = _mm256_set1_epi8(0x0f);
+        let mut at = 0;
+        // The block at `at` reads up to FINGERPRINT - 1 bytes past its end.
+        while at + 32 + FINGERPRINT - 1 <= text.len() {
+            let mut agree = _mm256_set1_epi8(-1);
+            for j in 0..FINGERPRINT {
+                let block = &text[at + j..at + j + 32];
+                let bytes = _mm256_loadu_si256(block.as_ptr().cast());
+                let lo = _mm256_shuffle_epi8(low[j], _mm256_and_si256(bytes, nibble));
+                let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+                let hi = _mm256_shuffle_epi8(high[j], hi_nibble);
+                agree = _mm256_and_si256(agree, _mm256_and_si256(lo, hi));
+            }
+            let none = _mm256_cmpeq_epi8(agree, _mm256_setzero_si256());
+            let mut hits = !(_mm256_movemask_epi8(none) as u32);
+            if hits != 0 {
+                let mut buckets = [0u8; 32];
+                _mm256_storeu_si256(buckets.as_mut_ptr().cast(), agree);
+                while hits != 0 {
+                    let t = hits.trailing_zeros() as usize;
+                    if self.verify(words, text, at + t, buckets[t], found) {
+                        return true;
+                    }
+                    hits &= hits - 1;
+                }
+            }
+            at += 32;
+        }
+        for i in at..text.len() {
+            // Past the end of the text any byte may be: `verify` measures.
+            let mut agree = u8::MAX;
+            for (j, &c) in text[i..].iter().take(FINGERPRINT).enumerate() {
+                agree &= self.low[j][usize::from(c & 15)] & self.high[j][usize::from(c >> 4)];
+            }
+            if agree != 0 && self.verify(words, text, i, agree, found) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Reports the words of `buckets` that occur at `at`.
+    fn verify(
+        &self,
+        words: &[Vec<u8>],
+        text: &[u8],
+        at: usize,
+        mut buckets: u8,
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        while buckets != 0 {
+            let b = buckets.trailing_zeros() as usize;
+            for &i in &self.buckets[b] {
+                let word = &words[i];
+                if text
+                    .get(at..at + word.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(word))
+                    && found(i, at)
+                {
+                    return true;
+                }
+            }
+            buckets &= buckets - 1;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (word, position) the slow way.
+    fn naive(words: &[&str], text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for at in 0..text.len() {
+            for (i, w) in words.iter().enumerate() {
+                if text[at..].len() >= w.len()
+                    && text[at..at + w.len()].eq_ignore_ascii_case(w.as_bytes())
+                {
+                    out.push((i, at));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn every_occurrence_in_any_case() {
+        // Short words, words that begin others, words alike in their first
+        // bytes, a non-letter word, more words than buckets.
+        let words = [
+            "cf",
+            "secret",
+            "cloudflare",
+            "access",
+            "x-auth-",
+            "flarectl",
+            "wrangler",
+            "v1.0-",
+            "eyjhijoi",
+            "0x4aa",
+            ".env",
+            ".dev.vars",
+            "apitoken",
+            "cloud",
+            "secretr2",
+            "a",
+        ];
+        let searches = [
+            Literals::new(&words, None),
+            Literals {
+                words: words.iter().map(|w| w.as_bytes().to_vec()).collect(),
+                search: Literals::lowered(
+                    &words
+                        .iter()
+                        .map(|w| w.as_bytes().to_vec())
+                        .collect::<Vec<_>>(),
+                    None,
+                ),
+            },
+        ];
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            searches[0].is_simd(),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3000 {
+            let mut text = Vec::new();
+            // Long enough to cross the portable search's chunks now and then.
+            let len = if round % 100 == 0 {
+                70_000
+            } else {
+                (next() % 300) as usize
+            };
+            while text.len() < len {
+                let r = next();
+                if r % 7 == 0 {
+                    let w = words[(r >> 8) as usize % words.len()].as_bytes();
+                    text.extend(w.iter().map(|&c| {
+                        if (r >> 20) & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    }));
+                } else {
+                    text.push(b"xyzCFLA-.\xe9\xc3 \n"[(r >> 8) as usize % 12]);
+                }
+            }
+            let want = naive(&words, &text);
+            for search in &searches {
+                let mut got = Vec::new();
+                search.for_each(&text, |w, at| {
+                    got.push((w, at));
+                    false
+                });
+                got.sort_unstable();
+                assert_eq!(got, want, "round {round}, len {}", text.len());
+            }
+        }
+    }
+
+    #[test]
+    fn stops_when_asked() {
+        let search = Literals::new(&["ab"], None);
+        let mut n = 0;
+        let stopped = search.for_each(&b"ab ".repeat(100), |_, _| {
+            n += 1;
+            n == 3
+        });
+        assert!(stopped);
+        assert_eq!(n, 3);
+    }
+}
