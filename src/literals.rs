@@ -251,18 +251,33 @@ impl Teddy {
         let low = self.low.each_ref().map(table);
         let high = self.high.each_ref().map(table);
         let nibble = _mm256_set1_epi8(0x0f);
+        // Each block is loaded once: byte i's verdict for fingerprint byte j
+        // joins those of bytes i - 3 + j, shifted in from the block before
+        // where i is small, so bit b of `agree[i]` says that a word of bucket
+        // b may start at i - 3.
+        let mut before = [_mm256_setzero_si256(); FINGERPRINT - 1];
         let mut at = 0;
-        // The block at `at` reads up to FINGERPRINT - 1 bytes past its end.
-        while at + 32 + FINGERPRINT - 1 <= text.len() {
-            let mut agree = _mm256_set1_epi8(-1);
-            for j in 0..FINGERPRINT {
-                let block = &text[at + j..at + j + 32];
-                let bytes = _mm256_loadu_si256(block.as_ptr().cast());
-                let lo = _mm256_shuffle_epi8(low[j], _mm256_and_si256(bytes, nibble));
-                let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
-                let hi = _mm256_shuffle_epi8(high[j], hi_nibble);
-                agree = _mm256_and_si256(agree, _mm256_and_si256(lo, hi));
-            }
+        while at + 32 <= text.len() {
+            let bytes = _mm256_loadu_si256(text[at..at + 32].as_ptr().cast());
+            let lo_nibble = _mm256_and_si256(bytes, nibble);
+            let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+            let verdict = |j: usize| {
+                _mm256_and_si256(
+                    _mm256_shuffle_epi8(low[j], lo_nibble),
+                    _mm256_shuffle_epi8(high[j], hi_nibble),
+                )
+            };
+            let now = [verdict(0), verdict(1), verdict(2)];
+            // Byte i of `shift_in::<16 - k>(now, before)` is byte i - k of
+            // the two blocks end to end.
+            let agree = _mm256_and_si256(
+                _mm256_and_si256(
+                    shift_in::<13>(now[0], before[0]),
+                    shift_in::<14>(now[1], before[1]),
+                ),
+                _mm256_and_si256(shift_in::<15>(now[2], before[2]), verdict(3)),
+            );
+            before = now;
             let none = _mm256_cmpeq_epi8(agree, _mm256_setzero_si256());
             let mut hits = !(_mm256_movemask_epi8(none) as u32);
             if hits != 0 {
@@ -270,7 +285,8 @@ impl Teddy {
                 _mm256_storeu_si256(buckets.as_mut_ptr().cast(), agree);
                 while hits != 0 {
                     let t = hits.trailing_zeros() as usize;
-                    if self.verify(words, text, at + t, buckets[t], found) {
+                    let start = at + t - (FINGERPRINT - 1);
+                    if self.verify(words, text, start, buckets[t], found) {
                         return true;
                     }
                     hits &= hits - 1;
@@ -278,7 +294,8 @@ impl Teddy {
             }
             at += 32;
         }
-        for i in at..text.len() {
+        // Starts whose fingerprint reaches past the last whole block.
+        for i in at.saturating_sub(FINGERPRINT - 1)..text.len() {
             // Past the end of the text any byte may be: `verify` measures.
             let mut agree = u8::MAX;
             for (j, &c) in text[i..].iter().take(FINGERPRINT).enumerate() {
@@ -316,6 +333,25 @@ impl Teddy {
         }
         false
     }
+}
+
+/// Byte i of the result is byte i + SHIFT - 16 of `now`, reaching back
+/// into `before` (the block before it) where that is negative.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn shift_in<const SHIFT: i32>(
+    now: std::arch::x86_64::__m256i,
+    before: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    // alignr shifts within each 16-byte lane: pair each lane of `now` with
+    // the 16 bytes before it.
+    let lanes_before = _mm256_permute2x128_si256::<0x21>(before, now);
+    _mm256_alignr_epi8::<SHIFT>(now, lanes_before)
 }
 
 #[cfg(test)]
