@@ -81,10 +81,16 @@ pub struct Encoded {
 /// sorted by position and never overlaps: where two candidates overlap,
 /// base64 beats percent-encoding beats escapes, then the earlier and longer
 /// one wins (what is inside a decoded value is found one level deeper).
-pub fn find_encoded(data: &[u8], within: Range<usize>) -> Vec<Encoded> {
+/// `pem` false says that no [`PEM_BEGIN`] is there (the matcher's keyword
+/// pass looks for it): the search for PEM blocks is skipped.
+pub fn find_encoded(data: &[u8], within: Range<usize>, pem: bool) -> Vec<Encoded> {
     let within = within.start.min(data.len())..within.end.min(data.len());
     let mut found = Vec::new();
-    let pem_spans = pem_bodies(data, within.clone(), &mut found);
+    let pem_spans = if pem {
+        pem_bodies(data, within.clone(), &mut found)
+    } else {
+        Vec::new()
+    };
     base64_runs(data, within.clone(), &pem_spans, &mut found);
     percent_runs(data, within.clone(), &mut found);
     escaped_strings(data, within, &mut found);
@@ -155,6 +161,9 @@ const fn byte_table(extra: &[u8]) -> [bool; 256] {
 static BASE64_CHARS: [bool; 256] = byte_table(b"+/-_");
 static BASE64_CLASS: LazyLock<ByteClass> = LazyLock::new(|| ByteClass::new(BASE64_CHARS));
 
+/// What a PEM block begins with.
+pub const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+
 /// PEM blocks (`-----BEGIN X-----` … `-----END X-----`): the body's lines are
 /// joined and decoded. Returns the body spans, decodable or not, so that the
 /// base64 scan does not decode their lines one by one.
@@ -162,12 +171,12 @@ fn pem_bodies(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) -> Vec<
     let mut spans = Vec::new();
     let hay = &data[within.clone()];
     let mut next = 0;
-    for pos in memmem::find_iter(hay, b"-----BEGIN ") {
+    for pos in memmem::find_iter(hay, PEM_BEGIN) {
         if pos < next {
             continue;
         }
         let begin_line_end = memchr(b'\n', &hay[pos..]).map_or(hay.len(), |i| pos + i);
-        if memmem::find(&hay[pos + 11..begin_line_end], b"-----").is_none() {
+        if memmem::find(&hay[pos + PEM_BEGIN.len()..begin_line_end], b"-----").is_none() {
             continue;
         }
         let body_start = (begin_line_end + 1).min(hay.len());
@@ -570,7 +579,7 @@ mod tests {
     }
 
     fn decoded_all(text: &str) -> Vec<(String, Encoding, String)> {
-        find_encoded(text.as_bytes(), 0..text.len())
+        find_encoded(text.as_bytes(), 0..text.len(), true)
             .into_iter()
             .map(|e| {
                 (
@@ -703,8 +712,8 @@ mod tests {
             b"%4",
             b"\"aaaaaaaaaaaaaaaaaaaaaa\\u00\"",
         ] {
-            let _ = find_encoded(text, 0..text.len());
-            let _ = find_encoded(text, 0..text.len() + 10);
+            let _ = find_encoded(text, 0..text.len(), true);
+            let _ = find_encoded(text, 0..text.len() + 10, true);
         }
     }
 }

@@ -161,6 +161,10 @@ pub struct Matcher<'r> {
     /// For each key: the anchors to verify where it is found, with the
     /// key's offset in each.
     keyed: Vec<Vec<(usize, usize)>>,
+    /// The anchor that stands for the start of a PEM block: no rule's, but
+    /// noted in the same pass, so that the decoder's own search for PEM
+    /// blocks runs only where one may be.
+    pem_anchor: usize,
     /// Keyword sets checked only in blobs where a pattern's anchor was seen.
     checks: Vec<Check>,
     /// For each rule, for each pattern: what must be seen before its regex
@@ -440,6 +444,8 @@ impl<'r> Matcher<'r> {
             }
             gates.push(per_pattern);
         }
+        let pem = String::from_utf8_lossy(crate::decode::PEM_BEGIN).to_ascii_lowercase();
+        let pem_anchor = id_of(&pem, &mut anchors);
         // Anchors shorter than the SIMD search's fingerprint are found by
         // their first two bytes, and so are the longer ones that begin with
         // those bytes (that key is looked for anyway). Each key shorter than
@@ -480,6 +486,7 @@ impl<'r> Matcher<'r> {
             anchor_words: anchors,
             keys,
             keyed,
+            pem_anchor,
             checks,
             gates,
             automaton: volume.automaton(),
@@ -738,6 +745,12 @@ impl<'r> Matcher<'r> {
             self.see(data, &mut seen);
         }
         seen
+    }
+
+    /// False if `active` (from [`Matcher::active_rules`]) says that its text
+    /// holds no [`crate::decode::PEM_BEGIN`].
+    pub fn may_hold_pem(&self, active: &[bool]) -> bool {
+        active.get(self.pem_anchor).copied().unwrap_or(true)
     }
 
     /// Marks in `seen` the anchors that occur in `text`; true once all are seen.

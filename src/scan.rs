@@ -269,19 +269,20 @@ impl<'r> Scanner<'r> {
             Whole::Data => Whole::Blob(data),
             other => other,
         };
-        let mut candidates: Vec<Candidate> = decode::find_encoded(data, 0..data.len())
-            .into_iter()
-            .filter(|e| {
-                input
-                    .focus
-                    .is_none_or(|f| inside(f, e.span.start, e.span.start))
-            })
-            .map(|e| Candidate {
-                origin: e.span.clone(),
-                label: e.encoding.as_str().to_string(),
-                encoded: e,
-            })
-            .collect();
+        let mut candidates: Vec<Candidate> =
+            decode::find_encoded(data, 0..data.len(), self.matcher.may_hold_pem(file_active))
+                .into_iter()
+                .filter(|e| {
+                    input
+                        .focus
+                        .is_none_or(|f| inside(f, e.span.start, e.span.start))
+                })
+                .map(|e| Candidate {
+                    origin: e.span.clone(),
+                    label: e.encoding.as_str().to_string(),
+                    encoded: e,
+                })
+                .collect();
         let mut results = Vec::new();
         let mut text: Cow<[u8]> = Cow::Borrowed(data);
         let mut decoded_bytes = 0usize;
@@ -339,7 +340,7 @@ impl<'r> Scanner<'r> {
             candidates = regions
                 .iter()
                 .flat_map(|r| {
-                    decode::find_encoded(&window, r.out.clone())
+                    decode::find_encoded(&window, r.out.clone(), self.matcher.may_hold_pem(&active))
                         .into_iter()
                         .map(|e| Candidate {
                             origin: r.origin.clone(),
