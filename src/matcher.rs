@@ -21,7 +21,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memchr_iter;
 use regex::bytes::Regex;
 
-use crate::literals::{for_each_lowered, Literals};
+use crate::literals::{for_each_lowered, Literals, Word};
 use crate::rules::{Checksum, Companion, RuleSet, Validator};
 use crate::shape::SecretShape;
 
@@ -155,6 +155,8 @@ pub struct Matcher<'r> {
     /// The anchor keywords, searched in every blob (see [`Gate`]); ids index
     /// this list.
     anchor_words: Vec<String>,
+    /// The anchors, for verifying them where their key is found.
+    anchors_folded: Vec<Word>,
     /// The keys the anchors are found by, in one search (see
     /// [`choose_keys`]).
     keys: Literals,
@@ -483,6 +485,7 @@ impl<'r> Matcher<'r> {
         );
         Matcher {
             rules,
+            anchors_folded: anchors.iter().map(|a| Word::new(a.as_bytes())).collect(),
             anchor_words: anchors,
             keys,
             keyed,
@@ -767,12 +770,10 @@ impl<'r> Matcher<'r> {
         };
         self.keys.for_each(text, |key, at| {
             for &(k, offset) in &self.keyed[key] {
-                let word = self.anchor_words[k].as_bytes();
                 if !seen[k]
-                    && at.checked_sub(offset).is_some_and(|at| {
-                        text.get(at..at + word.len())
-                            .is_some_and(|t| t.eq_ignore_ascii_case(word))
-                    })
+                    && at
+                        .checked_sub(offset)
+                        .is_some_and(|at| self.anchors_folded[k].is_at(text, at))
                 {
                     see(k, seen, &mut remaining);
                 }
