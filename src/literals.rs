@@ -245,24 +245,18 @@ impl Teddy {
         // has none, and so does every word in its bucket: short words get
         // buckets of their own. The others share the rest, words alike in
         // their first bytes together.
-        let (mut short, mut long): (Vec<usize>, Vec<usize>) =
+        // Short words beyond seven share the last bucket with the rest.
+        let (short, mut long): (Vec<usize>, Vec<usize>) =
             (0..words.len()).partition(|&i| words[i].len() < FINGERPRINT);
         long.sort_by_key(|&i| &words[i][..FINGERPRINT]);
-        short.truncate(BUCKETS - 1);
-        let short_buckets = short.len();
-        for (b, &i) in short.iter().enumerate() {
-            buckets[b].push(i);
+        let short_buckets = short.len().min(BUCKETS - 1);
+        for (n, &i) in short.iter().enumerate() {
+            buckets[n.min(BUCKETS - 1)].push(i);
         }
         let shared = BUCKETS - short_buckets;
         let per_bucket = long.len().div_ceil(shared).max(1);
         for (n, &i) in long.iter().enumerate() {
             buckets[short_buckets + n / per_bucket].push(i);
-        }
-        // Short words beyond the seven put first.
-        for i in (0..words.len()).filter(|&i| words[i].len() < FINGERPRINT) {
-            if !buckets.iter().any(|b| b.contains(&i)) {
-                buckets[BUCKETS - 1].push(i);
-            }
         }
         let (mut low, mut high) = ([[0u8; 32]; FINGERPRINT], [[0u8; 32]; FINGERPRINT]);
         for (b, members) in buckets.iter().enumerate() {
@@ -532,6 +526,23 @@ mod tests {
                 assert_eq!(got, want, "round {round}, len {}", text.len());
             }
         }
+    }
+
+    #[test]
+    fn more_short_words_than_buckets() {
+        // Ten words under the fingerprint: the last bucket takes three, and
+        // the long word too.
+        let words = [
+            "ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st", "secret",
+        ];
+        let text = b"xAbcdEFghIJklMNopQRst secret SeCrEt st qr q".repeat(3);
+        let mut got = Vec::new();
+        Literals::new(&words, None).for_each(&text, |w, at| {
+            got.push((w, at));
+            false
+        });
+        got.sort_unstable();
+        assert_eq!(got, naive(&words, &text));
     }
 
     #[test]

@@ -96,8 +96,8 @@ impl ByteClass {
                 // SAFETY: as above.
                 let (start, end) = unsafe {
                     (
-                        simd.run_start(data, at..block),
-                        simd.run_end(data, block + group..within.end),
+                        simd.run_start(&self.member, data, at..block),
+                        simd.run_end(&self.member, data, block + group..within.end),
                     )
                 };
                 if end - start >= min_len {
@@ -211,12 +211,13 @@ impl Shufti {
     }
 
     /// Where the run of members ending at `within.end` starts (not before
-    /// `within.start`).
+    /// `within.start`); `member` is the class's table, for the bytes short
+    /// of a block.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    unsafe fn run_start(&self, data: &[u8], within: Range<usize>) -> usize {
+    unsafe fn run_start(&self, member: &[bool; 256], data: &[u8], within: Range<usize>) -> usize {
         let mut end = within.end;
         while end >= within.start + 32 {
             let out = self.outside(data, end - 32);
@@ -227,17 +228,17 @@ impl Shufti {
         }
         let tail = data[within.start..end]
             .iter()
-            .rposition(|&b| !self.contains(b));
+            .rposition(|&b| !member[usize::from(b)]);
         tail.map_or(within.start, |i| within.start + i + 1)
     }
 
     /// Where the run of members starting at `within.start` ends (not after
-    /// `within.end`).
+    /// `within.end`); `member` as for [`Shufti::run_start`].
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    unsafe fn run_end(&self, data: &[u8], within: Range<usize>) -> usize {
+    unsafe fn run_end(&self, member: &[bool; 256], data: &[u8], within: Range<usize>) -> usize {
         let mut start = within.start;
         while start + 32 <= within.end {
             let out = self.outside(data, start);
@@ -248,7 +249,7 @@ impl Shufti {
         }
         let tail = data[start..within.end]
             .iter()
-            .position(|&b| !self.contains(b));
+            .position(|&b| !member[usize::from(b)]);
         tail.map_or(within.end, |i| start + i)
     }
 
@@ -268,11 +269,6 @@ impl Shufti {
         let hi = _mm256_shuffle_epi8(high, hi_nibble);
         let outside = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
         _mm256_movemask_epi8(outside) as u32
-    }
-
-    /// True if `byte` is a member (the scalar reading of the tables).
-    fn contains(&self, byte: u8) -> bool {
-        byte < 0x80 && self.low[usize::from(byte & 15)] & self.high[usize::from(byte >> 4)] != 0
     }
 }
 
