@@ -23,7 +23,7 @@ pub(crate) const LOWERED_CHUNK: usize = 32 * 1024;
 /// 16 bytes in one comparison (candidates are verified by the thousand in
 /// text that says `cloudflare` on every line).
 pub struct Word {
-    bytes: Vec<u8>,
+    text: String,
     /// The first 16 bytes, little-endian, zero past the end of the word.
     head: u128,
     /// 0x20 at the head's letters: OR-ed into the text, it lowercases them.
@@ -34,8 +34,9 @@ pub struct Word {
 
 impl Word {
     /// `word`, lowercased.
-    pub fn new(word: &[u8]) -> Word {
-        let bytes = word.to_ascii_lowercase();
+    pub fn new(word: &str) -> Word {
+        let text = word.to_ascii_lowercase();
+        let bytes = text.as_bytes();
         let (mut head, mut fold, mut mask) = ([0u8; 16], [0u8; 16], [0u8; 16]);
         for (i, &b) in bytes.iter().take(16).enumerate() {
             head[i] = b;
@@ -43,7 +44,7 @@ impl Word {
             mask[i] = 0xff;
         }
         Word {
-            bytes,
+            text,
             head: u128::from_le_bytes(head),
             fold: u128::from_le_bytes(fold),
             mask: u128::from_le_bytes(mask),
@@ -51,13 +52,18 @@ impl Word {
     }
 
     /// The word, lowercased.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The word's bytes, lowercased.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.text.as_bytes()
     }
 
     /// True if the word occurs at `text[at..]`, in any ASCII case.
     pub fn is_at(&self, text: &[u8], at: usize) -> bool {
-        let Some(here) = text.get(at..at + self.bytes.len()) else {
+        let Some(here) = text.get(at..at + self.text.len()) else {
             return false;
         };
         match text[at..].first_chunk::<16>() {
@@ -66,9 +72,9 @@ impl Word {
                 (block | self.fold) & self.mask == self.head
                     && here
                         .get(16..)
-                        .is_none_or(|rest| rest.eq_ignore_ascii_case(&self.bytes[16..]))
+                        .is_none_or(|rest| rest.eq_ignore_ascii_case(&self.as_bytes()[16..]))
             }
-            None => here.eq_ignore_ascii_case(&self.bytes),
+            None => here.eq_ignore_ascii_case(self.as_bytes()),
         }
     }
 }
@@ -95,7 +101,7 @@ impl Literals {
     /// A search for `words` (none of them empty); `automaton` is the kind
     /// of automaton the portable search builds.
     pub fn new(words: &[&str], automaton: Option<AhoCorasickKind>) -> Literals {
-        let words: Vec<Word> = words.iter().map(|w| Word::new(w.as_bytes())).collect();
+        let words: Vec<Word> = words.iter().map(|w| Word::new(w)).collect();
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && words.len() <= 4 * BUCKETS {
             let search = Search::Simd(Box::new(Teddy::new(&words)));
@@ -403,7 +409,7 @@ mod tests {
 
     /// The portable search, whatever the CPU.
     fn lowered(words: &[&str]) -> Literals {
-        let words: Vec<Word> = words.iter().map(|w| Word::new(w.as_bytes())).collect();
+        let words: Vec<Word> = words.iter().map(|w| Word::new(w)).collect();
         let search = Literals::lowered(&words, None);
         Literals { words, search }
     }
@@ -412,7 +418,7 @@ mod tests {
     fn words_compared_whatever_their_case() {
         let long = "\"cloudflare_account_token\"";
         for word in ["cf", "x-auth-", "0123456789abcdef", long, "a_@["] {
-            let w = Word::new(word.as_bytes());
+            let w = Word::new(word);
             for text in [
                 word.to_string(),
                 word.to_uppercase(),

@@ -154,9 +154,7 @@ pub struct Matcher<'r> {
     rules: &'r RuleSet,
     /// The anchor keywords, searched in every blob (see [`Gate`]); ids index
     /// this list.
-    anchor_words: Vec<String>,
-    /// The anchors, for verifying them where their key is found.
-    anchors_folded: Vec<Word>,
+    anchor_words: Vec<Word>,
     /// The keys the anchors are found by, in one search (see
     /// [`choose_keys`]).
     keys: Literals,
@@ -485,8 +483,7 @@ impl<'r> Matcher<'r> {
         );
         Matcher {
             rules,
-            anchors_folded: anchors.iter().map(|a| Word::new(a.as_bytes())).collect(),
-            anchor_words: anchors,
+            anchor_words: anchors.iter().map(|a| Word::new(a)).collect(),
             keys,
             keyed,
             pem_anchor,
@@ -773,7 +770,7 @@ impl<'r> Matcher<'r> {
                 if !seen[k]
                     && at
                         .checked_sub(offset)
-                        .is_some_and(|at| self.anchors_folded[k].is_at(text, at))
+                        .is_some_and(|at| self.anchor_words[k].is_at(text, at))
                 {
                     see(k, seen, &mut remaining);
                 }
@@ -1268,12 +1265,12 @@ mod tests {
         // (`secret_r2` in `tunnelsecret_r2`, `flarectl` in `cloudflarectl`,
         // `cloudflare` in `cf_cloudflare`), at a block boundary and in upper
         // case.
-        for (k, word) in m.anchor_words.iter().enumerate() {
+        for (k, word) in m.anchor_words.iter().map(Word::as_str).enumerate() {
             // Across a 32-byte block of the SIMD search and a chunk of the
             // portable one.
             let pad = "x".repeat(crate::literals::LOWERED_CHUNK - word.len() / 2);
             for text in [
-                word.clone(),
+                word.to_string(),
                 format!("tunnel{word}"),
                 format!("cloud{word}"),
                 format!("cf_{word}"),
