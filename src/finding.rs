@@ -151,9 +151,37 @@ pub struct Finding {
     /// "base64 > base64", "percent", "escape"); None if it was in plain sight.
     /// `line`/`column` then point at the encoded text.
     pub decoded: Option<String>,
+    /// Set when the secret is a value that Cloudflare or a well-known tool
+    /// publishes as an example: where it was published. Such a finding is
+    /// reported as a documented example, not as a leak.
+    pub documented_example: Option<String>,
+}
+
+/// What a finding is, for `--fail-on` and for the words reports use: a
+/// credential (a leak), a documented example value, or a hygiene note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingClass {
+    /// A secret that may grant access.
+    Credential,
+    /// A published example value ([`Finding::documented_example`]).
+    Example,
+    /// A credential-handling problem, not a secret ([`RuleKind::Hygiene`]).
+    Note,
 }
 
 impl Finding {
+    /// What this finding is: a hygiene rule's match is a note, a published
+    /// example is an example, anything else a credential.
+    pub fn class(&self) -> FindingClass {
+        if self.kind == RuleKind::Hygiene {
+            FindingClass::Note
+        } else if self.documented_example.is_some() {
+            FindingClass::Example
+        } else {
+            FindingClass::Credential
+        }
+    }
+
     /// Builds a finding from a match of `rule` at `path`.
     pub fn new(rule: &Rule, path: &str, m: crate::matcher::Match) -> Finding {
         let redacted = if rule.secret {
@@ -181,6 +209,7 @@ impl Finding {
             verification: None,
             commit: None,
             decoded: None,
+            documented_example: None,
         }
     }
 
