@@ -75,23 +75,13 @@ pub const HISTORY_REMEDIATION: &str = "rotate it, then purge it from history \
      (e.g. git filter-repo) — deleting the file is not enough";
 
 /// A path as every report shows it: control characters (newline, carriage
-/// return, escape, bell...) are written as Rust escapes (`\n`, `\u{1b}`), so
+/// return, escape, bell...) and bidirectional overrides are written as Rust
+/// escapes (`\n`, `\u{1b}`) by [`crate::escape::text`], so
 /// a file name from the scanned tree can neither forge report lines nor send
 /// escape sequences to the terminal that shows the report. Other paths are
 /// unchanged.
 pub fn printable_path(path: &str) -> String {
-    if !path.chars().any(char::is_control) {
-        return path.to_string();
-    }
-    let mut out = String::with_capacity(path.len() + 8);
-    for c in path.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::escape::text(path).into_owned()
 }
 
 /// Where in git history a finding was introduced (git sources only).

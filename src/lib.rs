@@ -25,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod escape;
 pub mod finding;
 mod git_scan;
 pub mod large;

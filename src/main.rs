@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     match keyflare::cli::run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("keyflare: error: {e}");
+            // Errors quote paths, URLs and git's messages: shown escaped.
+            eprintln!(
+                "keyflare: error: {}",
+                keyflare::escape::text(&e.to_string())
+            );
             ExitCode::from(keyflare::cli::EXIT_ERROR)
         }
     }

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use crate::audit::{self, Audit, Credential, Presence};
+use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::finding::CommitInfo;
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
@@ -99,36 +100,14 @@ pub(super) fn took(a: &Audit) -> String {
     }
 }
 
-/// Escapes text for a Markdown table cell or paragraph: no pipes, no line
-/// breaks, no HTML, no emphasis or link syntax from the data.
+/// Repository, URL and rule text for Markdown ([`crate::escape::md_text`]).
 fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '\n' | '\r' => out.push(' '),
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '~' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    md_text(s)
 }
 
-/// An inline code span that holds `s` whatever backticks it contains.
+/// A code span in a table cell ([`crate::escape::md_code`]).
 fn code(s: &str) -> String {
-    let s = s.replace(['\n', '\r'], " ").replace('|', "\\|");
-    let mut fence = String::from("`");
-    while s.contains(fence.as_str()) {
-        fence.push('`');
-    }
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{s}{pad}{fence}")
+    md_code(s, Md::Cell)
 }
 
 /// Renders the audit as Markdown.
@@ -244,17 +223,20 @@ pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
             "### {}. {} {} ({})\n",
             i + 1,
             text(&f.rule_name),
-            code(f.shown_secret(no_redact)),
+            md_code(f.shown_secret(no_redact), Md::Inline),
             status_label(c)
         );
         for p in &c.places {
-            let mut line = format!("- {}", code(&format!("{}:{}", p.path, p.line)));
+            let mut line = format!(
+                "- {}",
+                md_code(&format!("{}:{}", p.path, p.line), Md::Inline)
+            );
             if let Some(ci) = &p.introduced {
                 let _ = write!(
                     line,
                     ": introduced in {} on {} by {}",
-                    code(short(&ci.commit)),
-                    day(ci),
+                    md_code(short(&ci.commit), Md::Inline),
+                    text(day(ci)),
                     text(&ci.author)
                 );
             }
@@ -278,30 +260,16 @@ pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         for step in audit::remediation(c, rules) {
             let _ = writeln!(out, "- [ ] **{}**", text(&step.title));
             for d in &step.details {
-                let _ = writeln!(out, "  - {}", inline(d));
+                let _ = writeln!(out, "  - {}", md_prose(d, Md::Inline));
             }
             if let Some(cmd) = &step.command {
-                let _ = writeln!(out, "\n  ```sh\n  {cmd}\n  ```");
+                let _ = writeln!(out, "\n  ```sh\n  {}\n  ```", crate::escape::text(cmd));
             }
         }
         let _ = writeln!(out);
     }
     notes(&mut out, a);
     out.into_bytes()
-}
-
-/// Prose of ours with `code` spans kept: escapes outside the spans only.
-fn inline(s: &str) -> String {
-    s.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                format!("`{part}`")
-            } else {
-                text(part)
-            }
-        })
-        .collect()
 }
 
 fn notes(out: &mut String, a: &Audit) {

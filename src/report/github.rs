@@ -53,12 +53,13 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         let _ = writeln!(
             out,
             "::{level} file={},line={},col={},endColumn={},title={}::{}",
-            property(&f.path),
+            property(&crate::escape::text(&f.path)),
             f.line,
             f.column,
             f.end_column,
-            property(&format!("keyflare: {}", f.rule_id)),
-            message(&msg)
+            property(&crate::escape::text(&format!("keyflare: {}", f.rule_id))),
+            // Escapes first: the log viewer renders ANSI sequences.
+            message(&crate::escape::text(&msg))
         );
     }
     out.into_bytes()

@@ -5,15 +5,12 @@
 use std::fmt::Write;
 
 use super::{group_by_credential, RenderOptions, Report};
+use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
 
 /// GitHub's job summary takes at most 1 MiB per step; stay well under it.
 pub const MAX_BYTES: usize = 900 * 1024;
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Vec<u8> {
     let mut out = String::new();
@@ -67,10 +64,10 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 .iter()
                 .take(5)
                 .map(|f| {
-                    let mut p = format!("`{}:{}`", f.path, f.line);
+                    let mut p = md_code(&format!("{}:{}", f.path, f.line), Md::Cell);
                     if let Some(c) = &f.commit {
                         let short = c.commit.get(..10).unwrap_or(&c.commit);
-                        p.push_str(&format!(" ({short}"));
+                        p.push_str(&format!(" ({}", md_text(short)));
                         if !c.in_head {
                             p.push_str(", removed since: still in history");
                         }
@@ -88,13 +85,13 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 .unwrap_or("");
             let _ = writeln!(
                 out,
-                "| {} | {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 f.severity,
-                cell(&f.rule_name),
-                cell(f.shown_secret(opts.no_redact)),
+                md_text(&f.rule_name),
+                md_code(f.shown_secret(opts.no_redact), Md::Cell),
                 status,
-                cell(&places.join("<br>")),
-                cell(fix)
+                places.join("<br>"),
+                md_prose(fix, Md::Cell)
             );
         }
         if truncated > 0 {
@@ -139,7 +136,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         );
     }
     for n in &report.notices {
-        let _ = writeln!(out, "\n> note: {n}");
+        let _ = writeln!(out, "\n> note: {}", md_prose(n, Md::Inline));
     }
     out.into_bytes()
 }

@@ -39,18 +39,30 @@ fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
+/// Rule files can come from the scanned repository's configuration: their
+/// text is escaped like any other, and a reference is a link only when it
+/// is a plain https URL.
 fn help_markdown(rule: &Rule) -> String {
+    use crate::escape::{md_prose, md_text, Md};
     let mut md = format!(
         "**{}**\n\n{}\n\n{}\n\n",
-        rule.name, rule.description, rule.remediation
+        md_text(&rule.name),
+        md_prose(&rule.description, Md::Inline),
+        md_prose(&rule.remediation, Md::Inline)
     );
     for (i, step) in rule.steps.iter().enumerate() {
-        md.push_str(&format!("{}. {}\n", i + 1, step));
+        md.push_str(&format!("{}. {}\n", i + 1, md_prose(step, Md::Inline)));
     }
     if !rule.references.is_empty() {
         md.push_str("\nReferences:\n");
         for r in &rule.references {
-            md.push_str(&format!("- <{r}>\n"));
+            let plain = r.starts_with("https://")
+                && !r.contains(|c: char| c.is_whitespace() || c.is_control() || "<>`".contains(c));
+            if plain {
+                md.push_str(&format!("- <{r}>\n"));
+            } else {
+                md.push_str(&format!("- {}\n", md_text(r)));
+            }
         }
     }
     md

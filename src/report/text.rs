@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{group_by_credential, RenderOptions, Report};
+use crate::escape::text as esc;
 use crate::finding::HISTORY_REMEDIATION;
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
@@ -42,10 +43,10 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             "{} {}  {}  {}",
             paint.wrap("1", &format!("[{}]", n + 1)),
             paint.severity(f.severity),
-            paint.wrap("1", &f.rule_name),
-            paint.wrap("2", &f.rule_id)
+            paint.wrap("1", &esc(&f.rule_name)),
+            paint.wrap("2", &esc(&f.rule_id))
         );
-        let _ = writeln!(out, "    secret: {}", f.shown_secret(opts.no_redact));
+        let _ = writeln!(out, "    secret: {}", esc(f.shown_secret(opts.no_redact)));
         if let Some(v) = &f.verification {
             let status = match v.status {
                 VerifyStatus::Active => paint.wrap("1;31", "ACTIVE"),
@@ -53,7 +54,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 VerifyStatus::Invalid => "invalid".to_string(),
                 VerifyStatus::Unknown => "unknown".to_string(),
             };
-            let _ = writeln!(out, "    status: {status} ({})", v.detail);
+            let _ = writeln!(out, "    status: {status} ({})", esc(&v.detail));
             if let Some(b) = &v.blast_radius {
                 let _ = writeln!(
                     out,
@@ -69,9 +70,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         };
         let _ = writeln!(out, "    found in {places}:");
         for f in &g.findings {
-            let mut line = format!("      {}:{}:{}", f.path, f.line, f.column);
+            let mut line = format!("      {}:{}:{}", esc(&f.path), f.line, f.column);
             if let Some(note) = f.decoded_note() {
-                line.push_str(&format!("  (decoded: {note})"));
+                line.push_str(&format!("  (decoded: {})", esc(&note)));
             }
             if let Some(c) = &f.commit {
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
@@ -82,15 +83,16 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 };
                 line.push_str(&format!(
                     "  (commit {short} by {} on {}; {where_})",
-                    c.author, c.date
+                    esc(&c.author),
+                    esc(&c.date)
                 ));
             }
             let _ = writeln!(out, "{line}");
         }
         if let Some(rule) = rules.get(&f.rule_id) {
-            let _ = writeln!(out, "    fix: {}", rule.remediation);
+            let _ = writeln!(out, "    fix: {}", esc(&rule.remediation));
             for (i, step) in rule.steps.iter().enumerate() {
-                let _ = writeln!(out, "      {}. {}", i + 1, step);
+                let _ = writeln!(out, "      {}. {}", i + 1, esc(step));
             }
         }
         out.push('\n');
@@ -153,7 +155,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
     }
     out.push('\n');
     for n in &report.notices {
-        let _ = writeln!(out, "note: {n}");
+        let _ = writeln!(out, "note: {}", esc(n));
     }
     out.into_bytes()
 }
