@@ -185,36 +185,13 @@ pub fn group(history: &[Finding], tree: &[Finding], facts: &HistoryFacts) -> Vec
     out
 }
 
-/// Sorts commits by date (RFC 3339 compares as text only within one offset,
-/// so compare the UTC instant), undated last.
+/// Sorts commits by date (the instant, whatever the author's offset),
+/// undated last.
 fn date_key(c: Option<&CommitInfo>) -> (bool, i64) {
-    match c.and_then(|c| utc_seconds(&c.date)) {
-        Some(s) => (false, s),
+    match c {
+        Some(c) => (false, c.time),
         None => (true, 0),
     }
-}
-
-/// Seconds since the epoch of an RFC 3339 date as git sources write them
-/// (`YYYY-MM-DDTHH:MM:SS+HH:MM`).
-pub fn utc_seconds(date: &str) -> Option<i64> {
-    let b = date.as_bytes();
-    if b.len() < 25 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| date.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let (oh, om) = (num(20..22)?, num(23..25)?);
-    let sign = if b[19] == b'-' { -1 } else { 1 };
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - sign * (oh * 3600 + om * 60))
 }
 
 fn credential(hist: &[&Finding], wt: &[&Finding], facts: &SecretFacts) -> Credential {
@@ -279,6 +256,8 @@ fn credential(hist: &[&Finding], wt: &[&Finding], facts: &SecretFacts) -> Creden
 pub struct Event<'a> {
     /// When (RFC 3339, the author's offset).
     pub date: &'a str,
+    /// The same instant in seconds since the epoch.
+    pub time: i64,
     /// The commit.
     pub commit: &'a str,
     /// Introduced (true) or removed (false).
@@ -294,6 +273,7 @@ pub fn timeline(credentials: &[Credential]) -> Vec<Event<'_>> {
         if let Some(f) = &c.first {
             events.push(Event {
                 date: &f.date,
+                time: f.time,
                 commit: &f.commit,
                 introduced: true,
                 credential: i,
@@ -302,13 +282,14 @@ pub fn timeline(credentials: &[Credential]) -> Vec<Event<'_>> {
         if let (Presence::Removed, Some(r)) = (c.presence(), &c.removed) {
             events.push(Event {
                 date: &r.date,
+                time: r.time,
                 commit: &r.commit,
                 introduced: false,
                 credential: i,
             });
         }
     }
-    events.sort_by_key(|e| (utc_seconds(e.date).unwrap_or(i64::MAX), !e.introduced));
+    events.sort_by_key(|e| (e.time, !e.introduced));
     events
 }
 
@@ -534,13 +515,18 @@ mod tests {
 
     #[test]
     fn dates_compare_as_instants() {
-        assert_eq!(utc_seconds("1970-01-01T00:00:00+00:00"), Some(0));
-        assert_eq!(
-            utc_seconds("2023-11-14T23:13:20+01:00"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(utc_seconds("2000-02-28T18:30:00-05:30"), Some(951_782_400));
-        assert_eq!(utc_seconds("garbage"), None);
+        let at = |date: &str, time: i64| CommitInfo {
+            commit: "c".into(),
+            author: "a".into(),
+            date: date.into(),
+            time,
+            in_head: true,
+        };
+        // Earlier as an instant, later as text.
+        let tokyo = at("2023-11-15T08:00:00+09:00", 1_700_002_800);
+        let utc = at("2023-11-15T00:00:00+00:00", 1_700_006_400);
+        assert!(date_key(Some(&tokyo)) < date_key(Some(&utc)));
+        assert!(date_key(Some(&utc)) < date_key(None));
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub struct CommitInfo {
     pub author: String,
     /// Its author date, RFC 3339.
     pub date: String,
+    /// The same instant in seconds since the epoch: dates are ordered by
+    /// it, never by reading `date` back (not in JSON).
+    #[serde(skip)]
+    pub time: i64,
     /// Whether the secret is still in HEAD's tree.
     pub in_head: bool,
 }

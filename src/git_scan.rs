@@ -61,6 +61,7 @@ fn attribute(meta: &CommitMeta, in_head: bool) -> CommitInfo {
         commit: meta.id.clone(),
         author: meta.author.clone(),
         date: meta.date.clone(),
+        time: meta.time,
         in_head,
     }
 }

@@ -294,69 +294,10 @@ fn clean_name(s: &str) -> String {
 }
 
 /// Parses an RFC 3339 timestamp (`2018-07-01T05:20:00Z`, optional fraction, `Z` or `±hh:mm`)
-/// into Unix seconds. Returns `None` for anything else rather than guessing.
+/// into Unix seconds, with jiff: a date that does not exist (`2018-02-31`) or an offset
+/// that is not one (`+99:99`) is `None`, never a guess.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let digits = |from: usize, len: usize| -> Option<i64> {
-        let part = b.get(from..from + len)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(
-            part.iter()
-                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
-        )
-    };
-    let sep = |at: usize, allowed: &[u8]| b.get(at).is_some_and(|c| allowed.contains(c));
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
-    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 {
-        return None;
-    }
-    let mut rest = b.get(19..)?;
-    if let Some((b'.', frac)) = rest.split_first() {
-        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        rest = &frac[n..];
-    }
-    let offset = match rest {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let hm = [*h1, *h2, *m1, *m2];
-            if !hm.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let v = |i: usize| i64::from(hm[i] - b'0');
-            let secs = (v(0) * 10 + v(1)) * 3600 + (v(2) * 10 + v(3)) * 60;
-            if *sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 
 #[cfg(test)]
@@ -386,6 +327,9 @@ mod tests {
         assert_eq!(parse_rfc3339("2018-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2018-07-01T05:20:00"), None);
         assert_eq!(parse_rfc3339("+018-07-01T05:20:00Z"), None);
+        assert_eq!(parse_rfc3339("2018-02-31T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2018-07-01T05:20:00+99:99"), None);
+        assert_eq!(parse_rfc3339("2018-07-01T24:00:00Z"), None);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct CommitMeta {
     pub author: String,
     /// Author date, RFC 3339 with the author's offset.
     pub date: String,
+    /// The same instant in seconds since the epoch, for ordering.
+    pub time: i64,
 }
 
 /// Opens the repository at or above `path` (a work tree, a linked worktree,
@@ -98,40 +100,44 @@ pub fn commit_meta(repo: &Repository, id: Oid) -> Result<CommitMeta, git2::Error
             String::from_utf8_lossy(a.email_bytes())
         ),
         date: rfc3339(a.when()),
+        time: a.when().seconds(),
     })
 }
 
-/// Formats a git timestamp as RFC 3339 in its own offset.
+/// Formats a git timestamp as RFC 3339 in its own offset. git stores
+/// whatever offset the committer's clock claimed (`+9999` included): one
+/// that is no real offset (beyond ±25:59) is shown as UTC, and a time
+/// beyond the years -9999..=9999 as git's raw `@seconds +hhmm`.
 pub fn rfc3339(t: git2::Time) -> String {
-    let offset = i64::from(t.offset_minutes());
-    let local = t.seconds() + offset * 60;
-    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
-    let secs = local.rem_euclid(86_400);
-    let sign = if offset < 0 { '-' } else { '+' };
-    let off = offset.abs();
+    let raw = || {
+        let m = t.offset_minutes();
+        let sign = if m < 0 { '-' } else { '+' };
+        format!(
+            "@{} {sign}{:02}{:02}",
+            t.seconds(),
+            m.abs() / 60,
+            m.abs() % 60
+        )
+    };
+    let Ok(instant) = jiff::Timestamp::from_second(t.seconds()) else {
+        return raw();
+    };
+    let offset = jiff::tz::Offset::from_seconds(t.offset_minutes().saturating_mul(60))
+        .unwrap_or(jiff::tz::Offset::UTC);
+    let local = offset.to_datetime(instant);
+    let minutes = offset.seconds() / 60;
+    let sign = if minutes < 0 { '-' } else { '+' };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        off / 60,
-        off % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        minutes.abs() / 60,
+        minutes.abs() % 60
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The outcome of reading one blob for scanning.
@@ -223,7 +229,19 @@ mod tests {
             rfc3339(git2::Time::new(951_782_400, -330)),
             "2000-02-28T18:30:00-05:30"
         );
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(
+            rfc3339(git2::Time::new(951_782_400, 0)),
+            "2000-02-29T00:00:00+00:00"
+        );
+        assert_eq!(rfc3339(git2::Time::new(-1, 0)), "1969-12-31T23:59:59+00:00");
+        // A "+9999" offset from a commit header: not a real offset, so UTC.
+        assert_eq!(
+            rfc3339(git2::Time::new(1_700_000_000, 99 * 60 + 99)),
+            "2023-11-14T22:13:20+00:00"
+        );
+        assert_eq!(
+            rfc3339(git2::Time::new(i64::MAX / 2, -90)),
+            format!("@{} -0130", i64::MAX / 2)
+        );
     }
 }
