@@ -169,6 +169,43 @@ fn retry_after_over_the_cap_is_unknown_without_retry() {
     assert_eq!(server.request_count(), 1);
 }
 
+/// A 429 whose `Retry-After` is an HTTP date rather than seconds.
+fn rate_limited_until(date: &str) -> Reply {
+    let mut reply = Reply::rate_limited(None);
+    if let Reply::Http { headers, .. } = &mut reply {
+        headers.push(("Retry-After".into(), date.into()));
+    }
+    reply
+}
+
+#[test]
+fn retry_after_as_a_past_http_date_retries_at_once() {
+    let token = user_token(14);
+    let script = Script::new().secret_sequence(
+        &token,
+        vec![
+            rate_limited_until("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Reply::token("active"),
+        ],
+    );
+    let server = FakeCloudflare::scripted(script);
+    let v = verify_one(config(&server), candidate(VerifyMethod::UserToken, &token));
+    assert_status(&v, VerifyStatus::Active, "active");
+    assert_eq!(server.request_count(), 2);
+}
+
+#[test]
+fn retry_after_as_a_far_http_date_is_over_the_cap() {
+    let token = user_token(15);
+    let script = Script::new().secret(&token, rate_limited_until("Fri, 01 Jan 2100 00:00:00 GMT"));
+    let server = FakeCloudflare::scripted(script);
+    let v = verify_one(config(&server), candidate(VerifyMethod::UserToken, &token));
+    assert_status(&v, VerifyStatus::Unknown, "asks to wait");
+    // The date's distance, not the 300 s assumed when the header is absent.
+    assert!(!v.detail.contains("wait 300s"), "{}", v.detail);
+    assert_eq!(server.request_count(), 1);
+}
+
 #[test]
 fn rate_limit_without_retry_after_means_300s_so_unknown() {
     let token = user_token(12);

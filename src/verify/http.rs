@@ -263,10 +263,28 @@ fn auth_headers(auth: Auth<'_>) -> Result<HeaderMap, String> {
     Ok(headers)
 }
 
-/// `Retry-After` in whole seconds. An HTTP-date or garbage counts as absent.
+/// `Retry-After`: whole seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37
+/// GMT`), counted from the local clock (a date already past means now).
+/// Garbage counts as absent.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    text.parse::<u64>().ok().map(Duration::from_secs)
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    let now = jiff::Timestamp::now().as_second();
+    parse_retry_after(text, now)
+}
+
+/// [`retry_after`] with the clock given, for tests.
+fn parse_retry_after(text: &str, now_unix: i64) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(text)
+        .ok()?
+        .as_second();
+    Some(Duration::from_secs(
+        u64::try_from(at.saturating_sub(now_unix)).unwrap_or(0),
+    ))
 }
 
 /// Reads the PEM roots given with `--ca-cert`.
@@ -304,4 +322,31 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         .filter(|c| !c.is_control())
         .take(160)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_or_http_date() {
+        let now = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("Sun, 31 Feb 1994 08:50:07 GMT", now),
+            None
+        );
+    }
 }
