@@ -42,6 +42,24 @@ pub fn text(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// For a SARIF `message.text`: plain text in which `[text](target)` is an
+/// embedded link (SARIF 2.1.0 §3.11.6) that viewers such as GitHub code
+/// scanning render. Brackets get a backslash, as the specification says,
+/// and so does a backslash of the value right before one; JSON encoding
+/// does the rest.
+pub fn sarif_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let bracket = |c: Option<&char>| matches!(c, Some('[' | ']'));
+        if bracket(Some(&c)) || (c == '\\' && bracket(chars.peek())) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Where a Markdown value is written: a GFM table cell needs its pipes
 /// escaped even inside a code span; elsewhere that escape would show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,6 +175,12 @@ mod tests {
             "\\!\\[i\\](x) www\\.e.com a\\@b.c https\\://e (ok: a.b) file:///x"
         );
         assert_eq!(md_text("a\\|b"), "a\\\\\\|b");
+    }
+
+    #[test]
+    fn sarif_text_forms_no_embedded_link() {
+        assert_eq!(sarif_text("[x](1) a\\b"), "\\[x\\](1) a\\b");
+        assert_eq!(sarif_text("a\\[x]"), "a\\\\\\[x\\]");
     }
 
     #[test]

@@ -271,6 +271,9 @@ fn a_hostile_repository_cannot_inject_into_any_output() {
     .expect("schema");
     let schema: Value = serde_json::from_str(&schema_text).expect("schema json");
     let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    // SARIF plain-text messages turn `[text](target)` into links (§3.11.6)
+    // unless the bracket is escaped.
+    let link = regex::Regex::new(r"(^|[^\\])\[[^\]]*\]\(").expect("regex");
     for args in [
         &["scan", "--git", "--format", "sarif"][..],
         &["audit", "--format", "sarif"],
@@ -279,6 +282,12 @@ fn a_hostile_repository_cannot_inject_into_any_output() {
         let v: Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
         let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{args:?}: {errors:#?}");
+        let results = v["runs"][0]["results"].as_array().expect("results");
+        assert!(results.len() >= 5, "{args:?}");
+        for r in results {
+            let text = r["message"]["text"].as_str().expect("message text");
+            assert!(!link.is_match(text), "{args:?}: embedded link in {text:?}");
+        }
     }
     for args in [
         &["scan", "--git", "--format", "json"][..],

@@ -163,9 +163,14 @@ fn result(
     occurrence: usize,
     opts: &RenderOptions,
 ) -> SarifResult {
-    let mut text = format!("{} found: {}.", f.rule_name, f.shown_secret(opts.no_redact));
+    use crate::escape::sarif_text as t;
+    let mut text = format!(
+        "{} found: {}.",
+        t(&f.rule_name),
+        t(f.shown_secret(opts.no_redact))
+    );
     if let Some(note) = f.decoded_note() {
-        text.push_str(&format!(" Decoded: {note}."));
+        text.push_str(&format!(" Decoded: {}.", t(&note)));
     }
     // An archive member has no file of its own in the repository: point at
     // the archive and say where inside it.
@@ -175,19 +180,24 @@ fn result(
     };
     if let Some(inner) = member {
         text.push_str(&format!(
-            " In archive member {inner}, line {}, column {}.",
-            f.line, f.column
+            " In archive member {}, line {}, column {}.",
+            t(inner),
+            f.line,
+            f.column
         ));
     }
     if let Some(v) = &f.verification {
         text.push_str(
-            &format!(" Verification: {:?} ({}).", v.status, v.detail).replace("Active", "ACTIVE"),
+            &format!(" Verification: {:?} ({}).", v.status, t(&v.detail))
+                .replace("Active", "ACTIVE"),
         );
     }
     if let Some(c) = &f.commit {
         text.push_str(&format!(
             " Introduced in commit {} by {} on {}.",
-            c.commit, c.author, c.date
+            t(&c.commit),
+            t(&c.author),
+            t(&c.date)
         ));
         if !c.in_head {
             text.push_str(
