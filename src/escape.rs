@@ -115,6 +115,10 @@ pub fn md_text(s: &str) -> String {
 /// before that backslash) and removes it again.
 pub fn md_code(s: &str, at: Md) -> String {
     let s = text(s);
+    if s.is_empty() {
+        // Two backticks would open nothing and show as two backticks.
+        return String::new();
+    }
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {
@@ -124,7 +128,9 @@ pub fn md_code(s: &str, at: Md) -> String {
     let fence = "`".repeat(longest + 1);
     // CommonMark strips one space from each end when both ends have one:
     // the padding, and only it, goes again.
-    let pad = if s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']) {
+    // Content of spaces only is kept as it is, so it gets no padding.
+    let spaces_only = s.chars().all(|c| c == ' ');
+    let pad = if !spaces_only && (s.starts_with(['`', ' ']) || s.ends_with(['`', ' '])) {
         " "
     } else {
         ""

@@ -372,3 +372,63 @@ fn credentials_in_a_clone_url_reach_neither_output_nor_command_line() {
     );
     assert!(env.contains(&format!("access_token={query}&ref=main.insteadOf")));
 }
+
+/// Pieces that Markdown, GFM and terminals give meaning to.
+const PIECES: [&str; 34] = [
+    "a", "b", " ", "  ", "`", "``", "\\", "*", "_", "[", "]", "(", ")", "!", "<", ">", "#", "|",
+    "&", "amp;", "$", "@", "~", ":", "/", ".", "www", "WWW", "http", "https://", "ftp", "\u{1b}",
+    "\n", "\u{202e}",
+];
+
+fn pieces() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop::collection::vec(prop::sample::select(PIECES.to_vec()), 0..24).prop_map(|v| v.concat())
+}
+
+/// The text and code of the events inside the one paragraph of `md`;
+/// panics on anything else (link, image, HTML, emphasis, a second block).
+fn paragraph_content(md: &str) -> (String, Vec<String>) {
+    let mut text = String::new();
+    let mut code = Vec::new();
+    for event in Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Start(Tag::Paragraph) | Event::End(pulldown_cmark::TagEnd::Paragraph) => {}
+            Event::Text(t) => text.push_str(&t),
+            Event::Code(c) => code.push(c.into_string()),
+            other => panic!("{md:?} gives {other:?}"),
+        }
+    }
+    (text, code)
+}
+
+proptest::proptest! {
+    /// Whatever the value, its code span is one code span holding exactly
+    /// the value (control characters escaped), in the middle of a line.
+    #[test]
+    fn a_code_span_holds_the_value_exactly(s in pieces()) {
+        use keyflare::escape::{md_code, text, Md};
+        let shown = text(&s).into_owned();
+        let md = format!("x {} y", md_code(&s, Md::Inline));
+        let (around, code) = paragraph_content(&md);
+        if shown.is_empty() {
+            proptest::prop_assert!(code.is_empty());
+        } else {
+            proptest::prop_assert_eq!(code, vec![shown]);
+        }
+        proptest::prop_assert_eq!(around, "x  y");
+    }
+
+    /// Whatever the value, escaped text is plain text that reads as the
+    /// value, and GFM's autolink triggers are all escaped.
+    #[test]
+    fn escaped_text_is_only_the_text(s in pieces()) {
+        use keyflare::escape::{md_text, text};
+        let escaped = md_text(&s);
+        let md = format!("x {escaped} y");
+        let (read, code) = paragraph_content(&md);
+        proptest::prop_assert!(code.is_empty());
+        proptest::prop_assert_eq!(read, format!("x {} y", text(&s)));
+        let autolink = regex::Regex::new(r"(?i)(www\.|(https?|ftp)://|(^|[^\\])@)").expect("regex");
+        proptest::prop_assert!(!autolink.is_match(&escaped), "{:?}", escaped);
+    }
+}
