@@ -143,7 +143,9 @@ struct ScanArgs {
     /// any (default), active (verified live; needs --verify) or none. Add
     /// `examples` (documented example values) and/or `notes` (hygiene
     /// notes), or say `all`; by default neither fails the run.
-    #[arg(long, value_name = "WHICH", value_parser = parse_fail_on)]
+    /// (Given twice, the last wins: a pre-commit hook's `args` can override
+    /// the hook's own `--fail-on any`.)
+    #[arg(long, value_name = "WHICH", value_parser = parse_fail_on, overrides_with = "fail_on")]
     fail_on: Option<FailPolicy>,
     /// Also report hygiene notes from vendored and third-party code
     /// (vendor/, node_modules/, third_party/...) and git submodules' paths.

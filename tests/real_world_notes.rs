@@ -412,3 +412,22 @@ fn one_note_per_env_file_in_history_too() {
     assert_eq!(fs[0]["secret"], "API_SECRET, OTHER_SECRET");
     assert_eq!(v["summary"]["notes"], 1);
 }
+
+#[test]
+fn audit_counts_notes_apart_and_does_not_fail_on_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write(tmp.path(), "cmd/purge/main.go", GO_ENV_KEY);
+    let out = keyflare()
+        .arg("audit")
+        .arg(tmp.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let md = stdout(&out);
+    assert!(md.contains("No Cloudflare credentials found."), "{md}");
+    assert!(
+        md.contains("Not counted as credentials: 1 note (the JSON report lists them)."),
+        "{md}"
+    );
+    assert!(md.contains("| 0 |"), "the credentials total is 0: {md}");
+}
