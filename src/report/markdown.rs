@@ -39,10 +39,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             "No Cloudflare credentials found ({} {} scanned{}).",
             s.files_scanned,
             if s.source == "tree" { "files" } else { "blobs" },
-            if others.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", classes.describe())
+            match classes.others() {
+                Some(o) => format!("; {o}"),
+                None => String::new(),
             }
         );
     } else {
