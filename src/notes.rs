@@ -161,11 +161,12 @@ const MAX_WORD: usize = 12;
 /// with no credentials in it, or words in one case (`development`,
 /// `my-dev-var-value`, `your-api-token-here`, `true`).
 ///
-/// The word test is what separates `development` from a secret: letters of
-/// one case, every piece between separators a word of at most [`MAX_WORD`]
-/// letters or a number of at most 4 digits (a piece of one repeated letter,
-/// `xxxxxxxxxxxxxxxx`, is a placeholder at any length). A random base62 value passes it only if it
-/// has no digit and one case: for 16 characters, (26/62)^16 ≈ 1 in 10⁶.
+/// The word test is what separates `development` from a secret: every piece
+/// between separators a word (letters, all in one case or Capitalized, at
+/// most [`MAX_WORD`] of them; one letter repeated, `xxxxxxxxxxxxxxxx`, at any
+/// length) or a number of at most 4 digits. A random base62 value passes it
+/// only if it has no digit and one case: for 16 characters,
+/// 2 × (26/62)^16 ≈ 1 in 10⁶.
 pub fn plainly_not_secret(value: &str) -> bool {
     let v = value.trim().trim_matches(['"', '\'']);
     v.is_empty() || placeholder(v) || number(v) || url_without_credentials(v) || words(v)
@@ -242,15 +243,20 @@ fn url_without_credentials(v: &str) -> bool {
 }
 
 fn words(v: &str) -> bool {
-    let lower = v.bytes().any(|b| b.is_ascii_lowercase());
-    let upper = v.bytes().any(|b| b.is_ascii_uppercase());
-    // A piece is a word (letters, at most MAX_WORD of them, or one letter
-    // repeated) or a short number (`my-dev-var-2`, `v1`-less counters).
-    let piece = |p: &str| {
-        (p.bytes().all(|b| b.is_ascii_alphabetic()) && (p.len() <= MAX_WORD || repeated(p)))
-            || (p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+    // A piece is a word (letters in one case or Capitalized, at most
+    // MAX_WORD of them, or one letter repeated) or a short number
+    // (`my-dev-var-2`). `my-PRODUCTION-dev-var-value` is words; a random
+    // value mixes cases inside its pieces.
+    let word = |p: &str| {
+        let tail = p.get(1..).unwrap_or("");
+        p.bytes().all(|b| b.is_ascii_alphabetic())
+            && (p.len() <= MAX_WORD || repeated(p))
+            && (!tail.bytes().any(|b| b.is_ascii_uppercase())
+                || !p.bytes().any(|b| b.is_ascii_lowercase()))
     };
-    (lower != upper) && v.split(['-', '_', '.', ' ', '/', ':']).all(piece)
+    let number = |p: &str| p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit());
+    let mut pieces = v.split(['-', '_', '.', ' ', '/', ':']);
+    v.bytes().any(|b| b.is_ascii_alphabetic()) && pieces.all(|p| word(p) || number(p))
 }
 
 #[cfg(test)]
@@ -281,6 +287,8 @@ mod tests {
             "LOG_LEVEL_DEBUG",
             "my-dev-var-value-12",
             "change-me-to-a-long-random-string",
+            "my-PRODUCTION-dev-var-value",
+            "Development",
         ] {
             assert!(plainly_not_secret(v), "{v:?} should not be a secret");
         }
@@ -297,17 +305,22 @@ mod tests {
             "https://api.example.com/hook?token=abc",
             "https://hooks.example.com/services/T0A1B2C3D/B9Z8Y7X6W5V4U3T2S1R0",
             "changeme123",
+            "aB-cD_eF-gH_iJ-kL",
+            "Zp4Lq8Rt2Wv6Xy0Bn3Mc",
         ] {
             assert!(!plainly_not_secret(v), "{v:?} should stay a secret");
         }
     }
 
-    /// The share of random values the test drops: base62 and base64url of
-    /// 16 to 40 characters, as generated secrets are. A xorshift generator
-    /// with a fixed seed keeps the figure reproducible.
+    /// The share of random values the test drops: base62, base64url and hex
+    /// of 16 to 40 characters, as generated secrets are. A xorshift
+    /// generator with a fixed seed keeps the figure reproducible.
     #[test]
     fn random_values_are_almost_never_dropped() {
         const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        const BASE64URL: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const HEX: &[u8] = b"abcdef0123456789";
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
             state ^= state << 13;
@@ -315,15 +328,11 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let n = 200_000;
+        let n = 300_000;
         let mut dropped = 0;
         for i in 0..n {
             let len = 16 + (next() % 25) as usize;
-            let alphabet: &[u8] = if i % 2 == 0 {
-                BASE62
-            } else {
-                b"abcdef0123456789"
-            };
+            let alphabet = [BASE62, BASE64URL, HEX][i % 3];
             let v: String = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
                 .collect();
@@ -331,9 +340,9 @@ mod tests {
                 dropped += 1;
             }
         }
-        // Measured: 0 of 200,000 (one case and no digit in 16+ random
-        // base62 characters: ~1 in 10^6; a hex value of digits only is
-        // longer than a port or a date).
+        // Measured: 0 of 300,000 (one case and no digit in 16+ random
+        // characters is ~1 in 10^6; a hex value of digits only is longer
+        // than a port or a date).
         assert_eq!(dropped, 0, "{dropped} of {n} random values dropped");
     }
 
