@@ -72,6 +72,8 @@ fn dummy_dev_vars() -> String {
         "my-dev-kv",
         "changeme",
         "<your-value-here>",
+        "my-PRODUCTION-dev-var-value",
+        "Staging",
     ];
     (0..40)
         .map(|i| format!("MY_VAR_{i} = \"{}\"\n", shapes[i % shapes.len()]))
