@@ -218,14 +218,33 @@ plan_scan() {
   scan_flags=(--range "$base..$head")
 }
 
+# check_fail_on VALUE: keyflare's --fail-on grammar: any, active or none (at
+# most one) plus examples and/or notes, comma-separated; or all.
+check_fail_on() {
+  local w level=""
+  local -a words
+  IFS=, read -r -a words <<<"$1"
+  ((${#words[@]} > 0)) || die 2 "input fail-on is empty"
+  for w in "${words[@]}"; do
+    case "$w" in
+      any | active | none | all)
+        [[ -z "$level" || "$level" == "$w" ]] || die 2 "input fail-on takes one of any, active, none (or all), got '$1'"
+        level="$w"
+        ;;
+      examples | example | notes | note) ;;
+      *) die 2 "input fail-on must be any, active or none, plus examples and/or notes (comma-separated), or all; got '$1'" ;;
+    esac
+  done
+}
+
 cmd_scan() {
   local path="${INPUT_PATH:-.}" mode="${INPUT_MODE:-auto}" fail_on="${INPUT_FAIL_ON:-any}"
   local verify upload
   verify="$(bool verify "${INPUT_VERIFY:-false}")"
   upload="$(bool upload-sarif "${INPUT_UPLOAD_SARIF:-true}")"
   case "$mode" in auto | range | history | tree) ;; *) die 2 "input mode must be auto, range, history or tree, got '$mode'" ;; esac
-  case "$fail_on" in any | active | none) ;; *) die 2 "input fail-on must be any, active or none, got '$fail_on'" ;; esac
-  if [[ "$fail_on" == active && "$verify" != true ]]; then
+  check_fail_on "$fail_on"
+  if [[ ",$fail_on," == *,active,* && "$verify" != true ]]; then
     die 2 "fail-on: active needs verify: true (without verification no finding is known to be active)"
   fi
 
@@ -386,7 +405,7 @@ PY
 # --------------------------------------------------------------------- gate
 cmd_gate() {
   local fail_on="${INPUT_FAIL_ON:-any}" json="${KEYFLARE_JSON:-}"
-  case "$fail_on" in any | active | none) ;; *) die 2 "input fail-on must be any, active or none, got '$fail_on'" ;; esac
+  check_fail_on "$fail_on"
   [[ "$fail_on" == none ]] && {
     echo "keyflare: fail-on none: not failing"
     return 0
@@ -401,23 +420,37 @@ cmd_gate() {
 import json, sys
 rep = json.load(open(sys.argv[1], encoding="utf-8"))
 fs = rep.get("findings", [])
-active = [f for f in fs if (f.get("verification") or {}).get("status") == "active"]
-bad = fs if sys.argv[2] == "any" else active
-print(len(bad), len(fs), len(active), len(rep.get("warnings") or []))
+words = set(sys.argv[2].split(","))
+level = next((w for w in ("active", "none", "all", "any") if w in words), "any")
+def fails(f):
+    # As keyflare's --fail-on: credentials by level; documented examples and
+    # notes only when asked for (a report without "class" holds credentials).
+    cls = f.get("class", "credential")
+    if cls == "example":
+        return level == "all" or bool(words & {"examples", "example"})
+    if cls == "note":
+        return level == "all" or bool(words & {"notes", "note"})
+    if level == "none":
+        return False
+    return level != "active" or (f.get("verification") or {}).get("status") == "active"
+creds = [f for f in fs if f.get("class", "credential") == "credential"]
+active = [f for f in creds if (f.get("verification") or {}).get("status") == "active"]
+bad = [f for f in fs if fails(f)]
+print(len(bad), len(fs), len(creds), len(active), len(rep.get("warnings") or []))
 PY
 )"
-  local bad total active warnings
-  read -r bad total active warnings <<<"$verdict"
+  local bad total creds active warnings
+  read -r bad total creds active warnings <<<"$verdict"
   if ((bad > 0)); then
-    if [[ "$fail_on" == any ]]; then
-      die 1 "$total leaked Cloudflare credential(s) found (fail-on: any): see the annotations and the job summary"
+    if [[ ",$fail_on," == *,active,* ]]; then
+      die 1 "$active live Cloudflare credential(s) found (fail-on: $fail_on): rotate them now; see the job summary"
     fi
-    die 1 "$active live Cloudflare credential(s) found (fail-on: active): rotate them now; see the job summary"
+    die 1 "$bad failing finding(s), $creds of them leaked Cloudflare credential(s) (fail-on: $fail_on): see the annotations and the job summary"
   fi
   if ((warnings > 0)); then
     die 2 "the scan was incomplete ($warnings warning(s)): keyflare cannot vouch for what it did not read"
   fi
-  echo "keyflare: no failing findings (fail-on: $fail_on; $total finding(s), $active active)"
+  echo "keyflare: no failing findings (fail-on: $fail_on; $total finding(s), $creds credential(s), $active active)"
 }
 
 case "${1:-}" in

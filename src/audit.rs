@@ -21,9 +21,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::finding::{CommitInfo, Finding};
+use crate::finding::{CommitInfo, Finding, FindingClass};
 use crate::git_scan::{HistoryFacts, SecretFacts};
-use crate::rules::{RuleKind, RuleSet, Severity, VerifyKind};
+use crate::rules::{RuleSet, Severity, VerifyKind};
 use crate::verify::VerifyStatus;
 
 /// A whole audit, ready to render.
@@ -50,6 +50,9 @@ pub struct Audit {
     pub notices: Vec<String>,
     /// What could not be read.
     pub warnings: Vec<String>,
+    /// Documented example values and hygiene notes found: not credentials,
+    /// so not in [`Audit::credentials`]; counted apart.
+    pub others: crate::report::ClassCounts,
 }
 
 /// One place a credential is or was.
@@ -161,13 +164,14 @@ impl Credential {
 /// Groups `history` (findings of a history scan, each at its introducing
 /// commit) and `tree` (findings of the working tree) by credential, fills in
 /// `facts`, and orders them by urgency (ties: earliest first commit first).
-/// Hygiene findings (not credentials) are left out.
+/// Hygiene notes and documented examples (not credentials) are left out.
 pub fn group(history: &[Finding], tree: &[Finding], facts: &HistoryFacts) -> Vec<Credential> {
     let mut by_print: BTreeMap<&str, (Vec<&Finding>, Vec<&Finding>)> = BTreeMap::new();
-    for f in history.iter().filter(|f| f.kind == RuleKind::Credential) {
+    let leak = |f: &&Finding| f.class() == FindingClass::Credential;
+    for f in history.iter().filter(leak) {
         by_print.entry(&f.fingerprint).or_default().0.push(f);
     }
-    for f in tree.iter().filter(|f| f.kind == RuleKind::Credential) {
+    for f in tree.iter().filter(leak) {
         by_print.entry(&f.fingerprint).or_default().1.push(f);
     }
     let none = SecretFacts::default();

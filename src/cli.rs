@@ -139,10 +139,19 @@ struct ScanArgs {
     /// Don't print warnings about unreadable files on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// Which findings make the exit code 1: any (default), only live (active)
-    /// credentials, or none.
-    #[arg(long, value_enum)]
-    fail_on: Option<FailOn>,
+    /// Which findings make the exit code 1, comma-separated. Credentials:
+    /// any (default), active (verified live; needs --verify) or none. Add
+    /// `examples` (documented example values) and/or `notes` (hygiene
+    /// notes), or say `all`; by default neither fails the run.
+    /// (Given twice, the last wins: a pre-commit hook's `args` can override
+    /// the hook's own `--fail-on any`.)
+    #[arg(long, value_name = "WHICH", value_parser = parse_fail_on, overrides_with = "fail_on")]
+    fail_on: Option<FailPolicy>,
+    /// Also report hygiene notes from vendored and third-party code
+    /// (vendor/, node_modules/, third_party/...) and git submodules' paths.
+    /// Credentials there are always reported.
+    #[arg(long)]
+    vendored_notes: bool,
     /// Configuration file (default: keyflare.toml at the scan root, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -189,11 +198,94 @@ struct AuditArgs {
     verify: VerifyArgs,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum FailOn {
+/// Which credentials fail the run (`--fail-on any|active|none`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOnCredentials {
+    /// Any credential.
     Any,
+    /// Only credentials verification found live.
     Active,
+    /// None.
     None,
+}
+
+/// What makes the exit code 1: a level for credentials, and whether
+/// documented examples and hygiene notes count too (by default they don't:
+/// they are not leaks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailPolicy {
+    /// Which credentials.
+    pub credentials: FailOnCredentials,
+    /// Documented example values fail too.
+    pub examples: bool,
+    /// Hygiene notes fail too.
+    pub notes: bool,
+}
+
+impl Default for FailPolicy {
+    fn default() -> FailPolicy {
+        FailPolicy {
+            credentials: FailOnCredentials::Any,
+            examples: false,
+            notes: false,
+        }
+    }
+}
+
+impl FailPolicy {
+    /// Whether `f` makes the run fail.
+    pub fn fails(&self, f: &crate::Finding) -> bool {
+        use crate::finding::FindingClass;
+        match f.class() {
+            FindingClass::Credential => match self.credentials {
+                FailOnCredentials::Any => true,
+                FailOnCredentials::Active => f
+                    .verification
+                    .as_ref()
+                    .is_some_and(|v| v.status == crate::verify::VerifyStatus::Active),
+                FailOnCredentials::None => false,
+            },
+            FindingClass::Example => self.examples,
+            FindingClass::Note => self.notes,
+        }
+    }
+}
+
+/// Parses `--fail-on` and the `fail_on` key: `any`, `active` or `none` for
+/// credentials (at most one; default any), plus `examples` and/or `notes`,
+/// comma-separated; `all` is `any,examples,notes`.
+pub fn parse_fail_on(s: &str) -> Result<FailPolicy, String> {
+    let mut policy = FailPolicy::default();
+    let mut level: Option<&str> = None;
+    for word in s.split(',').map(str::trim) {
+        match word {
+            "any" | "active" | "none" | "all" => match level.replace(word) {
+                Some(prev) if prev != word => {
+                    return Err(format!(
+                        "--fail-on takes one of any, active, none (or all), got both {prev} and {word}"
+                    ))
+                }
+                _ => {}
+            },
+            "examples" | "example" => policy.examples = true,
+            "notes" | "note" => policy.notes = true,
+            other => {
+                return Err(format!(
+                    "unknown --fail-on value {other:?}: use any, active or none, plus examples and/or notes (comma-separated), or all"
+                ))
+            }
+        }
+    }
+    policy.credentials = match level {
+        Some("active") => FailOnCredentials::Active,
+        Some("none") => FailOnCredentials::None,
+        _ => FailOnCredentials::Any,
+    };
+    if level == Some("all") {
+        policy.examples = true;
+        policy.notes = true;
+    }
+    Ok(policy)
 }
 
 #[derive(Args, Debug)]
@@ -315,17 +407,23 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
     // Flags win over the configuration's defaults.
     let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
         (Some(f), _) => f,
-        (None, Some(f)) => FailOn::from_str(f, true).unwrap_or(FailOn::Any),
-        (None, None) => FailOn::Any,
+        // Validated when the configuration was loaded.
+        (None, Some(f)) => parse_fail_on(f).unwrap_or_default(),
+        (None, None) => FailPolicy::default(),
     };
     args.fail_on = Some(fail_on);
+    let notes = note_options(
+        args.vendored_notes || config.vendored_notes == Some(true),
+        &args.paths,
+        args.git || args.staged || args.range.is_some(),
+    );
     if config.verify == Some(true) && !args.verify.no_verify {
         args.verify.verify = true;
     }
     if make_baseline {
         args.verify.verify = false;
     }
-    if fail_on == FailOn::Active && !args.verify.verify {
+    if fail_on.credentials == FailOnCredentials::Active && !args.verify.verify {
         return Err(Error::Usage(
             "--fail-on active needs --verify: without it no credential is known to be active"
                 .into(),
@@ -363,7 +461,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
             crate::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
         })?,
     };
-    filter(&mut report, &config, baseline.as_ref());
+    filter(&mut report, &config, &rules, &notes, baseline.as_ref());
     if make_baseline {
         let path = args
             .output
@@ -413,8 +511,13 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
             ..crate::ScanOptions::default()
         },
     };
+    let notes = note_options(
+        config.vendored_notes == Some(true),
+        local.as_slice(),
+        local.is_some(),
+    );
     let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
-        filter(r, &config, None)
+        filter(r, &config, &rules, &notes, None)
     })?;
     if !args.quiet {
         for w in &merged.warnings {
@@ -440,7 +543,7 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
         }
     };
     report::write_output(&bytes, args.output.as_deref())?;
-    Ok(exit_code(&merged, FailOn::Any))
+    Ok(exit_code(&merged, FailPolicy::default()))
 }
 
 /// Runs `work` with a progress line on stderr (files, bytes, rate), only on
@@ -476,14 +579,23 @@ fn with_progress<T>(stats: &crate::source::Stats, quiet: bool, work: impl FnOnce
     })
 }
 
-/// Drops what the configuration allows or excludes and what the baseline
-/// already knows, before anything is verified.
-fn filter(report: &mut Report, config: &Config, baseline: Option<&Baseline>) {
+/// Drops what the configuration allows or excludes, shapes the hygiene
+/// notes ([`crate::notes`]: values are allowlisted before a file's notes are
+/// folded into one), then drops what the baseline already knows, before
+/// anything is verified.
+fn filter(
+    report: &mut Report,
+    config: &Config,
+    rules: &RuleSet,
+    notes: &crate::notes::NoteOptions,
+    baseline: Option<&Baseline>,
+) {
     let before = report.findings.len();
     report
         .findings
         .retain(|f| !config.allows(f) && !config.excludes(&f.path));
     let allowed = before - report.findings.len();
+    crate::notes::shape(&mut report.findings, rules, notes);
     if let Some(b) = baseline {
         let before = report.findings.len();
         report.findings.retain(|f| !b.contains(f));
@@ -500,6 +612,31 @@ fn filter(report: &mut Report, config: &Config, baseline: Option<&Baseline>) {
         ));
     }
     report.summary.recount(&report.findings);
+}
+
+/// The notes stage's options: submodule paths from `.gitmodules` in the
+/// single directory scanned and, for git modes (and audits), in HEAD's tree.
+/// HEAD's list is enough for history: a commit that has a submodule holds
+/// only a gitlink at its path, so notes under it come from the submodule's
+/// own history (`--recurse-submodules`), which HEAD still lists.
+fn note_options(vendored: bool, paths: &[PathBuf], git: bool) -> crate::notes::NoteOptions {
+    let mut submodules = Vec::new();
+    if let [root] = paths {
+        if let Ok(text) = std::fs::read_to_string(root.join(".gitmodules")) {
+            submodules.extend(crate::notes::submodule_paths(&text));
+        }
+        if git {
+            if let Some(text) = crate::source::git::head_file(root, ".gitmodules") {
+                submodules.extend(crate::notes::submodule_paths(&text));
+            }
+        }
+    }
+    submodules.sort();
+    submodules.dedup();
+    crate::notes::NoteOptions {
+        vendored,
+        submodules,
+    }
 }
 
 /// The git source's options, if a git mode was asked for.
@@ -584,23 +721,15 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
         let to = (path.as_os_str() != "-").then_some(path.as_path());
         report::write_output(&bytes, to)?;
     }
-    Ok(exit_code(&report, args.fail_on.unwrap_or(FailOn::Any)))
+    Ok(exit_code(&report, args.fail_on.unwrap_or_default()))
 }
 
-/// Findings that count under --fail-on make 1; otherwise an incomplete scan
+/// Findings that count under --fail-on make 1 (by default credentials only,
+/// not documented examples or notes); otherwise an incomplete scan
 /// (unreadable files) makes 2, because keyflare cannot vouch for what it did
 /// not read.
-fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
-    let failing = match fail_on {
-        FailOn::Any => !report.findings.is_empty(),
-        FailOn::Active => report.findings.iter().any(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.status == crate::verify::VerifyStatus::Active)
-        }),
-        FailOn::None => false,
-    };
-    if failing {
+fn exit_code(report: &Report, fail_on: FailPolicy) -> u8 {
+    if report.findings.iter().any(|f| fail_on.fails(f)) {
         EXIT_FINDINGS
     } else if !report.warnings.is_empty() {
         EXIT_ERROR

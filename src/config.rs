@@ -6,7 +6,8 @@
 //! allow_values = ["cfut_..."]                # exact secrets that are not findings
 //! allow_patterns = ['^cfut_Test']            # regexes over the secret
 //! verify = false                             # default for --verify
-//! fail_on = "any"                            # default for --fail-on
+//! fail_on = "any"                            # default for --fail-on ("any,notes", "all"...)
+//! vendored_notes = false                     # default for --vendored-notes
 //!
 //! [[rule]]                                   # extra rules, as in rules/*.toml
 //! id = "acme.internal-cf-proxy-token"
@@ -41,6 +42,8 @@ struct ConfigFile {
     verify: Option<bool>,
     #[serde(default)]
     fail_on: Option<String>,
+    #[serde(default)]
+    vendored_notes: Option<bool>,
     // Parsed by the rule loader.
     #[serde(default)]
     rule: Option<toml::Value>,
@@ -63,8 +66,10 @@ pub struct Config {
     allow_patterns: Vec<Regex>,
     /// Default for `--verify`.
     pub verify: Option<bool>,
-    /// Default for `--fail-on` (validated by the CLI).
+    /// Default for `--fail-on` (validated on load, with the flag's parser).
     pub fail_on: Option<String>,
+    /// Default for `--vendored-notes`.
+    pub vendored_notes: Option<bool>,
     rules_text: Option<String>,
 }
 
@@ -114,11 +119,7 @@ impl Config {
             .build()
             .map_err(|e| bad(format!("exclude: {e}")))?;
         if let Some(f) = &file.fail_on {
-            if !["any", "active", "none"].contains(&f.as_str()) {
-                return Err(bad(format!(
-                    "fail_on must be \"any\", \"active\" or \"none\", got {f:?}"
-                )));
-            }
+            crate::cli::parse_fail_on(f).map_err(|e| bad(format!("fail_on: {e}")))?;
         }
         let rules_text = if file.rule.is_some() || file.fragments.is_some() {
             let mut t = toml::map::Map::new();
@@ -141,6 +142,7 @@ impl Config {
             allow_patterns,
             verify: file.verify,
             fail_on: file.fail_on,
+            vendored_notes: file.vendored_notes,
             rules_text,
         })
     }

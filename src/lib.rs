@@ -31,6 +31,7 @@ mod git_scan;
 pub mod large;
 pub mod literals;
 pub mod matcher;
+pub mod notes;
 pub mod report;
 pub mod rules;
 pub mod runs;
@@ -280,6 +281,7 @@ pub fn audit(
         duration: started.elapsed(),
         notices: merged.notices.clone(),
         warnings: merged.warnings.clone(),
+        others: report::ClassCounts::of(&merged.findings),
     };
     merged.summary.duration_ms = audit.duration.as_millis() as u64;
     // The mirror (if any) is removed here, when it goes out of scope.

@@ -219,6 +219,10 @@ struct RuleDef {
     #[serde(default = "default_true")]
     secret: bool,
     #[serde(default)]
+    shown_as: Option<String>,
+    #[serde(default)]
+    per_file: bool,
+    #[serde(default)]
     verify: Option<VerifyKind>,
     #[serde(default)]
     companions: Vec<Companion>,
@@ -391,6 +395,13 @@ pub struct Rule {
     pub path: Option<LazyRegex>,
     /// False for hygiene rules whose match is not secret (a URL): not redacted.
     pub secret: bool,
+    /// What reports call the match ("header", "url"): a hygiene rule's match
+    /// is not a secret and must not read as one. None: "secret".
+    pub shown_as: Option<String>,
+    /// Hygiene rules only: one note per file naming the keys it matched, not
+    /// one per line, and values plainly not secret dropped (see
+    /// [`crate::notes`]).
+    pub per_file: bool,
     /// How verification checks it.
     pub verify: VerifyKind,
     /// What to collect near a match for verification.
@@ -641,6 +652,8 @@ fn compile_rule(
         deny_keys,
         path,
         secret: def.secret,
+        shown_as: def.shown_as,
+        per_file: def.per_file,
         verify: def
             .verify
             .unwrap_or_else(|| VerifyKind::Unsupported("no check defined for this rule".into())),

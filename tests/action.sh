@@ -251,6 +251,21 @@ PY
 G="$TMP/gate-active2"
 run_step "$G" gate pull_request "$TMP/pr.json" INPUT_FAIL_ON=active KEYFLARE_JSON="$TMP/active.json"
 check "gate: fail-on active fails on a verification.status active finding" test "$(rc "$G")" -eq 1
+python3 - "$TMP/note.json" <<'PY'
+import json, sys
+json.dump({"version": "0", "findings": [{"rule_id": "kf.cloudflare.hygiene.global-key-auth", "severity": "low",
+           "class": "note", "path": "a.go", "line": 1, "column": 1, "secret": "X-Auth-Key", "fingerprint": "f"}],
+           "summary": {"findings": 1}}, open(sys.argv[1], "w"))
+PY
+G="$TMP/gate-note"
+run_step "$G" gate pull_request "$TMP/pr.json" INPUT_FAIL_ON=any KEYFLARE_JSON="$TMP/note.json"
+eq "gate: fail-on any passes on a hygiene note alone" "$(rc "$G")" 0 "$G"
+G="$TMP/gate-note2"
+run_step "$G" gate pull_request "$TMP/pr.json" INPUT_FAIL_ON=any,notes KEYFLARE_JSON="$TMP/note.json"
+check "gate: fail-on any,notes fails on a hygiene note" test "$(rc "$G")" -eq 1
+G="$TMP/gate-bad"
+run_step "$G" gate pull_request "$TMP/pr.json" INPUT_FAIL_ON=any,active KEYFLARE_JSON="$TMP/note.json"
+check "gate: fail-on any,active is refused" test "$(rc "$G")" -eq 2
 
 echo "# input checks"
 S2="$TMP/bad-active"

@@ -208,7 +208,8 @@ fn text_report_groups_by_credential_with_steps_and_summarises() {
         .stdout(predicate::str::contains("cfut_***"))
         .stdout(predicate::str::contains("fix: "))
         .stdout(predicate::str::contains(
-            "12 findings (2 critical, 7 high, 1 medium, 2 low) of 8 credentials in 10 files",
+            // 6 credentials; the 2 hygiene matches are notes, not credentials.
+            "12 findings (2 critical, 7 high, 1 medium, 2 low) in 10 files: 6 credentials, 2 notes",
         ))
         .stdout(predicate::str::contains("\x1b[").not());
 }
@@ -494,7 +495,11 @@ fn markdown_and_github_formats_and_extra_reports() {
         md.contains("| severity | credential | secret | status | where | fix |"),
         "{md}"
     );
-    assert!(md.contains("**8 credentials** in 12 findings"), "{md}");
+    assert!(
+        md.contains("**6 credentials** in 10 findings (2 notes: see below)"),
+        "{md}"
+    );
+    assert!(md.contains("### Notes"), "{md}");
     assert!(md.contains("### What to do next"));
     assert_no_secret(&out.stdout, &fixture_secrets(), "markdown");
 
@@ -510,8 +515,9 @@ fn markdown_and_github_formats_and_extra_reports() {
         gh.contains("::error file=scripts/purge.py,line=4,col=62,"),
         "{gh}"
     );
+    // The plaintext-API match is a hygiene note: a notice, not a warning.
     assert!(
-        gh.contains("::warning file=scripts/purge.py,line=3,"),
+        gh.contains("::notice file=scripts/purge.py,line=3,"),
         "{gh}"
     );
     assert_no_secret(&out.stdout, &fixture_secrets(), "github");

@@ -109,10 +109,14 @@ pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         (true, false) => "every ref's history (no working tree)",
         (false, _) => "the working tree only (not a git repository)",
     };
+    let others = super::audit_markdown::others_line(a)
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
     let _ = writeln!(
         o,
-        "<p class=\"sub\">Scanned {}.{}</p>",
+        "<p class=\"sub\">Scanned {}.{}{}</p>",
         esc(scope),
+        esc(&others),
         if a.verified {
             ""
         } else {

@@ -110,6 +110,14 @@ fn code(s: &str) -> String {
     md_code(s, Md::Cell)
 }
 
+/// "Not counted as credentials: 1 documented example, 3 notes (...)", or
+/// None when there are neither.
+pub(super) fn others_line(a: &Audit) -> Option<String> {
+    a.others
+        .others()
+        .map(|o| format!("Not counted as credentials: {o} (the JSON report lists them)."))
+}
+
 /// Renders the audit as Markdown.
 pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let mut out = String::new();
@@ -141,6 +149,9 @@ pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         (false, _) => "the working tree only (not a git repository)",
     };
     let _ = writeln!(out, "Scanned {scope}.");
+    if let Some(others) = others_line(a) {
+        let _ = writeln!(out, " {others}");
+    }
     if !a.verified {
         let _ = writeln!(
             out,

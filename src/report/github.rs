@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use super::{RenderOptions, Report};
+use super::{class_word, match_label, RenderOptions, Report, EXAMPLE_ADVICE};
+use crate::finding::FindingClass;
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -31,12 +32,31 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             .verification
             .as_ref()
             .is_some_and(|v| v.status == VerifyStatus::Active);
-        let level = if active || f.severity >= Severity::High {
+        let class = f.class();
+        // Notes and documented examples are not leaks: a notice, never an
+        // error on the diff.
+        let level = if class != FindingClass::Credential {
+            "notice"
+        } else if active || f.severity >= Severity::High {
             "error"
         } else {
             "warning"
         };
-        let mut msg = format!("{}: {}.", f.rule_name, f.shown_secret(opts.no_redact));
+        let mut msg = match class {
+            FindingClass::Credential => {
+                format!("{}: {}.", f.rule_name, f.shown_secret(opts.no_redact))
+            }
+            other => format!(
+                "{} ({}; {}: {}).",
+                f.rule_name,
+                class_word(other),
+                match_label(f, rules),
+                f.shown_secret(opts.no_redact)
+            ),
+        };
+        if let Some(source) = &f.documented_example {
+            msg.push_str(&format!(" Published in {source}: {EXAMPLE_ADVICE}."));
+        }
         if let Some(v) = &f.verification {
             msg.push_str(&format!(" Status: {:?} ({}).", v.status, v.detail));
         }
@@ -46,7 +66,11 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 msg.push_str(" Removed since, but still in the git history.");
             }
         }
-        if let Some(r) = rules.get(&f.rule_id) {
+        // A rule's remediation is written for a leak, not for an example.
+        let fix = rules
+            .get(&f.rule_id)
+            .filter(|_| class != FindingClass::Example);
+        if let Some(r) = fix {
             msg.push(' ');
             msg.push_str(&r.remediation);
         }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{steps_for, RenderOptions, Report, Summary};
+use super::{class_id, steps_for, RenderOptions, Report, Summary};
 use crate::error::Error;
 use crate::rules::RuleSet;
 use crate::verify::Verification;
@@ -22,12 +22,18 @@ struct JsonFinding<'a> {
     rule_id: &'a str,
     rule_name: &'a str,
     severity: &'a str,
+    /// "credential" (a leak), "example" (a documented example value) or
+    /// "note" (hygiene): what `--fail-on` and the wording go by.
+    class: &'static str,
     kind: crate::rules::RuleKind,
     path: &'a str,
     line: usize,
     column: usize,
     end_column: usize,
     secret: &'a str,
+    /// Where a documented example value was published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    documented_example: Option<&'a str>,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
@@ -63,12 +69,14 @@ pub(super) fn render(
             rule_id: &f.rule_id,
             rule_name: &f.rule_name,
             severity: f.severity.as_str(),
+            class: class_id(f.class()),
             kind: f.kind,
             path: &f.path,
             line: f.line,
             column: f.column,
             end_column: f.end_column,
             secret: f.shown_secret(opts.no_redact),
+            documented_example: f.documented_example.as_deref(),
             fingerprint: &f.fingerprint,
             key: f.key.as_deref(),
             decoded: f.decoded.as_deref(),

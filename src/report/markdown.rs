@@ -4,8 +4,12 @@
 
 use std::fmt::Write;
 
-use super::{group_by_credential, RenderOptions, Report};
+use super::{
+    group_by_credential, match_label, ClassCounts, CredentialGroup, RenderOptions, Report,
+    EXAMPLE_ADVICE,
+};
 use crate::escape::{md_code, md_prose, md_text, Md};
+use crate::finding::FindingClass;
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
 
@@ -15,31 +19,44 @@ pub const MAX_BYTES: usize = 900 * 1024;
 pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Vec<u8> {
     let mut out = String::new();
     let s = &report.summary;
-    let groups = group_by_credential(&report.findings);
+    let all = group_by_credential(&report.findings);
+    let classes = ClassCounts::of(&report.findings);
+    let (groups, others): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|g| g.class() == FindingClass::Credential);
+    let credential_findings: usize = groups.iter().map(|g| g.findings.len()).sum();
     let active = groups
         .iter()
         .filter(|g| g.status() == Some(VerifyStatus::Active))
         .count();
     let _ = writeln!(out, "## keyflare: Cloudflare credentials\n");
-    if s.findings == 0 {
+    if groups.is_empty() {
         let _ = writeln!(
             out,
-            "No Cloudflare credentials found ({} {} scanned).",
+            "No Cloudflare credentials found ({} {} scanned{}).",
             s.files_scanned,
-            if s.source == "tree" { "files" } else { "blobs" }
+            if s.source == "tree" { "files" } else { "blobs" },
+            match classes.others() {
+                Some(o) => format!("; {o}"),
+                None => String::new(),
+            }
         );
     } else {
         let _ = writeln!(
             out,
-            "**{} credential{}** in {} finding{}{}.\n",
+            "**{} credential{}** in {} finding{}{}{}.\n",
             groups.len(),
             if groups.len() == 1 { "" } else { "s" },
-            s.findings,
-            if s.findings == 1 { "" } else { "s" },
+            credential_findings,
+            if credential_findings == 1 { "" } else { "s" },
             if active > 0 {
                 format!(", **{active} active**")
             } else {
                 String::new()
+            },
+            match classes.others() {
+                Some(o) => format!(" ({o}: see below)"),
+                None => String::new(),
             }
         );
         let _ = writeln!(
@@ -103,6 +120,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         let history_only = report
             .findings
             .iter()
+            .filter(|f| f.class() == FindingClass::Credential)
             .filter(|f| f.commit.as_ref().is_some_and(|c| !c.in_head))
             .count();
         let _ = writeln!(out, "\n### What to do next\n");
@@ -135,8 +153,97 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             "\n`keyflare explain <rule-id>` prints each rule's full remediation."
         );
     }
+    others_section(&mut out, &others, rules, opts);
     for n in &report.notices {
         let _ = writeln!(out, "\n> note: {}", md_prose(n, Md::Inline));
     }
     out.into_bytes()
+}
+
+/// Documented examples and notes, after the credentials: neither is a
+/// leak, so neither gets the rotate-and-purge plan.
+fn others_section(
+    out: &mut String,
+    others: &[CredentialGroup<'_>],
+    rules: &RuleSet,
+    opts: &RenderOptions,
+) {
+    for (class, title) in [
+        (FindingClass::Example, "Documented examples"),
+        (FindingClass::Note, "Notes"),
+    ] {
+        let rows: Vec<&CredentialGroup<'_>> =
+            others.iter().filter(|g| g.class() == class).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n### {title}\n");
+        if class == FindingClass::Example {
+            let _ = writeln!(
+                out,
+                "Values published as examples: not leaks, {EXAMPLE_ADVICE}.\n"
+            );
+            let _ = writeln!(out, "| kind | example value | published in | where |");
+            let _ = writeln!(out, "|---|---|---|---|");
+        } else {
+            let _ = writeln!(
+                out,
+                "How credentials are handled, not leaked credentials; they do not fail the run unless `--fail-on notes`.\n"
+            );
+            let _ = writeln!(out, "| severity | note | matched | where | fix |");
+            let _ = writeln!(out, "|---|---|---|---|---|");
+        }
+        let mut truncated = 0;
+        for g in rows {
+            if out.len() > MAX_BYTES {
+                truncated += 1;
+                continue;
+            }
+            let f = g.first();
+            let mut places: Vec<String> = g
+                .findings
+                .iter()
+                .take(5)
+                .map(|f| md_code(&format!("{}:{}", f.path, f.line), Md::Cell))
+                .collect();
+            if g.findings.len() > 5 {
+                places.push(format!("and {} more", g.findings.len() - 5));
+            }
+            let shown = format!(
+                "{}: {}",
+                md_text(match_label(f, rules)),
+                md_code(f.shown_secret(opts.no_redact), Md::Cell)
+            );
+            if class == FindingClass::Example {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    md_text(&f.rule_name),
+                    shown,
+                    md_text(f.documented_example.as_deref().unwrap_or("")),
+                    places.join("<br>")
+                );
+            } else {
+                let fix = rules
+                    .get(&f.rule_id)
+                    .map(|r| r.remediation.as_str())
+                    .unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    f.severity,
+                    md_text(&f.rule_name),
+                    shown,
+                    places.join("<br>"),
+                    md_prose(fix, Md::Cell)
+                );
+            }
+        }
+        if truncated > 0 {
+            let _ = writeln!(
+                out,
+                "\n_{truncated} more not shown (summary size limit); see the JSON or SARIF report._"
+            );
+        }
+    }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::finding::Finding;
+use crate::finding::{Finding, FindingClass};
 use crate::rules::{RuleSet, Severity};
 use crate::source::Stats;
 
@@ -59,6 +59,12 @@ pub struct Summary {
     pub errors: u64,
     /// Number of findings.
     pub findings: usize,
+    /// Distinct credentials (rule + secret) among them: the leaks.
+    pub credentials: usize,
+    /// Distinct documented example values among them (not leaks).
+    pub examples: usize,
+    /// Hygiene notes among them (not leaks), one per place.
+    pub notes: usize,
     /// Findings per severity.
     pub critical: usize,
     /// Findings per severity.
@@ -104,11 +110,119 @@ impl Summary {
     /// Recomputes the finding counts (after filtering or verification).
     pub fn recount(&mut self, findings: &[Finding]) {
         self.findings = findings.len();
+        let classes = ClassCounts::of(findings);
+        self.credentials = classes.credentials;
+        self.examples = classes.examples;
+        self.notes = classes.notes;
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
         self.critical = count(Severity::Critical);
         self.high = count(Severity::High);
         self.medium = count(Severity::Medium);
         self.low = count(Severity::Low);
+    }
+}
+
+/// How many of each class a report holds: credentials and documented
+/// examples as distinct values (a secret in five places is one credential),
+/// notes one per place.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassCounts {
+    /// Distinct credentials.
+    pub credentials: usize,
+    /// Distinct documented example values.
+    pub examples: usize,
+    /// Notes.
+    pub notes: usize,
+}
+
+impl ClassCounts {
+    /// Counts `findings`.
+    pub fn of(findings: &[Finding]) -> ClassCounts {
+        let mut seen = std::collections::HashSet::new();
+        let mut c = ClassCounts::default();
+        for f in findings {
+            match f.class() {
+                FindingClass::Note => c.notes += 1,
+                FindingClass::Credential if seen.insert(f.fingerprint.as_str()) => {
+                    c.credentials += 1
+                }
+                FindingClass::Example if seen.insert(f.fingerprint.as_str()) => c.examples += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// "2 credentials, 1 documented example, 3 notes": credentials always
+    /// ("no credentials"), the others when there are any.
+    pub fn describe(&self) -> String {
+        let credentials = match self.credentials {
+            0 => "no credentials".to_string(),
+            1 => "1 credential".to_string(),
+            n => format!("{n} credentials"),
+        };
+        match self.others() {
+            Some(others) => format!("{credentials}, {others}"),
+            None => credentials,
+        }
+    }
+
+    /// "1 documented example, 3 notes", or None when there are neither.
+    pub fn others(&self) -> Option<String> {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        if self.examples > 0 {
+            parts.push(plural(
+                self.examples,
+                "documented example",
+                "documented examples",
+            ));
+        }
+        if self.notes > 0 {
+            parts.push(plural(self.notes, "note", "notes"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// What reports call a finding's matched text: "secret" for a credential,
+/// "example value" for a documented example, and for a note what the rule
+/// says it matched ("header", "url", "keys"), never "secret".
+pub(crate) fn match_label<'r>(f: &Finding, rules: &'r RuleSet) -> &'r str {
+    match f.class() {
+        FindingClass::Credential => "secret",
+        FindingClass::Example => "example value",
+        FindingClass::Note => rules
+            .get(&f.rule_id)
+            .and_then(|r| r.shown_as.as_deref())
+            .unwrap_or("match"),
+    }
+}
+
+/// What reports say about a documented example instead of a rule's
+/// remediation, which is written for a leak.
+pub(crate) const EXAMPLE_ADVICE: &str =
+    "this value is published as an example and grants no access; \
+     if real configuration uses it, replace it with a credential of your own \
+     (`--fail-on examples` fails the run on such values)";
+
+/// A finding's class as JSON and SARIF name it: "credential", "example"
+/// or "note".
+pub(crate) fn class_id(class: FindingClass) -> &'static str {
+    match class {
+        FindingClass::Credential => "credential",
+        FindingClass::Example => "example",
+        FindingClass::Note => "note",
+    }
+}
+
+/// The word for a finding's class in reports.
+pub(crate) fn class_word(class: FindingClass) -> &'static str {
+    match class {
+        FindingClass::Credential => "credential",
+        FindingClass::Example => "documented example",
+        FindingClass::Note => "note",
     }
 }
 
@@ -195,16 +309,24 @@ impl<'a> CredentialGroup<'a> {
         self.findings[0].verification.as_ref().map(|v| v.status)
     }
 
-    fn urgency(&self) -> (bool, Severity) {
+    /// What the group is (one fingerprint: one rule, one value).
+    pub(crate) fn class(&self) -> FindingClass {
+        self.first().class()
+    }
+
+    fn urgency(&self) -> (bool, std::cmp::Reverse<FindingClass>, Severity) {
         (
             self.status() == Some(crate::verify::VerifyStatus::Active),
+            // Credentials before documented examples before notes.
+            std::cmp::Reverse(self.class()),
             self.first().severity,
         )
     }
 }
 
 /// Groups findings by fingerprint (rule + secret), live credentials first,
-/// then by severity, then in report order.
+/// then credentials, documented examples, notes, each by severity, then in
+/// report order.
 pub(crate) fn group_by_credential(findings: &[Finding]) -> Vec<CredentialGroup<'_>> {
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut groups: Vec<CredentialGroup<'_>> = Vec::new();
@@ -284,4 +406,155 @@ pub fn write_output(bytes: &[u8], path: Option<&Path>) -> Result<(), Error> {
     // scan rewrites, and cost a pre-commit scan a fifth of its time (~3 ms).
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Match;
+
+    /// One finding of `rule_id` at `path`, a documented example if `source`.
+    fn finding(rules: &RuleSet, rule_id: &str, secret: &str, source: Option<&str>) -> Finding {
+        let index = rules
+            .rules()
+            .iter()
+            .position(|r| r.id == rule_id)
+            .expect("rule");
+        let m = Match {
+            rule: index,
+            start: 0,
+            end: secret.len(),
+            line: 3,
+            column: 9,
+            end_column: 9 + secret.len(),
+            secret: secret.to_string(),
+            key: None,
+            emails: Vec::new(),
+            account_ids: Vec::new(),
+        };
+        let mut f = Finding::new(&rules.rules()[index], "sdk/README.md", m);
+        f.documented_example = source.map(str::to_string);
+        f
+    }
+
+    fn render_all(report: &Report, rules: &RuleSet) -> Vec<(Format, String)> {
+        [
+            Format::Text,
+            Format::Json,
+            Format::Sarif,
+            Format::Markdown,
+            Format::Github,
+        ]
+        .into_iter()
+        .map(|format| {
+            let opts = RenderOptions {
+                format,
+                no_redact: false,
+                color: false,
+                root: None,
+            };
+            let bytes = render(report, rules, &opts).expect("render");
+            (format, String::from_utf8(bytes).expect("utf-8"))
+        })
+        .collect()
+    }
+
+    /// A documented example reads as one in every format: never "secret:",
+    /// never counted as a credential, its source shown, no rotation plan.
+    #[test]
+    fn documented_examples_are_reported_as_examples() {
+        let rules = RuleSet::builtin().expect("rules");
+        let value = "Zq8Wm3Lp6Tn1Vx4Rb7Yc2Hd5Jf9Kg0Ns3Qa6Eu1";
+        let source = "Cloudflare API reference (example token)";
+        let f = finding(
+            &rules,
+            "kf.cloudflare.api-token.legacy",
+            value,
+            Some(source),
+        );
+        assert_eq!(f.class(), FindingClass::Example);
+        let report = Report::new(vec![f], &Stats::default(), "tree", Duration::ZERO);
+        assert_eq!(
+            (report.summary.credentials, report.summary.examples),
+            (0, 1)
+        );
+        for (format, out) in render_all(&report, &rules) {
+            assert!(!out.contains(value), "{format:?} shows the value");
+            assert!(!out.contains("secret:"), "{format:?}: {out}");
+            match format {
+                Format::Text => {
+                    assert!(
+                        out.contains("documented example: Cloudflare API token"),
+                        "{out}"
+                    );
+                    assert!(out.contains("    example value: ***"), "{out}");
+                    assert!(
+                        out.contains(&format!("    published in: {source}")),
+                        "{out}"
+                    );
+                    assert!(
+                        out.contains(": no credentials, 1 documented example;"),
+                        "{out}"
+                    );
+                    assert!(!out.contains("fix: Roll"), "{out}");
+                }
+                Format::Json => {
+                    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+                    assert_eq!(v["findings"][0]["class"], "example");
+                    assert_eq!(v["findings"][0]["documented_example"], source);
+                    assert_eq!(v["summary"]["examples"], 1);
+                    assert_eq!(v["summary"]["credentials"], 0);
+                }
+                Format::Sarif => {
+                    let v: serde_json::Value = serde_json::from_str(&out).expect("sarif");
+                    let r = &v["runs"][0]["results"][0];
+                    assert_eq!(r["level"], "note");
+                    assert_eq!(r["properties"]["class"], "example");
+                    assert_eq!(r["properties"]["documented_example"], source);
+                }
+                Format::Markdown => {
+                    assert!(out.contains("No Cloudflare credentials found"), "{out}");
+                    assert!(out.contains("### Documented examples"), "{out}");
+                    assert!(out.contains(source), "{out}");
+                    assert!(!out.contains("What to do next"), "{out}");
+                }
+                Format::Github => {
+                    assert!(out.starts_with("::notice "), "{out}");
+                    assert!(
+                        out.contains("(documented example; example value: ***"),
+                        "{out}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Credentials, examples and notes count apart; a credential stays one.
+    #[test]
+    fn counts_are_split_by_class() {
+        let rules = RuleSet::builtin().expect("rules");
+        let token = "Zq8Wm3Lp6Tn1Vx4Rb7Yc2Hd5Jf9Kg0Ns3Qa6Eu1";
+        let findings = vec![
+            finding(&rules, "kf.cloudflare.api-token.legacy", token, None),
+            finding(&rules, "kf.cloudflare.api-token.legacy", token, None),
+            finding(&rules, "kf.cloudflare.api-token.legacy", "Sx", Some("docs")),
+            finding(
+                &rules,
+                "kf.cloudflare.hygiene.global-key-auth",
+                "X-Auth-Key",
+                None,
+            ),
+            finding(
+                &rules,
+                "kf.cloudflare.hygiene.global-key-auth",
+                "x-auth-key",
+                None,
+            ),
+        ];
+        let c = ClassCounts::of(&findings);
+        assert_eq!((c.credentials, c.examples, c.notes), (1, 1, 2));
+        assert_eq!(c.describe(), "1 credential, 1 documented example, 2 notes");
+        assert_eq!(match_label(&findings[3], &rules), "header");
+        assert_eq!(match_label(&findings[0], &rules), "secret");
+    }
 }

@@ -12,9 +12,9 @@ use serde_sarif::sarif::{
     Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
-use super::{RenderOptions, Report};
+use super::{class_id, class_word, match_label, RenderOptions, Report, EXAMPLE_ADVICE};
 use crate::error::Error;
-use crate::finding::Finding;
+use crate::finding::{Finding, FindingClass};
 use crate::rules::{Rule, RuleKind, RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -109,7 +109,11 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         )
         .default_configuration(
             ReportingConfiguration::builder()
-                .level(json!(level(rule.severity).to_string()))
+                .level(json!(match rule.kind {
+                    // Hygiene: notes, not leaks.
+                    RuleKind::Hygiene => ResultLevel::Note.to_string(),
+                    RuleKind::Credential => level(rule.severity).to_string(),
+                }))
                 .build(),
         )
         .properties(
@@ -159,16 +163,32 @@ fn is_active(f: &Finding) -> bool {
 
 fn result(
     f: &Finding,
+    rules: &RuleSet,
     rule_index: Option<usize>,
     occurrence: usize,
     opts: &RenderOptions,
 ) -> SarifResult {
     use crate::escape::sarif_text as t;
-    let mut text = format!(
-        "{} found: {}.",
-        t(&f.rule_name),
-        t(f.shown_secret(opts.no_redact))
-    );
+    let class = f.class();
+    let mut text = match class {
+        FindingClass::Credential => {
+            format!(
+                "{} found: {}.",
+                t(&f.rule_name),
+                t(f.shown_secret(opts.no_redact))
+            )
+        }
+        other => format!(
+            "{} ({}): {} {}.",
+            t(&f.rule_name),
+            class_word(other),
+            t(match_label(f, rules)),
+            t(f.shown_secret(opts.no_redact))
+        ),
+    };
+    if let Some(source) = &f.documented_example {
+        text.push_str(&format!(" Published in {}: {EXAMPLE_ADVICE}.", t(source)));
+    }
     if let Some(note) = f.decoded_note() {
         text.push_str(&format!(" Decoded: {}.", t(&note)));
     }
@@ -199,7 +219,7 @@ fn result(
             t(&c.author),
             t(&c.date)
         ));
-        if !c.in_head {
+        if !c.in_head && class == FindingClass::Credential {
             text.push_str(
                 " It is only in history: the file may no longer exist. Rotate it, then purge it from history (git filter-repo).",
             );
@@ -234,6 +254,10 @@ fn result(
     fingerprints.insert("keyflare/v1".to_string(), f.fingerprint.clone());
     let mut props = BTreeMap::new();
     props.insert("severity".to_string(), json!(f.severity.as_str()));
+    props.insert("class".to_string(), json!(class_id(class)));
+    if let Some(source) = &f.documented_example {
+        props.insert("documented_example".to_string(), json!(source));
+    }
     if let Some(d) = &f.decoded {
         props.insert("decoded".to_string(), json!(d));
     }
@@ -249,7 +273,11 @@ fn result(
         props.insert("date".to_string(), json!(c.date));
         props.insert("in_head".to_string(), json!(c.in_head));
     }
-    let lvl = if is_active(f) {
+    // Notes and documented examples are not leaks: level "note" whatever
+    // the rule's severity.
+    let lvl = if class != FindingClass::Credential {
+        ResultLevel::Note
+    } else if is_active(f) {
         ResultLevel::Error
     } else {
         level(f.severity)
@@ -282,7 +310,10 @@ pub(super) fn render(
     let mut chosen: Vec<&Finding> = report.findings.iter().collect();
     let dropped = chosen.len().saturating_sub(MAX_RESULTS);
     if dropped > 0 {
-        chosen.sort_by_key(|f| std::cmp::Reverse((is_active(f), f.severity)));
+        // Credentials first, then documented examples, then notes.
+        chosen.sort_by_key(|f| {
+            std::cmp::Reverse((is_active(f), std::cmp::Reverse(f.class()), f.severity))
+        });
         chosen.truncate(MAX_RESULTS);
     }
     let mut occurrences: HashMap<(&str, &str), usize> = HashMap::new();
@@ -291,7 +322,7 @@ pub(super) fn render(
         .map(|f| {
             let n = occurrences.entry((&f.path, &f.fingerprint)).or_insert(0);
             *n += 1;
-            result(f, index.get(f.rule_id.as_str()).copied(), *n, opts)
+            result(f, rules, index.get(f.rule_id.as_str()).copied(), *n, opts)
         })
         .collect();
     let mut notifications = Vec::new();

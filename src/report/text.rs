@@ -3,9 +3,12 @@
 
 use std::fmt::Write;
 
-use super::{group_by_credential, RenderOptions, Report};
+use super::{
+    class_word, group_by_credential, match_label, ClassCounts, RenderOptions, Report,
+    EXAMPLE_ADVICE,
+};
 use crate::escape::text as esc;
-use crate::finding::HISTORY_REMEDIATION;
+use crate::finding::{FindingClass, HISTORY_REMEDIATION};
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -38,15 +41,29 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
     let groups = group_by_credential(&report.findings);
     for (n, g) in groups.iter().enumerate() {
         let f = g.first();
+        let class = g.class();
+        // Notes and examples say what they are: they are not leaks.
+        let what = match class {
+            FindingClass::Credential => String::new(),
+            other => format!("{}: ", class_word(other)),
+        };
         let _ = writeln!(
             out,
-            "{} {}  {}  {}",
+            "{} {}  {what}{}  {}",
             paint.wrap("1", &format!("[{}]", n + 1)),
             paint.severity(f.severity),
             paint.wrap("1", &esc(&f.rule_name)),
             paint.wrap("2", &esc(&f.rule_id))
         );
-        let _ = writeln!(out, "    secret: {}", esc(f.shown_secret(opts.no_redact)));
+        let _ = writeln!(
+            out,
+            "    {}: {}",
+            esc(match_label(f, rules)),
+            esc(f.shown_secret(opts.no_redact))
+        );
+        if let Some(source) = &f.documented_example {
+            let _ = writeln!(out, "    published in: {}", esc(source));
+        }
         if let Some(v) = &f.verification {
             let status = match v.status {
                 VerifyStatus::Active => paint.wrap("1;31", "ACTIVE"),
@@ -78,8 +95,10 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
                 let where_ = if c.in_head {
                     "still in HEAD"
-                } else {
+                } else if class == FindingClass::Credential {
                     HISTORY_REMEDIATION
+                } else {
+                    "no longer in HEAD"
                 };
                 line.push_str(&format!(
                     "  (commit {short} by {} on {}; {where_})",
@@ -89,7 +108,10 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             }
             let _ = writeln!(out, "{line}");
         }
-        if let Some(rule) = rules.get(&f.rule_id) {
+        if class == FindingClass::Example {
+            // The rule's steps (roll it...) are for a leak; this is not one.
+            let _ = writeln!(out, "    {EXAMPLE_ADVICE}");
+        } else if let Some(rule) = rules.get(&f.rule_id) {
             let _ = writeln!(out, "    fix: {}", esc(&rule.remediation));
             for (i, step) in rule.steps.iter().enumerate() {
                 let _ = writeln!(out, "      {}. {}", i + 1, esc(step));
@@ -123,16 +145,16 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         } else {
             "findings"
         };
+        let classes = ClassCounts::of(&report.findings);
         paint.wrap(
-            "1",
+            if classes.credentials > 0 { "1" } else { "32" },
             &format!(
-                "{} {noun} ({}) of {} credential{} in {} file{}",
+                "{} {noun} ({}) in {} file{}: {}",
                 s.findings,
                 counts.join(", "),
-                groups.len(),
-                if groups.len() == 1 { "" } else { "s" },
                 files,
-                if files == 1 { "" } else { "s" }
+                if files == 1 { "" } else { "s" },
+                classes.describe()
             ),
         )
     };

@@ -214,6 +214,16 @@ pub(crate) fn list_paths(paths: &[String]) -> String {
     s
 }
 
+/// The text of `name` (a path in the tree) at HEAD of the repository at or
+/// above `repo`, if there is one (`.gitmodules` for the notes stage).
+pub fn head_file(repo: &Path, name: &str) -> Option<String> {
+    let repo = open(repo).ok()?;
+    let tree = repo.head().ok()?.peel_to_tree().ok()?;
+    let entry = tree.get_path(Path::new(name)).ok()?;
+    let blob = entry.to_object(&repo).ok()?.peel_to_blob().ok()?;
+    Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
