@@ -331,7 +331,14 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
                 .into(),
         ));
     }
-    let baseline = match &args.baseline {
+    // The configuration's baseline is a default for --baseline; a new
+    // baseline records everything, not what the old one lacks.
+    let baseline_path = match (&args.baseline, make_baseline) {
+        (Some(p), _) => Some(p.as_path()),
+        (None, false) => config.baseline.as_deref(),
+        (None, true) => None,
+    };
+    let baseline = match baseline_path {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
     };
@@ -353,7 +360,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         },
     };
     let stats = crate::source::Stats::default();
-    let mut report = match git_options(&args)? {
+    let mut report = match git_options(&args, &config)? {
         Some(g) if args.git => crate::scan_history(&g, &scan_opts, &rules)?,
         Some(g) => match &args.range {
             Some(range) => crate::scan_range(&g, range, &scan_opts, &rules)?,
@@ -503,7 +510,7 @@ fn filter(report: &mut Report, config: &Config, baseline: Option<&Baseline>) {
 }
 
 /// The git source's options, if a git mode was asked for.
-fn git_options(args: &ScanArgs) -> Result<Option<GitOptions>, Error> {
+fn git_options(args: &ScanArgs, config: &Config) -> Result<Option<GitOptions>, Error> {
     if !(args.git || args.staged || args.range.is_some()) {
         return Ok(None);
     }
@@ -518,6 +525,7 @@ fn git_options(args: &ScanArgs) -> Result<Option<GitOptions>, Error> {
         threads: args.threads,
         all_objects: args.all_objects,
         recurse_submodules: args.recurse_submodules,
+        exclude: config.exclude.clone(),
     }))
 }
 

@@ -7,6 +7,7 @@
 //! allow_patterns = ['^cfut_Test']            # regexes over the secret
 //! verify = false                             # default for --verify
 //! fail_on = "any"                            # default for --fail-on
+//! baseline = ".keyflare-baseline.json"        # default for --baseline (relative to this file)
 //!
 //! [[rule]]                                   # extra rules, as in rules/*.toml
 //! id = "acme.internal-cf-proxy-token"
@@ -41,6 +42,8 @@ struct ConfigFile {
     verify: Option<bool>,
     #[serde(default)]
     fail_on: Option<String>,
+    #[serde(default)]
+    baseline: Option<PathBuf>,
     // Parsed by the rule loader.
     #[serde(default)]
     rule: Option<toml::Value>,
@@ -55,6 +58,7 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// Globs of paths not to scan.
     pub exclude: Vec<String>,
+    excluded: Exclude,
     /// Rule ids to drop.
     pub disable_rules: Vec<String>,
     allow_values: Vec<String>,
@@ -63,6 +67,9 @@ pub struct Config {
     pub verify: Option<bool>,
     /// Default for `--fail-on` (validated by the CLI).
     pub fail_on: Option<String>,
+    /// Default for `--baseline`, resolved against the configuration file's
+    /// directory: a committed baseline applies wherever the scan starts.
+    pub baseline: Option<PathBuf>,
     rules_text: Option<String>,
 }
 
@@ -99,9 +106,7 @@ impl Config {
                     .map_err(|e| bad(format!("allow_patterns: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        for g in &file.exclude {
-            globset::Glob::new(g).map_err(|e| bad(format!("exclude: {e}")))?;
-        }
+        let excluded = Exclude::new(&file.exclude).map_err(|e| bad(format!("exclude: {e}")))?;
         if let Some(f) = &file.fail_on {
             if !["any", "active", "none"].contains(&f.as_str()) {
                 return Err(bad(format!(
@@ -124,11 +129,15 @@ impl Config {
         Ok(Config {
             path: Some(path.to_path_buf()),
             exclude: file.exclude,
+            excluded,
             disable_rules: file.disable_rules,
             allow_values: file.allow_values,
             allow_patterns,
             verify: file.verify,
             fail_on: file.fail_on,
+            baseline: file
+                .baseline
+                .map(|b| path.parent().map_or_else(|| b.clone(), |dir| dir.join(&b))),
             rules_text,
         })
     }
@@ -159,13 +168,33 @@ impl Config {
 
     /// True if `path` (relative, `/`-separated) is excluded.
     pub fn excludes(&self, path: &str) -> bool {
-        self.exclude.iter().any(|g| {
-            globset::GlobBuilder::new(g)
-                .literal_separator(false)
-                .build()
-                .map(|g| g.compile_matcher().is_match(path))
-                .unwrap_or(false)
-        })
+        self.excluded.matches(path)
+    }
+}
+
+/// The `exclude` globs, compiled once: findings are filtered by them, and a
+/// history scan skips the blobs at matching paths (a path's every version,
+/// also those committed before the configuration was).
+#[derive(Clone, Debug, Default)]
+pub struct Exclude(globset::GlobSet);
+
+impl Exclude {
+    /// Compiles `globs`; `*` also crosses `/`, as `exclude` always did.
+    pub fn new(globs: &[String]) -> Result<Exclude, globset::Error> {
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            set.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(false)
+                    .build()?,
+            );
+        }
+        set.build().map(Exclude)
+    }
+
+    /// True if `path` (relative to the scan root, `/`-separated) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        !self.0.is_empty() && self.0.is_match(path)
     }
 }
 

@@ -197,6 +197,7 @@ pub fn audit(
                 threads: opts.threads,
                 all_objects: false,
                 recurse_submodules: false,
+                exclude: opts.exclude.clone(),
             };
             let (report, facts) = audit_history(&g, &opts.scan, rules)?;
             (Some(report), facts, workdir)
