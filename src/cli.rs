@@ -46,6 +46,9 @@ enum Command {
     Audit(AuditArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
+    /// Scan a built-in sample (a made-up Worker project with three planted
+    /// problems, synthetic values) to see what keyflare reports. Exits 0.
+    Demo,
     /// Print a rule's full description and remediation.
     Explain {
         /// The rule id, e.g. kf.cloudflare.user-api-token.
@@ -279,6 +282,7 @@ pub fn run() -> Result<u8, Error> {
         Command::Baseline(args) => scan(args, true),
         Command::Audit(args) => audit(args),
         Command::Rules(args) => rules(args),
+        Command::Demo => demo(),
         Command::Explain { rule } => explain(&rule),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -442,6 +446,7 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
                 no_redact: args.no_redact,
                 color: false,
                 root: local.filter(|_| audit.worktree),
+                brief: false,
             };
             report::render(&merged, &rules, &opts)?
         }
@@ -582,6 +587,7 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
         no_redact: args.no_redact,
         color,
         root,
+        brief: false,
     };
     let bytes = report::render(&report, rules, &opts)?;
     report::write_output(&bytes, args.output.as_deref())?;
@@ -653,6 +659,33 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
             Ok(EXIT_CLEAN)
         }
     }
+}
+
+/// `keyflare demo`: the demo project's scan in the text format, fixes in one
+/// line each so that it fits one screen, then what to run next. Exit 0: the
+/// findings are the point.
+fn demo() -> Result<u8, Error> {
+    let rules = RuleSet::builtin()?;
+    let report = crate::demo::scan_demo(&rules);
+    let opts = RenderOptions {
+        format: Format::Text,
+        no_redact: false,
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        root: None,
+        brief: true,
+    };
+    let mut out = b"keyflare demo: a made-up Worker project (examples/demo, built in) with three\n\
+planted problems, all synthetic. What keyflare reports:\n\n"
+        .to_vec();
+    out.extend(report::render(&report, &rules, &opts)?);
+    out.extend_from_slice(
+        b"\nThe full report, steps included: keyflare scan examples/demo\n\
+Next, your own repository: keyflare scan PATH (its files), then\n\
+keyflare audit PATH (files and every commit, one row per credential).\n",
+    );
+    report::write_output(&out, None)?;
+    Ok(EXIT_CLEAN)
 }
 
 fn explain(id: &str) -> Result<u8, Error> {

@@ -24,6 +24,7 @@ pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod demo;
 pub mod error;
 pub mod finding;
 mod git_scan;

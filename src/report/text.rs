@@ -89,8 +89,12 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         }
         if let Some(rule) = rules.get(&f.rule_id) {
             let _ = writeln!(out, "    fix: {}", rule.remediation);
-            for (i, step) in rule.steps.iter().enumerate() {
-                let _ = writeln!(out, "      {}. {}", i + 1, step);
+            if opts.brief {
+                let _ = writeln!(out, "    steps: keyflare explain {}", rule.id);
+            } else {
+                for (i, step) in rule.steps.iter().enumerate() {
+                    let _ = writeln!(out, "      {}. {}", i + 1, step);
+                }
             }
         }
         out.push('\n');
