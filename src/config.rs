@@ -224,4 +224,19 @@ mod tests {
         assert!(c.excludes("web/app.min.js"));
         assert!(!c.excludes("src/main.rs"));
     }
+
+    #[test]
+    fn baseline_is_relative_to_the_file_and_excludes_compile_once() {
+        let c = Config::parse(
+            "baseline = \"known.json\"\nexclude = [\"fixtures/**\", \"rules/*.toml\"]\n",
+            Path::new("repo/keyflare.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.baseline.as_deref(), Some(Path::new("repo/known.json")));
+        let set = Exclude::new(&c.exclude).unwrap();
+        assert!(set.matches("fixtures/tree/.env") && c.excludes("fixtures/tree/.env"));
+        assert!(set.matches("rules/examples.toml"));
+        assert!(!set.matches("src/fixtures.rs") && !set.matches("docs/rules/a.toml"));
+        assert!(!Exclude::default().matches("anything"));
+    }
 }
