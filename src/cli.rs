@@ -424,8 +424,13 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
             ..crate::ScanOptions::default()
         },
     };
+    // The configuration's baseline applies as in `scan` (audit has no flag).
+    let baseline = match &config.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
     let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
-        filter(r, &config, None)
+        filter(r, &config, baseline.as_ref())
     })?;
     if !args.quiet {
         for w in &merged.warnings {

@@ -133,6 +133,16 @@ fn repository_scans_clean_and_a_planted_token_fails_it() {
         "{out}"
     );
 
+    // `keyflare audit` (tree and history at once) reads the same
+    // configuration, baseline included.
+    let report = repo.with_extension("audit.json");
+    keyflare()
+        .args(["audit", "-q", "-f", "json", "-o"])
+        .arg(&report)
+        .arg(&repo)
+        .assert()
+        .code(0);
+
     // The excluded places do hold credentials: scanned without the
     // configuration (an empty one), the same tree reports them.
     let empty = repo.join("empty.toml");
