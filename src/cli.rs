@@ -46,6 +46,9 @@ enum Command {
     Audit(AuditArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
+    /// Scan a built-in sample (a made-up Worker project with three planted
+    /// problems, synthetic values) to see what keyflare reports. Exits 0.
+    Demo,
     /// Print a rule's full description and remediation.
     Explain {
         /// The rule id, e.g. kf.cloudflare.user-api-token.
@@ -371,6 +374,7 @@ pub fn run() -> Result<u8, Error> {
         Command::Baseline(args) => scan(args, true),
         Command::Audit(args) => audit(args),
         Command::Rules(args) => rules(args),
+        Command::Demo => demo(),
         Command::Explain { rule } => explain(&rule),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -429,7 +433,14 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
                 .into(),
         ));
     }
-    let baseline = match &args.baseline {
+    // The configuration's baseline is a default for --baseline; a new
+    // baseline records everything, not what the old one lacks.
+    let baseline_path = match (&args.baseline, make_baseline) {
+        (Some(p), _) => Some(p.as_path()),
+        (None, false) => config.baseline.as_deref(),
+        (None, true) => None,
+    };
+    let baseline = match baseline_path {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
     };
@@ -451,7 +462,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         },
     };
     let stats = crate::source::Stats::default();
-    let mut report = match git_options(&args)? {
+    let mut report = match git_options(&args, &config)? {
         Some(g) if args.git => crate::scan_history(&g, &scan_opts, &rules)?,
         Some(g) => match &args.range {
             Some(range) => crate::scan_range(&g, range, &scan_opts, &rules)?,
@@ -516,8 +527,13 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
         local.as_slice(),
         local.is_some(),
     );
+    // The configuration's baseline applies as in `scan` (audit has no flag).
+    let baseline = match &config.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
     let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
-        filter(r, &config, &rules, &notes, None)
+        filter(r, &config, &rules, &notes, baseline.as_ref())
     })?;
     if !args.quiet {
         for w in &merged.warnings {
@@ -538,6 +554,7 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
                 no_redact: args.no_redact,
                 color: false,
                 root: local.filter(|_| audit.worktree),
+                brief: false,
             };
             report::render(&merged, &rules, &opts)?
         }
@@ -640,7 +657,7 @@ fn note_options(vendored: bool, paths: &[PathBuf], git: bool) -> crate::notes::N
 }
 
 /// The git source's options, if a git mode was asked for.
-fn git_options(args: &ScanArgs) -> Result<Option<GitOptions>, Error> {
+fn git_options(args: &ScanArgs, config: &Config) -> Result<Option<GitOptions>, Error> {
     if !(args.git || args.staged || args.range.is_some()) {
         return Ok(None);
     }
@@ -655,6 +672,7 @@ fn git_options(args: &ScanArgs) -> Result<Option<GitOptions>, Error> {
         threads: args.threads,
         all_objects: args.all_objects,
         recurse_submodules: args.recurse_submodules,
+        exclude: config.exclude.clone(),
     }))
 }
 
@@ -711,6 +729,7 @@ fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error>
         no_redact: args.no_redact,
         color,
         root,
+        brief: false,
     };
     let bytes = report::render(&report, rules, &opts)?;
     report::write_output(&bytes, args.output.as_deref())?;
@@ -774,6 +793,33 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
             Ok(EXIT_CLEAN)
         }
     }
+}
+
+/// `keyflare demo`: the demo project's scan in the text format, fixes in one
+/// line each so that it fits one screen, then what to run next. Exit 0: the
+/// findings are the point.
+fn demo() -> Result<u8, Error> {
+    let rules = RuleSet::builtin()?;
+    let report = crate::demo::scan_demo(&rules);
+    let opts = RenderOptions {
+        format: Format::Text,
+        no_redact: false,
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        root: None,
+        brief: true,
+    };
+    let mut out = b"keyflare demo: a made-up Worker project (examples/demo, built in) with three\n\
+planted problems, all synthetic. What keyflare reports:\n\n"
+        .to_vec();
+    out.extend(report::render(&report, &rules, &opts)?);
+    out.extend_from_slice(
+        b"\nThe full report, steps included: keyflare scan examples/demo\n\
+Next, your own repository: keyflare scan PATH (its files), then\n\
+keyflare audit PATH (files and every commit, one row per credential).\n",
+    );
+    report::write_output(&out, None)?;
+    Ok(EXIT_CLEAN)
 }
 
 fn explain(id: &str) -> Result<u8, Error> {

@@ -8,6 +8,7 @@
 //! verify = false                             # default for --verify
 //! fail_on = "any"                            # default for --fail-on ("any,notes", "all"...)
 //! vendored_notes = false                     # default for --vendored-notes
+//! baseline = ".keyflare-baseline.json"        # default for --baseline (relative to this file)
 //!
 //! [[rule]]                                   # extra rules, as in rules/*.toml
 //! id = "acme.internal-cf-proxy-token"
@@ -44,6 +45,7 @@ struct ConfigFile {
     fail_on: Option<String>,
     #[serde(default)]
     vendored_notes: Option<bool>,
+    baseline: Option<PathBuf>,
     // Parsed by the rule loader.
     #[serde(default)]
     rule: Option<toml::Value>,
@@ -59,7 +61,7 @@ pub struct Config {
     /// Globs of paths not to scan.
     pub exclude: Vec<String>,
     /// The same globs compiled once, for [`Config::excludes`].
-    exclude_set: globset::GlobSet,
+    exclude_set: Exclude,
     /// Rule ids to drop.
     pub disable_rules: Vec<String>,
     allow_values: Vec<String>,
@@ -70,6 +72,9 @@ pub struct Config {
     pub fail_on: Option<String>,
     /// Default for `--vendored-notes`.
     pub vendored_notes: Option<bool>,
+    /// Default for `--baseline`, resolved against the configuration file's
+    /// directory: a committed baseline applies wherever the scan starts.
+    pub baseline: Option<PathBuf>,
     rules_text: Option<String>,
 }
 
@@ -106,18 +111,7 @@ impl Config {
                     .map_err(|e| bad(format!("allow_patterns: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut exclude_set = globset::GlobSetBuilder::new();
-        for g in &file.exclude {
-            exclude_set.add(
-                globset::GlobBuilder::new(g)
-                    .literal_separator(false)
-                    .build()
-                    .map_err(|e| bad(format!("exclude: {e}")))?,
-            );
-        }
-        let exclude_set = exclude_set
-            .build()
-            .map_err(|e| bad(format!("exclude: {e}")))?;
+        let exclude_set = Exclude::new(&file.exclude).map_err(|e| bad(format!("exclude: {e}")))?;
         if let Some(f) = &file.fail_on {
             crate::cli::parse_fail_on(f).map_err(|e| bad(format!("fail_on: {e}")))?;
         }
@@ -143,6 +137,9 @@ impl Config {
             verify: file.verify,
             fail_on: file.fail_on,
             vendored_notes: file.vendored_notes,
+            baseline: file
+                .baseline
+                .map(|b| path.parent().map_or_else(|| b.clone(), |dir| dir.join(&b))),
             rules_text,
         })
     }
@@ -175,7 +172,33 @@ impl Config {
     /// The globs were compiled into one set when the file was loaded:
     /// compiling them per call took most of the filter's time.
     pub fn excludes(&self, path: &str) -> bool {
-        self.exclude_set.is_match(path)
+        self.exclude_set.matches(path)
+    }
+}
+
+/// The `exclude` globs compiled once, matching as [`Config::excludes`] does:
+/// a history scan skips the blobs at matching paths (a path's every version,
+/// also those committed before the configuration was).
+#[derive(Clone, Debug, Default)]
+pub struct Exclude(globset::GlobSet);
+
+impl Exclude {
+    /// Compiles `globs`; `*` also crosses `/`, as `exclude` always did.
+    pub fn new(globs: &[String]) -> Result<Exclude, globset::Error> {
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            set.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(false)
+                    .build()?,
+            );
+        }
+        set.build().map(Exclude)
+    }
+
+    /// True if `path` (relative to the scan root, `/`-separated) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        !self.0.is_empty() && self.0.is_match(path)
     }
 }
 
@@ -204,5 +227,20 @@ mod tests {
         assert!(c.excludes("vendor/a/b.txt"));
         assert!(c.excludes("web/app.min.js"));
         assert!(!c.excludes("src/main.rs"));
+    }
+
+    #[test]
+    fn baseline_is_relative_to_the_file_and_history_excludes_match_as_config_does() {
+        let c = Config::parse(
+            "baseline = \"known.json\"\nexclude = [\"fixtures/**\", \"rules/*.toml\"]\n",
+            Path::new("repo/keyflare.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.baseline.as_deref(), Some(Path::new("repo/known.json")));
+        let set = Exclude::new(&c.exclude).unwrap();
+        assert!(set.matches("fixtures/tree/.env") && c.excludes("fixtures/tree/.env"));
+        assert!(set.matches("rules/examples.toml"));
+        assert!(!set.matches("src/fixtures.rs") && !set.matches("docs/rules/a.toml"));
+        assert!(!Exclude::default().matches("anything"));
     }
 }

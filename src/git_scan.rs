@@ -143,7 +143,13 @@ fn history_scan(
     let in_head = Mutex::new(HashSet::new());
     // With `track`: which blob holds which credential (fingerprint).
     let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
+    let excluded = crate::config::Exclude::new(&opts.exclude)
+        .map_err(|e| Error::Usage(format!("exclude: {e}")))?;
     let plan = history::scan(repo, opts, &stats, |blob| {
+        // As a tree scan never opens an excluded file: no findings, no warnings.
+        if excluded.matches(&blob.path) {
+            return;
+        }
         let local: Vec<Hit> = scan_bytes(&scanner, &blob.path, blob.data, &stats)
             .into_iter()
             .map(|finding| Hit {

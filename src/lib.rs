@@ -24,6 +24,7 @@ pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod demo;
 pub mod error;
 pub mod escape;
 pub mod finding;
@@ -199,6 +200,7 @@ pub fn audit(
                 threads: opts.threads,
                 all_objects: false,
                 recurse_submodules: false,
+                exclude: opts.exclude.clone(),
             };
             let (report, facts) = audit_history(&g, &opts.scan, rules)?;
             (Some(report), facts, workdir)

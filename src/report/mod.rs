@@ -252,6 +252,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// The scan root, for SARIF's originalUriBaseIds.
     pub root: Option<std::path::PathBuf>,
+    /// Text only: each fix in one line, its numbered steps left to
+    /// `keyflare explain` (the demo, which must fit one screen).
+    pub brief: bool,
 }
 
 /// Renders `report` in the requested format.

@@ -113,8 +113,12 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             let _ = writeln!(out, "    {EXAMPLE_ADVICE}");
         } else if let Some(rule) = rules.get(&f.rule_id) {
             let _ = writeln!(out, "    fix: {}", esc(&rule.remediation));
-            for (i, step) in rule.steps.iter().enumerate() {
-                let _ = writeln!(out, "      {}. {}", i + 1, esc(step));
+            if opts.brief {
+                let _ = writeln!(out, "    steps: keyflare explain {}", esc(&rule.id));
+            } else {
+                for (i, step) in rule.steps.iter().enumerate() {
+                    let _ = writeln!(out, "      {}. {}", i + 1, esc(step));
+                }
             }
         }
         out.push('\n');

@@ -45,6 +45,9 @@ pub struct GitOptions {
     pub all_objects: bool,
     /// History mode: scan checked-out submodules' histories too.
     pub recurse_submodules: bool,
+    /// History mode: globs (relative to the repository's top) of paths whose
+    /// blobs are not scanned, in any commit.
+    pub exclude: Vec<String>,
 }
 
 /// Who made a commit and when, for attributing findings.
