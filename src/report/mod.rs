@@ -455,6 +455,7 @@ mod tests {
                 no_redact: false,
                 color: false,
                 root: None,
+                brief: false,
             };
             let bytes = render(report, rules, &opts).expect("render");
             (format, String::from_utf8(bytes).expect("utf-8"))
