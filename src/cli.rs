@@ -149,6 +149,11 @@ struct ScanArgs {
     /// Report only findings that are not in this baseline (see `keyflare baseline`).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// Report documented example credentials (published by Cloudflare or
+    /// well-known tools) as ordinary findings, at every place they occur.
+    /// By default each is reported once, as a documented example.
+    #[arg(long)]
+    strict_examples: bool,
     #[command(flatten)]
     verify: VerifyArgs,
 }
@@ -363,6 +368,10 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
             crate::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
         })?,
     };
+    let strict = args.strict_examples || config.strict_examples == Some(true);
+    if let Some(notice) = crate::examples::Examples::builtin()?.mark(&mut report.findings, strict) {
+        report.notices.push(notice);
+    }
     filter(&mut report, &config, baseline.as_ref());
     if make_baseline {
         let path = args
@@ -613,7 +622,8 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
     let set = RuleSet::builtin()?;
     match args.action {
         Some(RulesAction::Check) => {
-            let failures = crate::rules::check_examples(&set);
+            let mut failures = crate::rules::check_examples(&set);
+            failures.extend(crate::examples::Examples::builtin()?.check(&set));
             for f in &failures {
                 println!("FAIL {f}");
             }

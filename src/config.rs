@@ -7,6 +7,7 @@
 //! allow_patterns = ['^cfut_Test']            # regexes over the secret
 //! verify = false                             # default for --verify
 //! fail_on = "any"                            # default for --fail-on
+//! strict_examples = false                    # default for --strict-examples
 //!
 //! [[rule]]                                   # extra rules, as in rules/*.toml
 //! id = "acme.internal-cf-proxy-token"
@@ -41,6 +42,8 @@ struct ConfigFile {
     verify: Option<bool>,
     #[serde(default)]
     fail_on: Option<String>,
+    #[serde(default)]
+    strict_examples: Option<bool>,
     // Parsed by the rule loader.
     #[serde(default)]
     rule: Option<toml::Value>,
@@ -63,6 +66,8 @@ pub struct Config {
     pub verify: Option<bool>,
     /// Default for `--fail-on` (validated by the CLI).
     pub fail_on: Option<String>,
+    /// Default for `--strict-examples`.
+    pub strict_examples: Option<bool>,
     rules_text: Option<String>,
 }
 
@@ -129,6 +134,7 @@ impl Config {
             allow_patterns,
             verify: file.verify,
             fail_on: file.fail_on,
+            strict_examples: file.strict_examples,
             rules_text,
         })
     }

@@ -1,0 +1,253 @@
+//! Credibility of unprefixed values: is this a random credential, or a name?
+//!
+//! Part of the matcher stage, run only on regex matches (never on the whole
+//! blob), for the formats that have no prefix or checksum to vouch for them:
+//! the pre-2026 40-character token, the 37-45 hex Global API Key and the
+//! 64-hex Access and R2 secrets. A rule names the checks it wants
+//! ([`Credibility`], from `rules/*.toml`); each is a measure that fits random
+//! base62 and hex, not a list of names seen in the wild:
+//!
+//! - **words**: the share of the value made of letter words (camelCase,
+//!   snake_case and kebab-case segments of five letters or more, or
+//!   all-capitals parts of four or more between separators). Identifiers
+//!   like `dataSourceCloudflareTunnelVirtualNetwork` are nearly all words;
+//!   a random token almost never is.
+//! - **class changes**: how often the next character switches between
+//!   upper case, lower case, digit and other. Random base62 switches at
+//!   about 62% of positions; a name switches once or twice per word.
+//! - **cut**: the value goes on past the match into a longer base64, hex or
+//!   dotted run (`h1:<base64>+...=` in go.sum), or is itself followed by
+//!   `=` (a name being assigned): it is a piece of something else.
+//!
+//! What share of random tokens each check drops is measured by the ignored
+//! test `random_token_drop_rates` in tests/real_world.rs (figures in the
+//! README).
+
+use serde::Deserialize;
+
+/// The checks a rule asks of its values, as written in its rule file.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credibility {
+    /// Reject a value whose share of word letters ([`word_share`]) is at
+    /// least this.
+    #[serde(default)]
+    pub max_word_share: Option<f64>,
+    /// Reject a value with fewer class changes ([`class_changes`]) than this.
+    #[serde(default)]
+    pub min_class_changes: Option<usize>,
+    /// Reject a value that is cut out of a longer run ([`is_cut`]).
+    #[serde(default)]
+    pub not_cut: bool,
+}
+
+/// One check of [`Credibility`], to say which one rejected a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// `max_word_share`.
+    Words,
+    /// `min_class_changes`.
+    ClassChanges,
+    /// `not_cut`.
+    Cut,
+}
+
+impl Check {
+    /// The rule file's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Words => "max_word_share",
+            Check::ClassChanges => "min_class_changes",
+            Check::Cut => "not_cut",
+        }
+    }
+}
+
+impl Credibility {
+    /// True if no check is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.max_word_share.is_none() && self.min_class_changes.is_none() && !self.not_cut
+    }
+
+    /// The checks asked for.
+    pub fn checks(&self) -> Vec<Check> {
+        let mut out = Vec::new();
+        if self.max_word_share.is_some() {
+            out.push(Check::Words);
+        }
+        if self.min_class_changes.is_some() {
+            out.push(Check::ClassChanges);
+        }
+        if self.not_cut {
+            out.push(Check::Cut);
+        }
+        out
+    }
+
+    /// The first check that the value `data[start..end]` fails, if any.
+    pub fn rejects(&self, data: &[u8], start: usize, end: usize) -> Option<Check> {
+        self.checks()
+            .into_iter()
+            .find(|&c| !self.passes(c, data, start, end))
+    }
+
+    /// Whether the value `data[start..end]` passes `check` (true when the
+    /// rule does not ask for it).
+    pub fn passes(&self, check: Check, data: &[u8], start: usize, end: usize) -> bool {
+        let value = &data[start..end];
+        match check {
+            Check::Words => self
+                .max_word_share
+                .is_none_or(|max| word_share(value) < max),
+            Check::ClassChanges => self
+                .min_class_changes
+                .is_none_or(|min| class_changes(value) >= min),
+            Check::Cut => !self.not_cut || !is_cut(data, start, end),
+        }
+    }
+}
+
+/// The share (0 to 1) of `value`'s bytes that are in words: split at `_`,
+/// `-`, `.` and digits, then at camelCase boundaries (`dataSource` →
+/// `data`, `Source`; `HTTPServer` → `HTTP`, `Server`), a word is a
+/// segment of five letters or more with at most its first letter upper case,
+/// or a part between separators (or the ends) that is all capitals, four
+/// letters or more (`WORKERS` in `TF_ACCT_WORKERS_API_KEY`).
+pub fn word_share(value: &[u8]) -> f64 {
+    if value.is_empty() {
+        return 0.0;
+    }
+    let mut words = 0usize;
+    for part in value.split(|b| matches!(b, b'_' | b'-' | b'.')) {
+        if part.len() >= 4 && part.iter().all(u8::is_ascii_uppercase) {
+            words += part.len();
+            continue;
+        }
+        for run in part.split(|b| !b.is_ascii_alphabetic()) {
+            words += camel_words(run);
+        }
+    }
+    words as f64 / value.len() as f64
+}
+
+/// Letters of `run` (letters only) in camelCase words of five or more.
+fn camel_words(run: &[u8]) -> usize {
+    let mut words = 0;
+    let mut i = 0;
+    while i < run.len() {
+        // A segment: optional capital, then lower case letters; a run of
+        // capitals before a lower case letter gives its last capital to it.
+        let mut j = i;
+        while j < run.len() && run[j].is_ascii_uppercase() {
+            j += 1;
+        }
+        let start = if j > i + 1 && j < run.len() { j - 1 } else { i };
+        let mut k = j;
+        while k < run.len() && run[k].is_ascii_lowercase() {
+            k += 1;
+        }
+        if k - start >= 5 && k > j {
+            words += k - start;
+        }
+        i = k.max(i + 1);
+    }
+    words
+}
+
+/// How many adjacent pairs of `value` differ in class (upper case, lower
+/// case, digit, anything else).
+pub fn class_changes(value: &[u8]) -> usize {
+    let class = |b: &u8| match b {
+        b'A'..=b'Z' => 0u8,
+        b'a'..=b'z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    value
+        .windows(2)
+        .filter(|w| class(&w[0]) != class(&w[1]))
+        .count()
+}
+
+/// True if the value `data[start..end]` is a piece of a longer run: the
+/// next byte is `+` or `/` followed by a base64 character, `.` followed by a
+/// letter or digit (a path, a dotted name), or `=` (base64 padding, or the
+/// value is a name being assigned); or the byte before is `+`, `/` or `.`
+/// after a letter or digit.
+pub fn is_cut(data: &[u8], start: usize, end: usize) -> bool {
+    let joins = |b: u8| matches!(b, b'+' | b'/' | b'.');
+    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let after = match data.get(end) {
+        Some(b'=') => true,
+        // `h1:<40>//w=`: base64 goes on after a `+` or `/`.
+        Some(b'+' | b'/') => data.get(end + 1).is_some_and(base64),
+        Some(b'.') => data.get(end + 1).is_some_and(u8::is_ascii_alphanumeric),
+        _ => false,
+    };
+    let before = start >= 2 && joins(data[start - 1]) && data[start - 2].is_ascii_alphanumeric();
+    after || before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_words_random_tokens_are_not() {
+        for name in [
+            "dataSourceCloudflareTunnelVirtualNetwork",
+            "TunnelCloudflaredNewResponseTunTypeMagic",
+            "cloudflare_zero_trust_access_application",
+            "TF_ACCT_WORKERS_WORKERS_EXTENDED_API_KEY",
+        ] {
+            assert!(word_share(name.as_bytes()) >= 0.6, "{name}");
+        }
+        for token in [
+            "Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n",
+            "msHctX_FyTz7vDtcM4xBUbcDAaIEfIQ8FkJR6sod",
+        ] {
+            assert!(word_share(token.as_bytes()) < 0.3, "{token}");
+        }
+        // The camelCase split: HTTPServer is HTTP + Server.
+        assert_eq!(camel_words(b"HTTPServer"), 6);
+        assert_eq!(camel_words(b"abcd"), 0);
+        assert_eq!(word_share(b""), 0.0);
+    }
+
+    #[test]
+    fn class_changes_count_switches() {
+        assert_eq!(class_changes(b"aaaa"), 0);
+        assert_eq!(class_changes(b"aA1_"), 3);
+        assert!(class_changes(b"dataSourceCloudflareTunnelVirtualNetwork") < 14);
+        assert!(class_changes(b"Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n") >= 14);
+    }
+
+    #[test]
+    fn cut_values_continue_into_a_longer_run() {
+        let d = b"h1:dk7sVDyTzZQeq1MJESPRLckhgia7A1w1pgxNj6ZJ+abc=";
+        assert!(is_cut(d, 3, 43));
+        let d = b"h1:dk7sVDyTzZQeq1MJESPRLckhgia7A1w1pgxNj6ZJ//w=";
+        assert!(is_cut(d, 3, 43));
+        let d = b"KEY=dk7sVDyTzZQeq1MJESPRLckhgia7A1w1pgxNj6ZJ\n";
+        assert!(!is_cut(d, 4, 44));
+        let d = b"x NAME= 1";
+        assert!(is_cut(d, 2, 6));
+        let d = b"a/b.VALUE end.";
+        assert!(is_cut(d, 4, 9));
+        assert!(!is_cut(b"token VALUE.", 6, 11));
+    }
+
+    #[test]
+    fn rejects_names_the_first_failing_check() {
+        let c = Credibility {
+            max_word_share: Some(0.6),
+            min_class_changes: Some(14),
+            not_cut: true,
+        };
+        let name = b"dataSourceCloudflareTunnelVirtualNetwork";
+        assert_eq!(c.rejects(name, 0, name.len()), Some(Check::Words));
+        let ok = b"Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n";
+        assert_eq!(c.rejects(ok, 0, ok.len()), None);
+        assert!(Credibility::default().is_empty());
+    }
+}
