@@ -106,6 +106,15 @@ fn generated_docs_identifiers_are_not_tokens() {
 #[test]
 fn environment_variable_names_are_not_tokens() {
     // A CI workflow naming the secret it reads, and the same name assigned.
+    // (`..._API_KEY` was already silent: `api_key` is a placeholder word.)
+    assert_silent(
+        ".github/workflows/acceptance.yml",
+        "env:\n  cloudflare_workers_key: TF_ACCT_WORKERS_SCRIPT_EXTENDED_ZONE_KEY\n",
+    );
+    assert_silent(
+        "scripts/acceptance.sh",
+        "# cloudflare: TF_ACCT_WORKERS_SCRIPT_EXTENDED_ZONE_KEY=$(vault read -field=key x)\n",
+    );
     assert_silent(
         ".github/workflows/acceptance.yml",
         "env:\n  cloudflare_workers_key: TF_ACCT_WORKERS_WORKERS_EXTENDED_API_KEY\n",
