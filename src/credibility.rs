@@ -9,12 +9,15 @@
 //!
 //! - **words**: the share of the value made of letter words (camelCase,
 //!   snake_case and kebab-case segments of five letters or more, or
-//!   all-capitals parts of four or more between separators). Identifiers
-//!   like `dataSourceCloudflareTunnelVirtualNetwork` are nearly all words;
-//!   a random token almost never is.
-//! - **class changes**: how often the next character switches between
-//!   upper case, lower case, digit and other. Random base62 switches at
-//!   about 62% of positions; a name switches once or twice per word.
+//!   all-capitals parts of four or more between separators) that could be
+//!   spoken (a vowel in every six letters, no four consonants in a row).
+//!   Identifiers like `dataSourceCloudflareTunnelVirtualNetwork` are nearly
+//!   all words; a random token almost never is.
+//! - **like its key**: the value starts with the same six characters or
+//!   more as the name it is assigned to (`"acmeissuerdns01providercloudflare-v1alpha1",
+//!   "acmeissuerdns01providerclouddns-v1alpha1"`): a sibling in a list of
+//!   names. A random value shares its first six characters with its name
+//!   with probability 62^-6.
 //! - **cut**: the value goes on past the match into a longer base64, hex or
 //!   dotted run (`h1:<base64>+...=` in go.sum), or is itself followed by
 //!   `=` (a name being assigned): it is a piece of something else.
@@ -33,9 +36,9 @@ pub struct Credibility {
     /// least this.
     #[serde(default)]
     pub max_word_share: Option<f64>,
-    /// Reject a value with fewer class changes ([`class_changes`]) than this.
+    /// Reject a value that starts like its key ([`like_key`]).
     #[serde(default)]
-    pub min_class_changes: Option<usize>,
+    pub not_like_key: bool,
     /// Reject a value that is cut out of a longer run ([`is_cut`]).
     #[serde(default)]
     pub not_cut: bool,
@@ -46,8 +49,8 @@ pub struct Credibility {
 pub enum Check {
     /// `max_word_share`.
     Words,
-    /// `min_class_changes`.
-    ClassChanges,
+    /// `not_like_key`.
+    LikeKey,
     /// `not_cut`.
     Cut,
 }
@@ -57,7 +60,7 @@ impl Check {
     pub fn name(self) -> &'static str {
         match self {
             Check::Words => "max_word_share",
-            Check::ClassChanges => "min_class_changes",
+            Check::LikeKey => "not_like_key",
             Check::Cut => "not_cut",
         }
     }
@@ -66,7 +69,7 @@ impl Check {
 impl Credibility {
     /// True if no check is asked for.
     pub fn is_empty(&self) -> bool {
-        self.max_word_share.is_none() && self.min_class_changes.is_none() && !self.not_cut
+        self.max_word_share.is_none() && !self.not_like_key && !self.not_cut
     }
 
     /// The checks asked for.
@@ -75,8 +78,8 @@ impl Credibility {
         if self.max_word_share.is_some() {
             out.push(Check::Words);
         }
-        if self.min_class_changes.is_some() {
-            out.push(Check::ClassChanges);
+        if self.not_like_key {
+            out.push(Check::LikeKey);
         }
         if self.not_cut {
             out.push(Check::Cut);
@@ -84,24 +87,36 @@ impl Credibility {
         out
     }
 
-    /// The first check that the value `data[start..end]` fails, if any.
-    pub fn rejects(&self, data: &[u8], start: usize, end: usize) -> Option<Check> {
+    /// The first check that the value `data[start..end]`, assigned to
+    /// `key` if the pattern saw one, fails.
+    pub fn rejects(
+        &self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        key: Option<&[u8]>,
+    ) -> Option<Check> {
         self.checks()
             .into_iter()
-            .find(|&c| !self.passes(c, data, start, end))
+            .find(|&c| !self.passes(c, data, start, end, key))
     }
 
-    /// Whether the value `data[start..end]` passes `check` (true when the
-    /// rule does not ask for it).
-    pub fn passes(&self, check: Check, data: &[u8], start: usize, end: usize) -> bool {
+    /// Whether the value `data[start..end]` (assigned to `key`) passes
+    /// `check` (true when the rule does not ask for it).
+    pub fn passes(
+        &self,
+        check: Check,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        key: Option<&[u8]>,
+    ) -> bool {
         let value = &data[start..end];
         match check {
             Check::Words => self
                 .max_word_share
                 .is_none_or(|max| word_share(value) < max),
-            Check::ClassChanges => self
-                .min_class_changes
-                .is_none_or(|min| class_changes(value) >= min),
+            Check::LikeKey => !self.not_like_key || !key.is_some_and(|k| like_key(value, k)),
             Check::Cut => !self.not_cut || !is_cut(data, start, end),
         }
     }
@@ -119,7 +134,7 @@ pub fn word_share(value: &[u8]) -> f64 {
     }
     let mut words = 0usize;
     for part in value.split(|b| matches!(b, b'_' | b'-' | b'.')) {
-        if part.len() >= 4 && part.iter().all(u8::is_ascii_uppercase) {
+        if part.len() >= 4 && part.iter().all(u8::is_ascii_uppercase) && speakable(part) {
             words += part.len();
             continue;
         }
@@ -146,7 +161,7 @@ fn camel_words(run: &[u8]) -> usize {
         while k < run.len() && run[k].is_ascii_lowercase() {
             k += 1;
         }
-        if k - start >= 5 && k > j {
+        if k - start >= 5 && k > j && speakable(&run[start..k]) {
             words += k - start;
         }
         i = k.max(i + 1);
@@ -154,19 +169,34 @@ fn camel_words(run: &[u8]) -> usize {
     words
 }
 
-/// How many adjacent pairs of `value` differ in class (upper case, lower
-/// case, digit, anything else).
-pub fn class_changes(value: &[u8]) -> usize {
-    let class = |b: &u8| match b {
-        b'A'..=b'Z' => 0u8,
-        b'a'..=b'z' => 1,
-        b'0'..=b'9' => 2,
-        _ => 3,
-    };
-    value
-        .windows(2)
-        .filter(|w| class(&w[0]) != class(&w[1]))
-        .count()
+/// Letters that could be a word: a vowel (`y` counts) in every six, and
+/// no four consonants in a row. Random lower case runs (`xowqhweuk`,
+/// `pxhszq`) mostly fail this; words rarely do.
+fn speakable(letters: &[u8]) -> bool {
+    let vowel = |b: &u8| b"aeiouyAEIOUY".contains(b);
+    let vowels = letters.iter().filter(|b| vowel(b)).count();
+    if vowels * 6 < letters.len() {
+        return false;
+    }
+    let mut run = 0;
+    for b in letters {
+        run = if vowel(b) { 0 } else { run + 1 };
+        if run >= 4 {
+            return false;
+        }
+    }
+    true
+}
+
+/// True if `value` starts with the same six characters or more as `key`
+/// (ASCII case ignored): a name listed beside another name.
+pub fn like_key(value: &[u8], key: &[u8]) -> bool {
+    let common = value
+        .iter()
+        .zip(key)
+        .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+        .count();
+    common >= 6
 }
 
 /// True if the value `data[start..end]` is a piece of a longer run: the
@@ -215,11 +245,26 @@ mod tests {
     }
 
     #[test]
-    fn class_changes_count_switches() {
-        assert_eq!(class_changes(b"aaaa"), 0);
-        assert_eq!(class_changes(b"aA1_"), 3);
-        assert!(class_changes(b"dataSourceCloudflareTunnelVirtualNetwork") < 14);
-        assert!(class_changes(b"Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n") >= 14);
+    fn values_like_their_key_are_names() {
+        assert!(like_key(
+            b"acmeissuerdns01providerclouddns-v1alpha1",
+            b"acmeissuerdns01providercloudflare-v1alpha1"
+        ));
+        assert!(!like_key(
+            b"Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n",
+            b"CLOUDFLARE_API_TOKEN"
+        ));
+        assert!(!like_key(b"cloudXk9vB2mN", b"cloudflare"));
+    }
+
+    #[test]
+    fn random_lower_case_runs_are_not_words() {
+        assert!(!speakable(b"xowqhweuk"));
+        assert!(!speakable(b"pxhszq"));
+        assert!(speakable(b"Cloudflare"));
+        assert!(speakable(b"SCRIPT"));
+        // Peers' lower case sample tokens are not names.
+        assert!(word_share(b"8xmo5pg4zyeqy_plefa41ry-xowqhweuk3pxhszq") < 0.6);
     }
 
     #[test]
@@ -241,13 +286,17 @@ mod tests {
     fn rejects_names_the_first_failing_check() {
         let c = Credibility {
             max_word_share: Some(0.6),
-            min_class_changes: Some(14),
+            not_like_key: true,
             not_cut: true,
         };
         let name = b"dataSourceCloudflareTunnelVirtualNetwork";
-        assert_eq!(c.rejects(name, 0, name.len()), Some(Check::Words));
+        assert_eq!(c.rejects(name, 0, name.len(), None), Some(Check::Words));
         let ok = b"Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n";
-        assert_eq!(c.rejects(ok, 0, ok.len()), None);
+        assert_eq!(
+            c.rejects(ok, 0, ok.len(), Some(b"Xk9vB2")),
+            Some(Check::LikeKey)
+        );
+        assert_eq!(c.rejects(ok, 0, ok.len(), Some(b"CF_API_TOKEN")), None);
         assert!(Credibility::default().is_empty());
     }
 }

@@ -598,7 +598,7 @@ impl<'r> Matcher<'r> {
                     }
                     let value = secret.as_bytes();
                     if !self.credible(rule, value)
-                        || rule.credibility.rejects(data, start, end).is_some()
+                        || rule.credibility.rejects(data, start, end, key).is_some()
                     {
                         continue;
                     }

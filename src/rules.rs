@@ -216,7 +216,7 @@ struct RuleDef {
     #[serde(default)]
     max_word_share: Option<f64>,
     #[serde(default)]
-    min_class_changes: Option<usize>,
+    not_like_key: bool,
     #[serde(default)]
     not_cut: bool,
     #[serde(default)]
@@ -393,7 +393,7 @@ pub struct Rule {
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub min_entropy: Option<f64>,
     /// Checks that tell a random value from a name or a piece of a longer
-    /// run (`max_word_share`, `min_class_changes`, `not_cut`).
+    /// run (`max_word_share`, `not_like_key`, `not_cut`).
     pub credibility: Credibility,
     /// A match whose `key` group matches this is not a credential (zone ids...).
     pub deny_keys: Option<LazyRegex>,
@@ -650,7 +650,7 @@ fn compile_rule(
         min_entropy: def.min_entropy,
         credibility: Credibility {
             max_word_share: def.max_word_share,
-            min_class_changes: def.min_class_changes,
+            not_like_key: def.not_like_key,
             not_cut: def.not_cut,
         },
         deny_keys,
@@ -729,8 +729,11 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
                 p.negative_examples.iter().any(|ex| {
                     let text = ex.parts().1.as_bytes();
                     p.regex().captures_iter(text).any(|c| {
+                        let key = c.name("key").map(|k| k.as_bytes());
                         c.name("secret").is_some_and(|m| {
-                            !rule.credibility.passes(check, text, m.start(), m.end())
+                            !rule
+                                .credibility
+                                .passes(check, text, m.start(), m.end(), key)
                         })
                     })
                 })
