@@ -2,8 +2,9 @@
 //!
 //! Part of the matcher stage, run only on regex matches (never on the whole
 //! blob), for the formats that have no prefix or checksum to vouch for them:
-//! the pre-2026 40-character token, the 37-45 hex Global API Key and the
-//! 64-hex Access and R2 secrets. A rule names the checks it wants
+//! the pre-2026 40-character tokens and the 64-hex Access and R2 secrets
+//! (the 37-45 hex Global API Key has entropy and context checks only). A
+//! rule names the checks it wants
 //! ([`Credibility`], from `rules/*.toml`); each is a measure that fits random
 //! base62 and hex, not a list of names seen in the wild:
 //!
