@@ -161,6 +161,11 @@ struct ScanArgs {
     /// Report only findings that are not in this baseline (see `keyflare baseline`).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// Report documented example credentials (published by Cloudflare or
+    /// well-known tools) as ordinary findings, at every place they occur.
+    /// By default each is reported once, as a documented example.
+    #[arg(long)]
+    strict_examples: bool,
     #[command(flatten)]
     verify: VerifyArgs,
 }
@@ -472,6 +477,10 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
             crate::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
         })?,
     };
+    let strict = args.strict_examples || config.strict_examples == Some(true);
+    if let Some(notice) = crate::examples::Examples::builtin()?.mark(&mut report.findings, strict) {
+        report.notices.push(notice);
+    }
     filter(&mut report, &config, &rules, &notes, baseline.as_ref());
     if make_baseline {
         let path = args
@@ -532,7 +541,14 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
     };
+    // Documented examples are marked as in `scan` (the config's
+    // `strict_examples` applies; audit has no flag).
+    let examples = crate::examples::Examples::builtin()?;
+    let strict = config.strict_examples == Some(true);
     let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
+        if let Some(notice) = examples.mark(&mut r.findings, strict) {
+            r.notices.push(notice);
+        }
         filter(r, &config, &rules, &notes, baseline.as_ref())
     })?;
     if !args.quiet {
@@ -761,7 +777,8 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
     let set = RuleSet::builtin()?;
     match args.action {
         Some(RulesAction::Check) => {
-            let failures = crate::rules::check_examples(&set);
+            let mut failures = crate::rules::check_examples(&set);
+            failures.extend(crate::examples::Examples::builtin()?.check(&set));
             for f in &failures {
                 println!("FAIL {f}");
             }

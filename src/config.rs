@@ -9,6 +9,7 @@
 //! fail_on = "any"                            # default for --fail-on ("any,notes", "all"...)
 //! vendored_notes = false                     # default for --vendored-notes
 //! baseline = ".keyflare-baseline.json"        # default for --baseline (relative to this file)
+//! strict_examples = false                    # default for --strict-examples
 //!
 //! [[rule]]                                   # extra rules, as in rules/*.toml
 //! id = "acme.internal-cf-proxy-token"
@@ -46,6 +47,7 @@ struct ConfigFile {
     #[serde(default)]
     vendored_notes: Option<bool>,
     baseline: Option<PathBuf>,
+    strict_examples: Option<bool>,
     // Parsed by the rule loader.
     #[serde(default)]
     rule: Option<toml::Value>,
@@ -75,6 +77,8 @@ pub struct Config {
     /// Default for `--baseline`, resolved against the configuration file's
     /// directory: a committed baseline applies wherever the scan starts.
     pub baseline: Option<PathBuf>,
+    /// Default for `--strict-examples`.
+    pub strict_examples: Option<bool>,
     rules_text: Option<String>,
 }
 
@@ -140,6 +144,7 @@ impl Config {
             baseline: file
                 .baseline
                 .map(|b| path.parent().map_or_else(|| b.clone(), |dir| dir.join(&b))),
+            strict_examples: file.strict_examples,
             rules_text,
         })
     }

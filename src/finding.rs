@@ -149,6 +149,9 @@ pub struct Finding {
     /// publishes as an example: where it was published. Such a finding is
     /// reported as a documented example, not as a leak.
     pub documented_example: Option<String>,
+    /// For a documented example: how many other places held the same value
+    /// (reported once, here).
+    pub example_repeats: usize,
 }
 
 /// What a finding is, for `--fail-on` and for the words reports use: a
@@ -204,6 +207,7 @@ impl Finding {
             commit: None,
             decoded: None,
             documented_example: None,
+            example_repeats: 0,
         }
     }
 

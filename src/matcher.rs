@@ -5,7 +5,8 @@
 //! is seen, the pattern's other keyword sets are looked for; then the
 //! regexes of the patterns left run, and each match must pass the rule's
 //! credibility checks (checksum, validator, entropy, placeholder filter,
-//! nearby Cloudflare context, denied key names, inline allow comments).
+//! words and cut-off runs ([`crate::credibility`]), nearby Cloudflare
+//! context, denied key names, inline allow comments).
 //! Overlapping matches are resolved by rule priority, so one piece of text is
 //! one finding. Line and column numbers are computed in one forward pass, so
 //! a single enormous line costs linear time.
@@ -596,7 +597,9 @@ impl<'r> Matcher<'r> {
                         }
                     }
                     let value = secret.as_bytes();
-                    if !self.credible(rule, value) {
+                    if !self.credible(rule, value)
+                        || rule.credibility.rejects(data, start, end, key).is_some()
+                    {
                         continue;
                     }
                     if let Some(near) = near {

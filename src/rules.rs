@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 
+use crate::credibility::Credibility;
 use crate::shape::SecretShape;
 use serde::{Deserialize, Serialize};
 
@@ -213,6 +214,12 @@ struct RuleDef {
     #[serde(default)]
     min_entropy: Option<f64>,
     #[serde(default)]
+    max_word_share: Option<f64>,
+    #[serde(default)]
+    not_like_key: bool,
+    #[serde(default)]
+    not_cut: bool,
+    #[serde(default)]
     deny_keys: Option<String>,
     #[serde(default)]
     path: Option<String>,
@@ -389,6 +396,9 @@ pub struct Rule {
     pub validator: Option<Validator>,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub min_entropy: Option<f64>,
+    /// Checks that tell a random value from a name or a piece of a longer
+    /// run (`max_word_share`, `not_like_key`, `not_cut`).
+    pub credibility: Credibility,
     /// A match whose `key` group matches this is not a credential (zone ids...).
     pub deny_keys: Option<LazyRegex>,
     /// The rule only applies to paths this matches.
@@ -649,6 +659,11 @@ fn compile_rule(
         checksum: def.checksum,
         validator: def.validator,
         min_entropy: def.min_entropy,
+        credibility: Credibility {
+            max_word_share: def.max_word_share,
+            not_like_key: def.not_like_key,
+            not_cut: def.not_cut,
+        },
         deny_keys,
         path,
         secret: def.secret,
@@ -719,6 +734,29 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
         }
         if negatives == 0 {
             failures.push(fail("has no negative_examples".into()));
+        }
+        // Each credibility check must be what keeps one of the rule's
+        // negative examples out: a check no example exercises is untested.
+        for check in rule.credibility.checks() {
+            let exercised = rule.patterns.iter().any(|p| {
+                p.negative_examples.iter().any(|ex| {
+                    let text = ex.parts().1.as_bytes();
+                    p.regex().captures_iter(text).any(|c| {
+                        let key = c.name("key").map(|k| k.as_bytes());
+                        c.name("secret").is_some_and(|m| {
+                            !rule
+                                .credibility
+                                .passes(check, text, m.start(), m.end(), key)
+                        })
+                    })
+                })
+            });
+            if !exercised {
+                failures.push(fail(format!(
+                    "{} rejects none of the negative examples",
+                    check.name()
+                )));
+            }
         }
         for (pi, pattern) in rule.patterns.iter().enumerate() {
             // Each example alone, then in the middle of a large file (where

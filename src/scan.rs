@@ -4,7 +4,9 @@
 //! 1. An archive (zip, tar, tar.gz, gz: see [`crate::archive`]) is opened and
 //!    each member is scanned as a blob of its own (`outer.zip!inner/path`),
 //!    down to [`ArchiveLimits::max_depth`] levels. Its raw bytes are not scanned.
-//! 2. UTF-16 text is transcoded; the matcher runs over the bytes.
+//! 2. UTF-16 text is transcoded; the matcher runs over the bytes. A file that
+//!    starts with a UTF-16 byte-order mark but does not decode cleanly is
+//!    also scanned as raw bytes.
 //! 3. Encoded values ([`crate::decode`]) are decoded and put back in place of
 //!    their encoded text, in windows of context lines around them, and the
 //!    rules run again over those windows, keeping only matches inside decoded
@@ -22,7 +24,7 @@ use std::ops::Range;
 use std::sync::atomic::Ordering;
 
 use crate::archive::{self, ArchiveLimits, Budget};
-use crate::blob::{utf16_to_utf8, Blob};
+use crate::blob::{utf16_decodes_cleanly, utf16_to_utf8, Blob};
 use crate::decode::{self, Encoded};
 use crate::finding::Finding;
 use crate::matcher::{
@@ -180,23 +182,38 @@ impl<'r> Scanner<'r> {
                 }
             }
         }
-        let transcoded = utf16_to_utf8(data);
-        // Offsets in transcoded text are not the blob's.
-        let focus = focus.filter(|_| transcoded.is_none());
-        let data = transcoded.as_deref().unwrap_or(data);
         // Rules see archive members at their inner path: `x.zip!a/.env` as `x.zip/a/.env`.
         let rule_path: Cow<str> = if path.contains('!') {
             Cow::Owned(path.replace('!', "/"))
         } else {
             Cow::Borrowed(path)
         };
-        let active = self.matcher.active_rules(&rule_path, data);
-        let input = Input {
-            focus,
-            ..Input::blob(&rule_path, data)
+        let scan_bytes = |data: &[u8], focus: Option<&[Range<usize>]>, out: &mut Vec<Finding>| {
+            let active = self.matcher.active_rules(&rule_path, data);
+            let input = Input {
+                focus,
+                ..Input::blob(&rule_path, data)
+            };
+            let decode = self.opts.decode && !looks_binary(data);
+            out.extend(self.scan_text(path, &input, &active, decode, stats));
         };
-        let decode = self.opts.decode && !looks_binary(data);
-        out.extend(self.scan_text(path, &input, &active, decode, stats));
+        let Some(transcoded) = utf16_to_utf8(data) else {
+            scan_bytes(data, focus, out);
+            return;
+        };
+        // Offsets in transcoded text are not the blob's: no focus there.
+        scan_bytes(&transcoded, None, out);
+        // A byte-order mark on a file that is not UTF-16 (ASCII after FF FE)
+        // must not hide what its bytes say: read them as they are too.
+        if !utf16_decodes_cleanly(data) {
+            let mut raw = Vec::new();
+            scan_bytes(data, focus, &mut raw);
+            raw.retain(|r| {
+                !out.iter()
+                    .any(|f| f.rule_id == r.rule_id && f.secret == r.secret && f.path == r.path)
+            });
+            out.extend(raw);
+        }
     }
 
     /// Scans one piece of a file too large to hold (see [`crate::large`]):
