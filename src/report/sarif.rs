@@ -177,10 +177,15 @@ fn result(
             " Introduced in commit {} by {} on {}.",
             c.commit, c.author, c.date
         ));
+        if let (Some(p), Some(m)) = (&c.first_path, c.move_note()) {
+            text.push_str(&format!(" First written at {p}; {m}."));
+        }
         if !c.in_head {
             text.push_str(
                 " It is only in history: the file may no longer exist. Rotate it, then purge it from history (git filter-repo).",
             );
+        } else if !c.in_head_at_path {
+            text.push_str(&format!(" {}.", c.presence()));
         }
     }
     let region = match member {
@@ -226,6 +231,17 @@ fn result(
         props.insert("author".to_string(), json!(c.author));
         props.insert("date".to_string(), json!(c.date));
         props.insert("in_head".to_string(), json!(c.in_head));
+        props.insert("in_head_at_path".to_string(), json!(c.in_head_at_path));
+        if !c.head_paths.is_empty() {
+            props.insert("head_paths".to_string(), json!(c.head_paths));
+            props.insert("head_path_count".to_string(), json!(c.head_path_count));
+        }
+        if let Some(p) = &c.first_path {
+            props.insert("first_path".to_string(), json!(p));
+        }
+        if let Some(m) = &c.moved {
+            props.insert("moved".to_string(), json!(m));
+        }
     }
     let lvl = if is_active(f) {
         ResultLevel::Error

@@ -4,7 +4,6 @@
 use std::fmt::Write;
 
 use super::{group_by_credential, RenderOptions, Report};
-use crate::finding::HISTORY_REMEDIATION;
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -75,14 +74,15 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             }
             if let Some(c) = &f.commit {
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
-                let where_ = if c.in_head {
-                    "still in HEAD"
-                } else {
-                    HISTORY_REMEDIATION
+                let at = match (&c.first_path, c.move_note()) {
+                    (Some(p), Some(m)) => format!(" at {p}; {m}"),
+                    _ => String::new(),
                 };
                 line.push_str(&format!(
-                    "  (commit {short} by {} on {}; {where_})",
-                    c.author, c.date
+                    "  (commit {short} by {} on {}{at}; {})",
+                    c.author,
+                    c.date,
+                    c.presence()
                 ));
             }
             let _ = writeln!(out, "{line}");
