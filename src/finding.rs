@@ -133,6 +133,8 @@ pub struct CommitInfo {
 pub struct Move {
     /// The commit.
     pub commit: String,
+    /// Its author, "Name <email>".
+    pub author: String,
     /// Its author date, RFC 3339.
     pub date: String,
     /// Paths that held the secret in its first parent (at most
@@ -161,6 +163,20 @@ impl CommitInfo {
             format!("no longer at this path, but still in HEAD at {at}")
         } else {
             format!("only in history: {HISTORY_REMEDIATION}")
+        }
+    }
+
+    /// The commit that brought the secret to this path: the move's, or
+    /// [`CommitInfo::commit`] when the secret was written here.
+    pub fn arrival(&self) -> CommitInfo {
+        match &self.moved {
+            Some(m) => CommitInfo {
+                commit: m.commit.clone(),
+                author: m.author.clone(),
+                date: m.date.clone(),
+                ..self.clone()
+            },
+            None => self.clone(),
         }
     }
 

@@ -321,6 +321,7 @@ fn history_scan(
                         info.first_path = Some(fp.clone());
                         info.moved = Some(Move {
                             commit: meta.id.clone(),
+                            author: meta.author.clone(),
                             date: meta.date.clone(),
                             from: src.from,
                             renamed: src.renamed,
