@@ -138,10 +138,12 @@ pub struct Move {
     /// Its author date, RFC 3339.
     pub date: String,
     /// Paths that held the secret in its first parent (at most
-    /// [`PLACES_SHOWN`]); empty when none did (it came from another branch).
+    /// [`PLACES_SHOWN`]): those the commit took it from, if any (a rename),
+    /// else those that kept it (a copy); empty when no path did (it came
+    /// from another branch).
     pub from: Vec<String>,
-    /// True when every `from` path lost the secret in that commit (a
-    /// rename), false for a copy.
+    /// True for a rename (`from` lost the secret in that commit), false for
+    /// a copy.
     pub renamed: bool,
 }
 

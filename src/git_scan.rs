@@ -316,7 +316,13 @@ fn history_scan(
                 // Held at another path by an earlier commit: a move or copy.
                 Some((s, (fc, fp))) if *fc < c => match metas.get(fc) {
                     Some(first_meta) => {
-                        let src = mover.sources(c, &move_candidates(s, &f.path, c), PLACES_SHOWN);
+                        let src = mover.sources(
+                            c,
+                            &f.path,
+                            &move_candidates(s, &f.path, c),
+                            |p| s.paths.get(p).map(|(_, b)| b),
+                            PLACES_SHOWN,
+                        );
                         let mut info = attribute(first_meta, false);
                         info.first_path = Some(fp.clone());
                         info.moved = Some(Move {

@@ -830,3 +830,30 @@ fn a_range_that_renames_a_file_reports_nothing_and_follows_a_move_to_head() {
     assert_eq!(f["in_head_at_path"], false, "{f}");
     assert_eq!(f["head_paths"], serde_json::json!(["prod.env"]), "{f}");
 }
+
+#[test]
+fn git_s_rename_pairing_names_the_source_when_many_files_hold_the_secret() {
+    let r = Repo::new();
+    let t = token(45);
+    // Same secret, different files: only their content tells which went where.
+    let one = format!("CLOUDFLARE_API_TOKEN={t}\nalpha=1\nalpha=2\nalpha=3\nalpha=4\n");
+    let two = format!("CLOUDFLARE_API_TOKEN={t}\nbeta=1\nbeta=2\nbeta=3\nbeta=4\n");
+    r.write("old/one.env", &one);
+    r.write("old/two.env", &two);
+    r.commit("configs");
+    std::fs::remove_dir_all(r.dir.join("old")).expect("rm");
+    r.write("new/zz-first.env", &one);
+    r.write("new/aa-second.env", &two);
+    let moved = r.commit("rename with new names");
+
+    let (v, _, _) = scan(&r.dir, &["--git"]);
+    for (path, src) in [
+        ("new/zz-first.env", "old/one.env"),
+        ("new/aa-second.env", "old/two.env"),
+    ] {
+        let f = at(&v, path);
+        assert_eq!(f["moved"]["commit"], moved.as_str(), "{f}");
+        assert_eq!(f["moved"]["from"][0], src, "{f}");
+        assert_eq!(f["moved"]["renamed"], true, "{f}");
+    }
+}

@@ -521,7 +521,8 @@ impl Plan {
 pub struct MoveSources {
     /// Those paths (at most the limit asked for).
     pub from: Vec<String>,
-    /// Whether the commit took the secret away from each of them.
+    /// Whether the commit took the secret away from them (a rename; the
+    /// paths are then those it left), else they still hold it (a copy).
     pub renamed: bool,
 }
 
@@ -530,6 +531,8 @@ pub struct MoveSources {
 pub struct Mover<'p> {
     plan: &'p Plan,
     open: HashMap<u16, Option<Repository>>,
+    /// Per commit: git's renames and copies (new path → old path, renamed).
+    pairings: HashMap<usize, HashMap<String, (String, bool)>>,
 }
 
 impl Plan {
@@ -543,6 +546,7 @@ impl Plan {
         Mover {
             plan: self,
             open: HashMap::new(),
+            pairings: HashMap::new(),
         }
     }
 }
@@ -550,12 +554,19 @@ impl Plan {
 impl Mover<'_> {
     /// Which of `candidates` (full paths, each with the blobs that hold the
     /// secret there) held the secret in the first parent of commit `idx`,
-    /// at most `limit` of them, and whether `idx` took it from all of them.
-    /// Reads only the trees on those paths.
-    pub fn sources(
+    /// at most `limit` of them: those `idx` took it from if there are any
+    /// (a rename), else those that kept it (a copy). When git's own rename
+    /// and copy detection (`-M -C`, once per commit) pairs `target` with a
+    /// path that held the secret (`blobs_at` gives the blobs holding it at
+    /// a full path), that path goes first, whether or not it is among
+    /// `candidates`: with a secret in hundreds of files, it says which one
+    /// the file came from.
+    pub fn sources<'c>(
         &mut self,
         idx: usize,
+        target: &str,
         candidates: &[(&str, &HashSet<Oid>)],
+        blobs_at: impl Fn(&str) -> Option<&'c HashSet<Oid>>,
         limit: usize,
     ) -> MoveSources {
         let mut out = MoveSources::default();
@@ -579,31 +590,106 @@ impl Mover<'_> {
         ) else {
             return out;
         };
-        let prefix = &plan.prefixes[usize::from(r)];
-        let mut all_gone = true;
+        let prefix = plan.prefixes[usize::from(r)].as_str();
+        let relative = |path: &'_ str| -> Option<String> {
+            match prefix {
+                "" => Some(path.to_string()),
+                p => path
+                    .strip_prefix(p)
+                    .and_then(|x| x.strip_prefix('/'))
+                    .map(str::to_string),
+            }
+        };
+        // Paths the commit took it from (a rename), and those it kept it
+        // at (a copy's sources), by path relative to the repository.
+        let mut renamed_from = Vec::new();
+        let mut copied_from = Vec::new();
         for (path, blobs) in candidates {
-            let rel = match prefix.as_str() {
-                "" => Some(*path),
-                p => path.strip_prefix(p).and_then(|x| x.strip_prefix('/')),
-            };
-            let Some(rel) = rel else {
+            let Some(rel) = relative(path) else {
                 continue;
             };
             let held = |t: &Tree<'_>| {
-                t.get_path(Path::new(rel))
+                t.get_path(Path::new(&rel))
                     .is_ok_and(|e| blobs.contains(&e.id()))
             };
-            if held(&parent) {
-                all_gone &= !held(&tree);
-                out.from.push(path.to_string());
-                if out.from.len() >= limit {
-                    break;
-                }
+            if !held(&parent) {
+                continue;
+            }
+            if held(&tree) {
+                copied_from.push(rel);
+            } else {
+                renamed_from.push(rel);
             }
         }
-        out.renamed = !out.from.is_empty() && all_gone;
+        let pairs = self
+            .pairings
+            .entry(idx)
+            .or_insert_with(|| git_pairings(repo, &parent, &tree));
+        let full = |rel: &str| match prefix {
+            "" => rel.to_string(),
+            pre => format!("{pre}/{rel}"),
+        };
+        let paired = relative(target)
+            .and_then(|t| pairs.get(&t).cloned())
+            .filter(|(src, _)| {
+                blobs_at(&full(src)).is_some_and(|b| {
+                    parent
+                        .get_path(Path::new(src))
+                        .is_ok_and(|e| b.contains(&e.id()))
+                })
+            });
+        let (mut from, renamed) = match paired {
+            Some((src, renamed)) => {
+                let list = if renamed {
+                    &mut renamed_from
+                } else {
+                    &mut copied_from
+                };
+                list.retain(|p| *p != src);
+                list.insert(0, src);
+                (std::mem::take(list), renamed)
+            }
+            None if !renamed_from.is_empty() => (renamed_from, true),
+            None => (copied_from, false),
+        };
+        from.truncate(limit);
+        out.from = from.iter().map(|p| full(p)).collect();
+        out.renamed = renamed;
         out
     }
+}
+
+/// Git's rename and copy detection between `old` and `new` (as `git diff
+/// -M -C`: copies from modified files only, libgit2's rename limit): new
+/// path → (old path, renamed). Empty if the diff fails.
+fn git_pairings(
+    repo: &Repository,
+    old: &Tree<'_>,
+    new: &Tree<'_>,
+) -> HashMap<String, (String, bool)> {
+    let mut out = HashMap::new();
+    let Ok(mut diff) = repo.diff_tree_to_tree(Some(old), Some(new), None) else {
+        return out;
+    };
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true).copies(true);
+    if diff.find_similar(Some(&mut find)).is_err() {
+        return out;
+    }
+    for d in diff.deltas() {
+        let renamed = match d.status() {
+            git2::Delta::Renamed => true,
+            git2::Delta::Copied => false,
+            _ => continue,
+        };
+        if let (Some(to), Some(from)) = (d.new_file().path_bytes(), d.old_file().path_bytes()) {
+            out.insert(
+                String::from_utf8_lossy(to).into_owned(),
+                (String::from_utf8_lossy(from).into_owned(), renamed),
+            );
+        }
+    }
+    out
 }
 
 /// Reads the jobs of `jobs` until the walk is over and none are left, and
