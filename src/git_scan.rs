@@ -303,7 +303,13 @@ fn history_scan(
         .chain(latest.values().copied())
         .collect();
     let metas = plan.commit_metas(&wanted);
-    let mut mover = plan.mover();
+    let watched: Vec<String> = spreads
+        .values()
+        .flat_map(|s| s.paths.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut mover = plan.mover(watched);
     let findings: Vec<Finding> = hits
         .iter()
         .map(|h| {
