@@ -62,8 +62,9 @@ pub struct Place {
     pub path: String,
     /// 1-based line (in the introducing version, or the working tree).
     pub line: usize,
-    /// The commit that introduced it at this path; `None` if it was never
-    /// committed there (working tree only).
+    /// The commit that brought it to this path (a rename or copy's, for a
+    /// secret first written elsewhere: [`CommitInfo::arrival`]); `None` if
+    /// it was never committed there (working tree only).
     pub introduced: Option<CommitInfo>,
     /// Whether the working-tree file holds it.
     pub in_worktree: bool,
@@ -201,15 +202,16 @@ fn date_key(c: Option<&CommitInfo>) -> (bool, i64) {
 fn credential(hist: &[&Finding], wt: &[&Finding], facts: &SecretFacts) -> Credential {
     let mut places: BTreeMap<&str, Place> = BTreeMap::new();
     for f in hist {
+        let here = f.commit.as_ref().map(CommitInfo::arrival);
         let p = places.entry(&f.path).or_insert_with(|| Place {
             path: f.path.clone(),
             line: f.line,
-            introduced: f.commit.clone(),
+            introduced: here.clone(),
             in_worktree: false,
         });
         // The earliest introduction at this path wins.
-        if date_key(f.commit.as_ref()) < date_key(p.introduced.as_ref()) {
-            p.introduced = f.commit.clone();
+        if date_key(here.as_ref()) < date_key(p.introduced.as_ref()) {
+            p.introduced = here;
             p.line = f.line;
         }
     }

@@ -84,10 +84,16 @@ pub fn printable_path(path: &str) -> String {
     crate::escape::text(path).into_owned()
 }
 
+/// How many places a finding lists at most (HEAD's paths, a move's
+/// sources): a secret copied into hundreds of files would drown the report.
+pub const PLACES_SHOWN: usize = 5;
+
 /// Where in git history a finding was introduced (git sources only).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct CommitInfo {
-    /// The commit that introduced the blob at this path.
+    /// The commit that first wrote the secret: at this path, or, when the
+    /// secret came here by a rename or copy ([`CommitInfo::moved`]), at
+    /// [`CommitInfo::first_path`].
     pub commit: String,
     /// Its author, "Name <email>".
     pub author: String,
@@ -97,8 +103,92 @@ pub struct CommitInfo {
     /// it, never by reading `date` back (not in JSON).
     #[serde(skip)]
     pub time: i64,
-    /// Whether the secret is still in HEAD's tree.
+    /// Whether HEAD's tree still holds the secret at any path (see
+    /// [`CommitInfo::head_paths`]). False means only history has it, so
+    /// history must be purged.
     pub in_head: bool,
+    /// Whether HEAD's tree holds the secret at this finding's path.
+    pub in_head_at_path: bool,
+    /// Where HEAD's tree holds the secret: sorted, at most
+    /// [`PLACES_SHOWN`]; [`CommitInfo::head_path_count`] counts them all.
+    pub head_paths: Vec<String>,
+    /// How many paths of HEAD's tree hold the secret.
+    pub head_path_count: usize,
+    /// Set when the secret came to this path by a rename or copy: the path
+    /// where [`CommitInfo::commit`] wrote it.
+    pub first_path: Option<String>,
+    /// The commit that brought the secret to this path, when that is not
+    /// the commit that first wrote it.
+    pub moved: Option<Move>,
+}
+
+/// A commit that brought a secret already in history to a new path.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Move {
+    /// The commit.
+    pub commit: String,
+    /// Its author, "Name <email>".
+    pub author: String,
+    /// Its author date, RFC 3339.
+    pub date: String,
+    /// Paths that held the secret in its first parent (at most
+    /// [`PLACES_SHOWN`]): those the commit took it from, if any (a rename),
+    /// else those that kept it (a copy); empty when no path did (it came
+    /// from another branch).
+    pub from: Vec<String>,
+    /// True for a rename (`from` lost the secret in that commit), false for
+    /// a copy.
+    pub renamed: bool,
+}
+
+impl CommitInfo {
+    /// Where the secret stands now, for reports: "still in HEAD", "no
+    /// longer at this path, but still in HEAD at P", or the remediation for
+    /// a secret only history holds.
+    pub fn presence(&self) -> String {
+        if self.in_head_at_path {
+            "still in HEAD".to_string()
+        } else if self.in_head {
+            let mut at = self.head_paths.join(", ");
+            if self.head_path_count > self.head_paths.len() {
+                at.push_str(&format!(
+                    " and {} more",
+                    self.head_path_count - self.head_paths.len()
+                ));
+            }
+            format!("no longer at this path, but still in HEAD at {at}")
+        } else {
+            format!("only in history: {HISTORY_REMEDIATION}")
+        }
+    }
+
+    /// The commit that brought the secret to this path: the move's, or
+    /// [`CommitInfo::commit`] when the secret was written here.
+    pub fn arrival(&self) -> CommitInfo {
+        match &self.moved {
+            Some(m) => CommitInfo {
+                commit: m.commit.clone(),
+                author: m.author.clone(),
+                date: m.date.clone(),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// "moved here from P in commit C" / "copied here in commit C", for a
+    /// secret that came to this path from another; None otherwise.
+    pub fn move_note(&self) -> Option<String> {
+        let m = self.moved.as_ref()?;
+        let short = m.commit.get(..12).unwrap_or(&m.commit);
+        let verb = if m.renamed { "moved" } else { "copied" };
+        Some(if m.from.is_empty() {
+            // Its parent held it nowhere: it came from another branch.
+            format!("also added here in commit {short}")
+        } else {
+            format!("{verb} here from {} in commit {short}", m.from.join(", "))
+        })
+    }
 }
 
 /// One credential (or hygiene problem) at one place.

@@ -2,18 +2,23 @@
 //! matches into findings attributed to commits.
 //!
 //! History: each distinct blob is matched once per path it appears under
-//! (rules may look at the path), a secret is reported once per path, at the
-//! commit that introduced it, and `in_head` says whether HEAD's tree still
-//! holds it anywhere. Ranges and the index: only matches on added lines
-//! whose secret the replaced versions did not hold; for ranges, also not
-//! secrets BASE already had.
+//! (rules may look at the path), a secret is reported once per path, and
+//! attribution comes afterwards, from the matches alone: each finding goes
+//! to the first commit (walk order, topological) that held its secret at any
+//! path, so a rename or copy is not a new leak; the commit that brought it to
+//! the finding's path is listed as the move, with the paths its first parent
+//! held it at (a few tree lookups per moved finding, no blob is read again).
+//! `in_head` says whether HEAD's tree holds the secret anywhere,
+//! `in_head_at_path` whether it does at the finding's path. Ranges and the
+//! index: only matches on added lines whose secret the replaced versions did
+//! not hold; for ranges, also not secrets BASE already had.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::error::Error;
-use crate::finding::{CommitInfo, Finding, HISTORY_REMEDIATION};
+use crate::finding::{CommitInfo, Finding, Move, HISTORY_REMEDIATION, PLACES_SHOWN};
 use crate::matcher::Volume;
 use crate::report::Report;
 use crate::rules::RuleSet;
@@ -25,6 +30,10 @@ use crate::source::Stats;
 struct Hit {
     finding: Finding,
     commit: Option<usize>,
+    /// The blob it is in (history scans).
+    blob: Option<git2::Oid>,
+    /// Whether HEAD's tree holds that blob at this path (history scans).
+    at_head: bool,
 }
 
 type Key = (String, String, String);
@@ -63,7 +72,93 @@ fn attribute(meta: &CommitMeta, in_head: bool) -> CommitInfo {
         date: meta.date.clone(),
         time: meta.time,
         in_head,
+        in_head_at_path: in_head,
+        ..CommitInfo::default()
     }
+}
+
+/// Sets where HEAD holds the secret: `paths` (sorted) and whether the
+/// finding's own path is one of them.
+fn place_in_head(c: &mut CommitInfo, path: &str, paths: Option<&BTreeSet<String>>) {
+    let paths = paths
+        .map(|p| p.iter().collect::<Vec<_>>())
+        .unwrap_or_default();
+    c.in_head = !paths.is_empty();
+    c.in_head_at_path = paths.iter().any(|p| *p == path);
+    c.head_path_count = paths.len();
+    c.head_paths = paths
+        .into_iter()
+        .take(PLACES_SHOWN)
+        .map(String::clone)
+        .collect();
+}
+
+/// How many other paths of a secret are looked up for a move's sources:
+/// a secret copied into hundreds of files must not cost hundreds of tree
+/// lookups per finding.
+const MOVE_CANDIDATES: usize = 16;
+
+/// One secret of a history scan (rule, secret, repository): its paths.
+#[derive(Default)]
+struct Spread {
+    /// Per path: the earliest commit holding it there, and the blobs there
+    /// that hold it.
+    paths: HashMap<String, (usize, HashSet<git2::Oid>)>,
+    /// The earliest commit holding it anywhere, and the (smallest) path
+    /// there.
+    first: Option<(usize, String)>,
+}
+
+/// Groups hits by secret (within one repository: commit order means
+/// nothing across submodules) for attributing moves.
+fn spreads(hits: &[Hit], plan: &history::Plan) -> HashMap<(Option<u16>, String, String), Spread> {
+    let mut out: HashMap<(Option<u16>, String, String), Spread> = HashMap::new();
+    for h in hits {
+        let Some(c) = h.commit else { continue };
+        let f = &h.finding;
+        let key = (
+            plan.repo_of(c),
+            f.rule_id.clone(),
+            f.secret.expose().to_string(),
+        );
+        let s = out.entry(key).or_default();
+        let e = s
+            .paths
+            .entry(f.path.clone())
+            .or_insert_with(|| (c, HashSet::new()));
+        e.0 = e.0.min(c);
+        e.1.extend(h.blob);
+        if s.first
+            .as_ref()
+            .is_none_or(|(fc, fp)| (c, &f.path) < (*fc, fp))
+        {
+            s.first = Some((c, f.path.clone()));
+        }
+    }
+    out
+}
+
+/// The paths worth checking as the source of a move of `s` to `path` in
+/// commit `at`: those that held it earlier, the same file name first, then
+/// the most recent.
+fn move_candidates<'s>(
+    s: &'s Spread,
+    path: &str,
+    at: usize,
+) -> Vec<(&'s str, &'s HashSet<git2::Oid>)> {
+    let name = |p: &str| p.rsplit('/').next().unwrap_or("").to_string();
+    let own = name(path);
+    let mut c: Vec<(&str, usize, &HashSet<git2::Oid>)> = s
+        .paths
+        .iter()
+        .filter(|(p, (first, _))| p.as_str() != path && *first < at)
+        .map(|(p, (first, blobs))| (p.as_str(), *first, blobs))
+        .collect();
+    c.sort_by(|a, b| (name(b.0) == own, b.1, a.0).cmp(&(name(a.0) == own, a.1, b.0)));
+    c.into_iter()
+        .take(MOVE_CANDIDATES)
+        .map(|(p, _, b)| (p, b))
+        .collect()
 }
 
 /// Whether `hay` holds `secret` (also when `hay` is UTF-16).
@@ -139,8 +234,6 @@ fn history_scan(
     let stats = Stats::default();
     let scanner = Scanner::new(rules, scan.clone());
     let hits = Mutex::new(Vec::new());
-    // Secrets seen in a blob of HEAD's tree, by (rule, secret).
-    let in_head = Mutex::new(HashSet::new());
     // With `track`: which blob holds which credential (fingerprint).
     let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
     let excluded = crate::config::Exclude::new(&opts.exclude)
@@ -155,6 +248,8 @@ fn history_scan(
             .map(|finding| Hit {
                 finding,
                 commit: blob.commit,
+                blob: Some(blob.id),
+                at_head: blob.at_head,
             })
             .collect();
         if local.is_empty() {
@@ -166,15 +261,6 @@ fn history_scan(
                     local
                         .iter()
                         .map(|h| (blob.id, h.finding.fingerprint.clone())),
-                );
-            }
-        }
-        if blob.in_head {
-            if let Ok(mut h) = in_head.lock() {
-                h.extend(
-                    local
-                        .iter()
-                        .map(|h| (h.finding.rule_id.clone(), h.finding.secret.clone())),
                 );
             }
         }
@@ -194,22 +280,80 @@ fn history_scan(
             }
         }
     }
+    // Where HEAD holds each secret, by (rule, secret).
+    let mut in_head: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
+    for h in hits.iter().filter(|h| h.at_head) {
+        let f = &h.finding;
+        in_head
+            .entry((f.rule_id.clone(), f.secret.expose().to_string()))
+            .or_default()
+            .insert(f.path.clone());
+    }
+    let spreads = spreads(&hits, &plan);
     let hits = earliest(hits);
-    let in_head = in_head.into_inner().unwrap_or_else(|e| e.into_inner());
+    let spread_of = |h: &Hit| {
+        let c = h.commit?;
+        let f = &h.finding;
+        spreads.get(&(
+            plan.repo_of(c),
+            f.rule_id.clone(),
+            f.secret.expose().to_string(),
+        ))
+    };
     let wanted: BTreeSet<usize> = hits
         .iter()
         .filter_map(|h| h.commit)
+        .chain(
+            hits.iter()
+                .filter_map(|h| spread_of(h)?.first.as_ref().map(|f| f.0)),
+        )
         .chain(latest.values().copied())
         .collect();
     let metas = plan.commit_metas(&wanted);
-    let findings: Vec<Finding> = hits
+    let watched: Vec<String> = spreads
+        .values()
+        .flat_map(|s| s.paths.keys().cloned())
+        .collect::<BTreeSet<_>>()
         .into_iter()
+        .collect();
+    let mut mover = plan.mover(watched);
+    let findings: Vec<Finding> = hits
+        .iter()
         .map(|h| {
-            let mut f = h.finding;
-            if let Some(meta) = h.commit.and_then(|c| metas.get(&c)) {
-                let still = in_head.contains(&(f.rule_id.clone(), f.secret.clone()));
-                f.commit = Some(attribute(meta, still));
-            }
+            let mut f = h.finding.clone();
+            let Some((c, meta)) = h.commit.and_then(|c| Some((c, metas.get(&c)?))) else {
+                return f;
+            };
+            let first = spread_of(h).and_then(|s| Some((s, s.first.as_ref()?)));
+            let mut info = match first {
+                // Held at another path by an earlier commit: a move or copy.
+                Some((s, (fc, fp))) if *fc < c => match metas.get(fc) {
+                    Some(first_meta) => {
+                        let src = mover.sources(
+                            c,
+                            &f.path,
+                            &move_candidates(s, &f.path, c),
+                            |p| s.paths.get(p).map(|(_, b)| b),
+                            PLACES_SHOWN,
+                        );
+                        let mut info = attribute(first_meta, false);
+                        info.first_path = Some(fp.clone());
+                        info.moved = Some(Move {
+                            commit: meta.id.clone(),
+                            author: meta.author.clone(),
+                            date: meta.date.clone(),
+                            from: src.from,
+                            renamed: src.renamed,
+                        });
+                        info
+                    }
+                    None => attribute(meta, false),
+                },
+                _ => attribute(meta, false),
+            };
+            let key = (f.rule_id.clone(), f.secret.expose().to_string());
+            place_in_head(&mut info, &f.path, in_head.get(&key));
+            f.commit = Some(info);
             f
         })
         .collect();
@@ -313,6 +457,8 @@ pub fn scan_range(
                 .map(|f| Hit {
                     finding: f,
                     commit: c.commit,
+                    blob: None,
+                    at_head: false,
                 }),
         );
     })?;
@@ -336,7 +482,7 @@ pub fn scan_range(
         hits.retain(|h| !old.contains(h.finding.secret.expose()));
     }
     let mut head_files: HashMap<String, Option<Vec<u8>>> = HashMap::new();
-    let findings: Vec<Finding> = hits
+    let mut findings: Vec<Finding> = hits
         .into_iter()
         .map(|h| {
             let mut f = h.finding;
@@ -353,6 +499,29 @@ pub fn scan_range(
             f
         })
         .collect();
+    // Secrets gone from their path may still be in HEAD at another: only
+    // then is HEAD's whole tree read.
+    let gone: Vec<String> = findings
+        .iter()
+        .filter(|f| f.commit.as_ref().is_some_and(|c| !c.in_head_at_path))
+        .map(|f| f.secret.expose().to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if let (Some(head), false) = (scan.head_tree, gone.is_empty()) {
+        let needles: Vec<&[u8]> = gone.iter().map(|s| s.as_bytes()).collect();
+        let holders = changes::tree_holders(&repo, head, &needles, opts.max_file_size, &stats);
+        let at: HashMap<&str, BTreeSet<String>> = gone
+            .iter()
+            .map(String::as_str)
+            .zip(holders.into_iter().map(|p| p.into_iter().collect()))
+            .collect();
+        for f in &mut findings {
+            if let Some(c) = f.commit.as_mut().filter(|c| !c.in_head_at_path) {
+                place_in_head(c, &f.path, at.get(f.secret.expose()));
+            }
+        }
+    }
     let mut notices = scan.notices;
     notices.extend(history_notice(&findings));
     let mut report = Report::new(findings, &stats, "range", started.elapsed());

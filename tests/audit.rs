@@ -266,20 +266,25 @@ fn json_and_sarif_hold_the_merged_findings() {
     let (json, code, _) = audit(&target, None, &["--format", "json"]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&json).expect("json");
-    let mut by_path: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    let mut by_path: BTreeMap<String, (String, bool, String)> = BTreeMap::new();
     for f in v["findings"].as_array().expect("findings") {
         by_path.insert(
             f["path"].as_str().unwrap_or("").into(),
             (
                 f["commit"].as_str().unwrap_or("").into(),
                 f["in_head"].as_bool().unwrap_or(false),
+                f["moved"]["commit"].as_str().unwrap_or("").into(),
             ),
         );
     }
     // app.py is in HEAD and the working tree: one finding, from history.
     assert_eq!(by_path.len(), 3, "{by_path:?}");
     assert_eq!(by_path[".env"].0, f.c1);
-    assert_eq!(by_path["config/deploy.env"].0, f.c2);
+    // The copy: attributed to the commit that wrote the secret, the copy
+    // listed as its move.
+    assert_eq!(by_path["config/deploy.env"].0, f.c1);
+    assert_eq!(by_path["config/deploy.env"].2, f.c2);
+    assert_eq!(by_path[".env"].2, "");
     assert!(by_path["app.py"].1);
     assert_no_secret(json.as_bytes(), &[f.live.clone(), f.old.clone()], "json");
     let (sarif, _, _) = audit(&target, None, &["--format", "sarif"]);

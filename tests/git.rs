@@ -609,3 +609,251 @@ fn history_gets_the_same_decoding_and_archives_as_the_tree() {
     let (v, _, _) = scan(&repo.dir, &["--git", "--no-decode"]);
     assert!(findings(&v).is_empty());
 }
+
+/// The finding at `path`.
+fn at(v: &Value, path: &str) -> Value {
+    findings(v)
+        .into_iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("no finding at {path}: {v}"))
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..12]
+}
+
+#[test]
+fn a_renamed_file_keeps_the_commit_that_first_wrote_its_secret() {
+    let r = Repo::new();
+    r.write(
+        "old/deploy.env",
+        &format!("CLOUDFLARE_API_TOKEN={}\n", token(40)),
+    );
+    let wrote = r.commit("add deploy config");
+    r.git(&["mv", "old", "new"]);
+    let moved = r.commit("move the directory");
+
+    let (v, code, _) = scan(&r.dir, &["--git"]);
+    assert_eq!(code, 1);
+    // One finding per path, both at the commit that wrote the secret.
+    assert_eq!(
+        places(&v),
+        vec![
+            ("new/deploy.env".to_string(), wrote.clone()),
+            ("old/deploy.env".to_string(), wrote.clone()),
+        ]
+    );
+    let new = at(&v, "new/deploy.env");
+    assert_eq!(new["first_path"], "old/deploy.env");
+    assert_eq!(new["moved"]["commit"], moved.as_str());
+    assert_eq!(new["moved"]["from"], serde_json::json!(["old/deploy.env"]));
+    assert_eq!(new["moved"]["renamed"], true);
+    assert_eq!(new["in_head"], true);
+    assert_eq!(new["in_head_at_path"], true);
+    let old = at(&v, "old/deploy.env");
+    assert!(old.get("moved").is_none(), "{old}");
+    assert!(old.get("first_path").is_none(), "{old}");
+    assert_eq!(old["in_head"], true);
+    assert_eq!(old["in_head_at_path"], false);
+    assert_eq!(old["head_paths"], serde_json::json!(["new/deploy.env"]));
+    // Still in HEAD: no purge notice.
+    assert!(!notices(&v).contains("purge"), "{v}");
+
+    let out = keyflare()
+        .args(["scan", "--git"])
+        .arg(&r.dir)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "at old/deploy.env; moved here from old/deploy.env in commit {}",
+            short(&moved)
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("no longer at this path, but still in HEAD at new/deploy.env"),
+        "{text}"
+    );
+    assert!(!text.contains("only in history"), "{text}");
+
+    let out = keyflare()
+        .args(["scan", "--git", "--format", "sarif"])
+        .arg(&r.dir)
+        .output()
+        .expect("run");
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let new = results
+        .iter()
+        .find(|r| r["properties"]["first_path"] == "old/deploy.env")
+        .expect("the moved finding in SARIF");
+    assert_eq!(new["properties"]["commit"], wrote.as_str());
+    assert_eq!(new["properties"]["moved"]["commit"], moved.as_str());
+    assert_eq!(new["properties"]["in_head_at_path"], true);
+}
+
+#[test]
+fn a_moved_directory_names_each_file_s_own_old_path_first() {
+    let r = Repo::new();
+    // The same secret in two files: each moved file's source is its own.
+    let t = token(41);
+    r.write("conf/a.env", &format!("CLOUDFLARE_API_TOKEN={t}\n"));
+    r.write("conf/b.env", &format!("X=1\nCLOUDFLARE_API_TOKEN={t}\n"));
+    let wrote = r.commit("configs");
+    r.git(&["mv", "conf", "settings"]);
+    let moved = r.commit("rename conf/");
+
+    let (v, _, _) = scan(&r.dir, &["--git"]);
+    assert_eq!(findings(&v).len(), 4, "{v}");
+    for (path, own) in [
+        ("settings/a.env", "conf/a.env"),
+        ("settings/b.env", "conf/b.env"),
+    ] {
+        let f = at(&v, path);
+        assert_eq!(f["commit"], wrote.as_str(), "{f}");
+        assert_eq!(f["moved"]["commit"], moved.as_str(), "{f}");
+        assert_eq!(f["moved"]["from"][0], own, "{f}");
+        assert_eq!(f["moved"]["renamed"], true, "{f}");
+    }
+    for path in ["conf/a.env", "conf/b.env"] {
+        let f = at(&v, path);
+        assert_eq!(f["in_head"], true, "{f}");
+        assert_eq!(f["in_head_at_path"], false, "{f}");
+        assert_eq!(
+            f["head_paths"],
+            serde_json::json!(["settings/a.env", "settings/b.env"]),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn a_copied_secret_is_attributed_to_its_writer_until_it_is_gone_everywhere() {
+    let r = Repo::new();
+    let t = token(42);
+    r.write("app/.dev.env", &format!("CLOUDFLARE_API_TOKEN={t}\n"));
+    let wrote = r.commit("dev config");
+    r.write(
+        "tests/fixture.env",
+        &format!("# copied\nCLOUDFLARE_API_TOKEN={t}\n"),
+    );
+    let copied = r.commit("copy into a fixture");
+
+    let (v, _, _) = scan(&r.dir, &["--git"]);
+    assert_eq!(
+        places(&v),
+        vec![
+            ("app/.dev.env".to_string(), wrote.clone()),
+            ("tests/fixture.env".to_string(), wrote.clone()),
+        ]
+    );
+    let copy = at(&v, "tests/fixture.env");
+    assert_eq!(copy["first_path"], "app/.dev.env");
+    assert_eq!(copy["moved"]["commit"], copied.as_str());
+    assert_eq!(copy["moved"]["from"], serde_json::json!(["app/.dev.env"]));
+    assert_eq!(copy["moved"]["renamed"], false);
+    assert_eq!(copy["line"], 2);
+    for f in findings(&v) {
+        assert_eq!(f["in_head_at_path"], true, "{f}");
+        assert_eq!(f["head_path_count"], 2, "{f}");
+    }
+
+    // The original goes; the copy stays.
+    std::fs::remove_file(r.dir.join("app/.dev.env")).expect("rm");
+    r.commit("drop the dev config");
+    let (v, code, _) = scan(&r.dir, &["--git"]);
+    assert_eq!(code, 1);
+    let orig = at(&v, "app/.dev.env");
+    assert_eq!(orig["in_head"], true, "{orig}");
+    assert_eq!(orig["in_head_at_path"], false, "{orig}");
+    assert_eq!(orig["head_paths"], serde_json::json!(["tests/fixture.env"]));
+    assert_eq!(at(&v, "tests/fixture.env")["in_head_at_path"], true);
+    assert!(!notices(&v).contains("purge"), "{v}");
+
+    // Then the copy: only history holds it.
+    std::fs::remove_file(r.dir.join("tests/fixture.env")).expect("rm");
+    r.commit("drop the fixture");
+    let (v, code, _) = scan(&r.dir, &["--git"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&v).len(), 2, "{v}");
+    for f in findings(&v) {
+        assert_eq!(f["in_head"], false, "{f}");
+        assert_eq!(f["in_head_at_path"], false, "{f}");
+        assert!(f.get("head_paths").is_none(), "{f}");
+        assert_eq!(f["commit"], wrote.as_str(), "{f}");
+    }
+    assert!(
+        notices(&v).contains("2 findings are only in history"),
+        "{v}"
+    );
+    let out = keyflare()
+        .args(["scan", "--git"])
+        .arg(&r.dir)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("; only in history: rotate it"), "{text}");
+    assert!(!text.contains("still in HEAD"), "{text}");
+}
+
+#[test]
+fn a_range_that_renames_a_file_reports_nothing_and_follows_a_move_to_head() {
+    let r = Repo::new();
+    r.write("README.md", "x\n");
+    r.write(
+        "ci/secrets.env",
+        &format!("CLOUDFLARE_API_TOKEN={}\n", token(43)),
+    );
+    let base = r.commit("base");
+    r.git(&["mv", "ci/secrets.env", "ci/prod.env"]);
+    r.commit("rename");
+    let (v, code, _) = scan(&r.dir, &["--range", &format!("{base}..HEAD")]);
+    assert_eq!(code, 0, "a rename is not a new leak: {v}");
+    assert!(findings(&v).is_empty(), "{v}");
+
+    // A secret the range adds and then moves: still in HEAD, elsewhere.
+    let mid = r.git(&["rev-parse", "HEAD"]);
+    r.write(
+        "deploy.env",
+        &format!("CLOUDFLARE_API_TOKEN={}\n", token(44)),
+    );
+    let added = r.commit("add");
+    r.git(&["mv", "deploy.env", "prod.env"]);
+    r.commit("move");
+    let (v, code, _) = scan(&r.dir, &["--range", &format!("{mid}..HEAD")]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(places(&v), vec![("deploy.env".to_string(), added)]);
+    let f = &findings(&v)[0];
+    assert_eq!(f["in_head"], true, "{f}");
+    assert_eq!(f["in_head_at_path"], false, "{f}");
+    assert_eq!(f["head_paths"], serde_json::json!(["prod.env"]), "{f}");
+}
+
+#[test]
+fn git_s_rename_pairing_names_the_source_when_many_files_hold_the_secret() {
+    let r = Repo::new();
+    let t = token(45);
+    // Same secret, different files: only their content tells which went where.
+    let one = format!("CLOUDFLARE_API_TOKEN={t}\nalpha=1\nalpha=2\nalpha=3\nalpha=4\n");
+    let two = format!("CLOUDFLARE_API_TOKEN={t}\nbeta=1\nbeta=2\nbeta=3\nbeta=4\n");
+    r.write("old/one.env", &one);
+    r.write("old/two.env", &two);
+    r.commit("configs");
+    std::fs::remove_dir_all(r.dir.join("old")).expect("rm");
+    r.write("new/zz-first.env", &one);
+    r.write("new/aa-second.env", &two);
+    let moved = r.commit("rename with new names");
+
+    let (v, _, _) = scan(&r.dir, &["--git"]);
+    for (path, src) in [
+        ("new/zz-first.env", "old/one.env"),
+        ("new/aa-second.env", "old/two.env"),
+    ] {
+        let f = at(&v, path);
+        assert_eq!(f["moved"]["commit"], moved.as_str(), "{f}");
+        assert_eq!(f["moved"]["from"][0], src, "{f}");
+        assert_eq!(f["moved"]["renamed"], true, "{f}");
+    }
+}

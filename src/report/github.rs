@@ -62,8 +62,13 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         }
         if let Some(c) = &f.commit {
             msg.push_str(&format!(" Added in {}.", c.commit));
+            if let Some(m) = c.move_note() {
+                msg.push_str(&format!(" Then {m}."));
+            }
             if !c.in_head {
                 msg.push_str(" Removed since, but still in the git history.");
+            } else if !c.in_head_at_path {
+                msg.push_str(&format!(" {}.", c.presence()));
             }
         }
         // A rule's remediation is written for a leak, not for an example.

@@ -55,6 +55,16 @@ struct JsonFinding<'a> {
     date: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head_at_path: Option<bool>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    head_paths: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head_path_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    moved: Option<&'a crate::finding::Move>,
 }
 
 pub(super) fn render(
@@ -92,6 +102,15 @@ pub(super) fn render(
             author: f.commit.as_ref().map(|c| c.author.as_str()),
             date: f.commit.as_ref().map(|c| c.date.as_str()),
             in_head: f.commit.as_ref().map(|c| c.in_head),
+            in_head_at_path: f.commit.as_ref().map(|c| c.in_head_at_path),
+            head_paths: f.commit.as_ref().map_or(&[], |c| &c.head_paths),
+            head_path_count: f
+                .commit
+                .as_ref()
+                .filter(|c| !c.head_paths.is_empty())
+                .map(|c| c.head_path_count),
+            first_path: f.commit.as_ref().and_then(|c| c.first_path.as_deref()),
+            moved: f.commit.as_ref().and_then(|c| c.moved.as_ref()),
         })
         .collect();
     let doc = JsonReport {

@@ -87,6 +87,8 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                         p.push_str(&format!(" ({}", md_text(short)));
                         if !c.in_head {
                             p.push_str(", removed since: still in history");
+                        } else if !c.in_head_at_path {
+                            p.push_str(", no longer at this path: still in HEAD elsewhere");
                         }
                         p.push(')');
                     }

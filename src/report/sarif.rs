@@ -219,10 +219,15 @@ fn result(
             t(&c.author),
             t(&c.date)
         ));
+        if let (Some(p), Some(m)) = (&c.first_path, c.move_note()) {
+            text.push_str(&format!(" First written at {}; {}.", t(p), t(&m)));
+        }
         if !c.in_head && class == FindingClass::Credential {
             text.push_str(
                 " It is only in history: the file may no longer exist. Rotate it, then purge it from history (git filter-repo).",
             );
+        } else if !c.in_head_at_path {
+            text.push_str(&format!(" {}.", t(&c.presence())));
         }
     }
     let region = match member {
@@ -272,6 +277,17 @@ fn result(
         props.insert("author".to_string(), json!(c.author));
         props.insert("date".to_string(), json!(c.date));
         props.insert("in_head".to_string(), json!(c.in_head));
+        props.insert("in_head_at_path".to_string(), json!(c.in_head_at_path));
+        if !c.head_paths.is_empty() {
+            props.insert("head_paths".to_string(), json!(c.head_paths));
+            props.insert("head_path_count".to_string(), json!(c.head_path_count));
+        }
+        if let Some(p) = &c.first_path {
+            props.insert("first_path".to_string(), json!(p));
+        }
+        if let Some(m) = &c.moved {
+            props.insert("moved".to_string(), json!(m));
+        }
     }
     // Notes and documented examples are not leaks: level "note" whatever
     // the rule's severity.

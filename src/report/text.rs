@@ -8,7 +8,7 @@ use super::{
     EXAMPLE_ADVICE,
 };
 use crate::escape::text as esc;
-use crate::finding::{FindingClass, HISTORY_REMEDIATION};
+use crate::finding::FindingClass;
 use crate::rules::{RuleSet, Severity};
 use crate::verify::VerifyStatus;
 
@@ -93,17 +93,21 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             }
             if let Some(c) = &f.commit {
                 let short = c.commit.get(..12).unwrap_or(&c.commit);
-                let where_ = if c.in_head {
-                    "still in HEAD"
-                } else if class == FindingClass::Credential {
-                    HISTORY_REMEDIATION
+                let at = match (&c.first_path, c.move_note()) {
+                    (Some(p), Some(m)) => format!(" at {}; {}", esc(p), esc(&m)),
+                    _ => String::new(),
+                };
+                // Notes and examples get no rotate-and-purge advice.
+                let presence = if c.in_head || class == FindingClass::Credential {
+                    c.presence()
                 } else {
-                    "no longer in HEAD"
+                    "no longer in HEAD".to_string()
                 };
                 line.push_str(&format!(
-                    "  (commit {short} by {} on {}; {where_})",
+                    "  (commit {short} by {} on {}{at}; {})",
                     esc(&c.author),
-                    esc(&c.date)
+                    esc(&c.date),
+                    esc(&presence)
                 ));
             }
             let _ = writeln!(out, "{line}");

@@ -392,7 +392,35 @@ pub fn tree_contains(
     max_size: u64,
     stats: &Stats,
 ) -> Vec<bool> {
-    let mut found = vec![false; needles.len()];
+    search_tree(repo, tree, needles, max_size, stats, false)
+        .into_iter()
+        .map(|paths| !paths.is_empty())
+        .collect()
+}
+
+/// For each needle, the paths of `tree` whose blob (up to the size limit)
+/// contains it, sorted. Reads the whole tree.
+pub fn tree_holders(
+    repo: &Repository,
+    tree: Oid,
+    needles: &[&[u8]],
+    max_size: u64,
+    stats: &Stats,
+) -> Vec<Vec<String>> {
+    search_tree(repo, tree, needles, max_size, stats, true)
+}
+
+/// Paths of `tree` holding each needle; with `all` false, stops at the
+/// first path of each (once all needles have one).
+fn search_tree(
+    repo: &Repository,
+    tree: Oid,
+    needles: &[&[u8]],
+    max_size: u64,
+    stats: &Stats,
+    all: bool,
+) -> Vec<Vec<String>> {
+    let mut found: Vec<Vec<String>> = vec![Vec::new(); needles.len()];
     if needles.is_empty() {
         return found;
     }
@@ -410,12 +438,12 @@ pub fn tree_contains(
         // Size skips here were not the scan's: count them apart.
         if let BlobRead::Data(o) = read_blob(&odb, e.id(), max_size, &quiet, &describe) {
             for (i, f) in finders.iter().enumerate() {
-                if !found[i] && f.find(o.data()).is_some() {
-                    found[i] = true;
+                if (all || found[i].is_empty()) && f.find(o.data()).is_some() {
+                    found[i].push(describe());
                 }
             }
         }
-        if found.iter().all(|&f| f) {
+        if !all && found.iter().all(|f| !f.is_empty()) {
             git2::TreeWalkResult::Abort
         } else {
             git2::TreeWalkResult::Ok
@@ -423,6 +451,9 @@ pub fn tree_contains(
     });
     for w in quiet.warnings.lock().map(|w| w.clone()).unwrap_or_default() {
         stats.warn(w);
+    }
+    for paths in &mut found {
+        paths.sort();
     }
     found
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use git2::{ObjectType, Oid, Repository, Sort, Tree, TreeWalkMode, TreeWalkResult};
+use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
 use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
 use crate::error::Error;
@@ -42,7 +42,8 @@ struct Job {
     path: Option<String>,
     /// The introducing commit: its index in [`Plan`]'s commits and its id.
     commit: Option<(u32, Oid)>,
-    in_head: bool,
+    /// Whether HEAD's tree holds this blob at this path.
+    at_head: bool,
 }
 
 /// Jobs go to the readers in batches (one channel message per job would
@@ -54,6 +55,9 @@ const BATCH: usize = 64;
 pub struct Plan {
     /// Git directories: the repository, then each scanned submodule.
     repos: Vec<PathBuf>,
+    /// Where each of `repos` sits: "" for the top, else the submodule's
+    /// path (paths of its blobs start with it and a `/`).
+    prefixes: Vec<String>,
     /// Commits in the order they were walked (oldest first, per repository).
     commits: Vec<(u16, Oid)>,
     /// What the scan did not cover (partial history, skipped submodules).
@@ -73,8 +77,8 @@ pub struct GitBlob<'a> {
     /// [`Plan::commit_metas`]; the order of indices is the walk's: smaller
     /// is older within a repository), if a commit reaches it.
     pub commit: Option<usize>,
-    /// Whether HEAD's tree holds this blob (at any path).
-    pub in_head: bool,
+    /// Whether HEAD's tree holds this blob at this path.
+    pub at_head: bool,
 }
 
 struct Walker<'p> {
@@ -83,9 +87,10 @@ struct Walker<'p> {
     /// Where new jobs go.
     out: &'p Sender<Vec<Job>>,
     batch: Vec<Job>,
-    /// The repository being walked: its git directory and HEAD's blobs.
+    /// The repository being walked: its git directory and HEAD's (blob,
+    /// path) pairs.
     repo_dir: Arc<PathBuf>,
-    head_blobs: HashSet<Oid>,
+    head_pairs: HashSet<(Oid, u32)>,
     path_ids: HashMap<Vec<u8>, u32>,
     blob_ids: HashSet<Oid>,
     pairs: HashSet<(Oid, u32)>,
@@ -93,9 +98,18 @@ struct Walker<'p> {
 }
 
 impl Walker<'_> {
-    fn record(&mut self, path: &[u8], id: Oid, commit: Option<u32>) {
+    /// The id of `path`, interned.
+    fn path_id(&mut self, path: &[u8]) -> u32 {
+        if let Some(&id) = self.path_ids.get(path) {
+            return id;
+        }
         let next = self.path_ids.len() as u32;
-        let path_id = *self.path_ids.entry(path.to_vec()).or_insert(next);
+        self.path_ids.insert(path.to_vec(), next);
+        next
+    }
+
+    fn record(&mut self, path: &[u8], id: Oid, commit: Option<u32>) {
+        let path_id = self.path_id(path);
         if !self.pairs.insert((id, path_id)) {
             return;
         }
@@ -105,7 +119,7 @@ impl Walker<'_> {
             id,
             path: Some(String::from_utf8_lossy(path).into_owned()),
             commit: commit.map(|c| (c, self.plan.commits[c as usize].1)),
-            in_head: self.head_blobs.contains(&id),
+            at_head: self.head_pairs.contains(&(id, path_id)),
         });
     }
 
@@ -173,22 +187,43 @@ impl Walker<'_> {
         }
     }
 
+    /// Notes each blob of `tree` (HEAD's, below `path`) with its path.
+    fn add_head(&mut self, repo: &Repository, tree: &Tree<'_>, path: &mut Vec<u8>) {
+        for entry in tree.iter() {
+            let len = path.len();
+            if len > 0 {
+                path.push(b'/');
+            }
+            path.extend_from_slice(entry.name_bytes());
+            match entry.filemode() {
+                MODE_TREE => {
+                    if let Ok(sub) = repo.find_tree(entry.id()) {
+                        self.add_head(repo, &sub, path);
+                    }
+                }
+                MODE_BLOB | MODE_EXEC | MODE_BLOB_GROUP => {
+                    let path_id = self.path_id(path);
+                    self.head_pairs.insert((entry.id(), path_id));
+                }
+                _ => {}
+            }
+            path.truncate(len);
+        }
+    }
+
     /// Walks all of `repo`'s history, sending jobs for paths under `prefix` (a
     /// directory, without a trailing `/`; empty for the top).
     fn walk_repo(&mut self, repo: &Repository, prefix: &str) -> Result<(), Error> {
         let repo_idx = self.plan.repos.len() as u16;
         self.plan.repos.push(repo.path().to_path_buf());
+        self.plan.prefixes.push(prefix.to_string());
         self.repo_dir = Arc::new(repo.path().to_path_buf());
-        // HEAD's blobs first: each job says whether HEAD holds its blob.
-        self.head_blobs.clear();
+        // HEAD's blobs first: each job says whether HEAD holds its blob
+        // at its path.
+        self.head_pairs.clear();
         if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
-            let head = &mut self.head_blobs;
-            let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
-                if e.kind() == Some(ObjectType::Blob) {
-                    head.insert(e.id());
-                }
-                TreeWalkResult::Ok
-            });
+            let mut path = prefix.as_bytes().to_vec();
+            self.add_head(repo, &tree, &mut path);
         }
         let git = |e: git2::Error| Error::Git(e.message().to_string());
         let mut walk = repo.revwalk().map_err(git)?;
@@ -343,7 +378,7 @@ fn plan(
         out: &out,
         batch: Vec::new(),
         repo_dir: Arc::new(PathBuf::new()),
-        head_blobs: HashSet::new(),
+        head_pairs: HashSet::new(),
         path_ids: HashMap::new(),
         blob_ids: HashSet::new(),
         pairs: HashSet::new(),
@@ -447,7 +482,7 @@ fn add_unreachable(w: &mut Walker<'_>, repo: &Repository) -> Result<(), Error> {
             id,
             path: None,
             commit: None,
-            in_head: false,
+            at_head: false,
         });
     }
     w.flush();
@@ -478,6 +513,199 @@ impl Plan {
         }
         out
     }
+}
+
+/// A rename or copy: the paths that held a secret in the first parent of
+/// the commit that brought it to a new path.
+#[derive(Debug, Default)]
+pub struct MoveSources {
+    /// Those paths (at most the limit asked for).
+    pub from: Vec<String>,
+    /// Whether the commit took the secret away from them (a rename; the
+    /// paths are then those it left), else they still hold it (a copy).
+    pub renamed: bool,
+}
+
+/// Looks up moves in the trees of walked commits, keeping each repository
+/// open between lookups.
+pub struct Mover<'p> {
+    plan: &'p Plan,
+    open: HashMap<u16, Option<Repository>>,
+    /// Per commit: git's renames (new path → old path).
+    pairings: HashMap<usize, HashMap<String, String>>,
+    /// Full paths that hold some secret: only they can be a move's ends.
+    watched: Vec<String>,
+}
+
+impl Plan {
+    /// The repository (0 for the top, then submodules) commit `idx` is of.
+    pub fn repo_of(&self, idx: usize) -> Option<u16> {
+        self.commits.get(idx).map(|&(r, _)| r)
+    }
+
+    /// A [`Mover`] over this walk's commits; `watched` are the (full)
+    /// paths that hold a secret somewhere in history.
+    pub fn mover(&self, watched: Vec<String>) -> Mover<'_> {
+        Mover {
+            plan: self,
+            open: HashMap::new(),
+            pairings: HashMap::new(),
+            watched,
+        }
+    }
+}
+
+impl Mover<'_> {
+    /// Which of `candidates` (full paths, each with the blobs that hold the
+    /// secret there) held the secret in the first parent of commit `idx`,
+    /// at most `limit` of them: those `idx` took it from if there are any
+    /// (a rename), else those that kept it (a copy). When git's own rename
+    /// detection (`-M`, once per commit, among watched paths only) pairs
+    /// `target` with a path that held the secret (`blobs_at` gives the blobs holding it at
+    /// a full path), that path goes first, whether or not it is among
+    /// `candidates`: with a secret in hundreds of files, it says which one
+    /// the file came from.
+    pub fn sources<'c>(
+        &mut self,
+        idx: usize,
+        target: &str,
+        candidates: &[(&str, &HashSet<Oid>)],
+        blobs_at: impl Fn(&str) -> Option<&'c HashSet<Oid>>,
+        limit: usize,
+    ) -> MoveSources {
+        let mut out = MoveSources::default();
+        let Some(&(r, id)) = self.plan.commits.get(idx) else {
+            return out;
+        };
+        let plan = self.plan;
+        let repo = self
+            .open
+            .entry(r)
+            .or_insert_with(|| Repository::open(&plan.repos[usize::from(r)]).ok());
+        let Some(repo) = repo.as_ref() else {
+            return out;
+        };
+        let Ok(commit) = repo.find_commit(id) else {
+            return out;
+        };
+        let (Ok(tree), Some(parent)) = (
+            commit.tree(),
+            commit.parent(0).ok().and_then(|p| p.tree().ok()),
+        ) else {
+            return out;
+        };
+        let prefix = plan.prefixes[usize::from(r)].as_str();
+        let relative = |path: &'_ str| -> Option<String> {
+            match prefix {
+                "" => Some(path.to_string()),
+                p => path
+                    .strip_prefix(p)
+                    .and_then(|x| x.strip_prefix('/'))
+                    .map(str::to_string),
+            }
+        };
+        // Paths the commit took it from (a rename), and those it kept it
+        // at (a copy's sources), by path relative to the repository.
+        let mut renamed_from = Vec::new();
+        let mut copied_from = Vec::new();
+        for (path, blobs) in candidates {
+            let Some(rel) = relative(path) else {
+                continue;
+            };
+            let held = |t: &Tree<'_>| {
+                t.get_path(Path::new(&rel))
+                    .is_ok_and(|e| blobs.contains(&e.id()))
+            };
+            if !held(&parent) {
+                continue;
+            }
+            if held(&tree) {
+                copied_from.push(rel);
+            } else {
+                renamed_from.push(rel);
+            }
+        }
+        let watched = &self.watched;
+        let pairs = self.pairings.entry(idx).or_insert_with(|| {
+            let rel: Vec<&str> = watched
+                .iter()
+                .filter_map(|p| match prefix {
+                    "" => Some(p.as_str()),
+                    pre => p.strip_prefix(pre).and_then(|x| x.strip_prefix('/')),
+                })
+                .collect();
+            git_renames(repo, &parent, &tree, &rel)
+        });
+        let full = |rel: &str| match prefix {
+            "" => rel.to_string(),
+            pre => format!("{pre}/{rel}"),
+        };
+        let paired = relative(target)
+            .and_then(|t| pairs.get(&t).cloned())
+            .filter(|src| {
+                blobs_at(&full(src)).is_some_and(|b| {
+                    parent
+                        .get_path(Path::new(src))
+                        .is_ok_and(|e| b.contains(&e.id()))
+                })
+            });
+        let (mut from, renamed) = match paired {
+            Some(src) => {
+                renamed_from.retain(|p| *p != src);
+                renamed_from.insert(0, src);
+                (renamed_from, true)
+            }
+            None if !renamed_from.is_empty() => (renamed_from, true),
+            None => (copied_from, false),
+        };
+        from.truncate(limit);
+        out.from = from.iter().map(|p| full(p)).collect();
+        out.renamed = renamed;
+        out
+    }
+}
+
+/// Git's rename detection between `old` and `new` (as `git diff -M`,
+/// libgit2's rename limit) among `paths` only (relative to the repository):
+/// new path → old path. Files that hold no secret are neither read nor
+/// compared, and copy detection, which compares every modified file too,
+/// is left out: in big generated commits it cost a tenth of the scan.
+/// Empty if the diff fails.
+fn git_renames(
+    repo: &Repository,
+    old: &Tree<'_>,
+    new: &Tree<'_>,
+    paths: &[&str],
+) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if paths.is_empty() {
+        return out;
+    }
+    let mut opts = git2::DiffOptions::new();
+    opts.disable_pathspec_match(true);
+    for p in paths {
+        opts.pathspec(p);
+    }
+    let Ok(mut diff) = repo.diff_tree_to_tree(Some(old), Some(new), Some(&mut opts)) else {
+        return out;
+    };
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true);
+    if diff.find_similar(Some(&mut find)).is_err() {
+        return out;
+    }
+    for d in diff.deltas() {
+        if d.status() != git2::Delta::Renamed {
+            continue;
+        }
+        if let (Some(to), Some(from)) = (d.new_file().path_bytes(), d.old_file().path_bytes()) {
+            out.insert(
+                String::from_utf8_lossy(to).into_owned(),
+                String::from_utf8_lossy(from).into_owned(),
+            );
+        }
+    }
+    out
 }
 
 /// Reads the jobs of `jobs` until the walk is over and none are left, and
@@ -554,6 +782,6 @@ where
         data: obj.data(),
         path,
         commit: job.commit.map(|(c, _)| c as usize),
-        in_head: job.in_head,
+        at_head: job.at_head,
     });
 }
