@@ -527,6 +527,7 @@ mod tests {
             date: date.into(),
             time,
             in_head: true,
+            ..CommitInfo::default()
         };
         // Earlier as an instant, later as text.
         let tokyo = at("2023-11-15T08:00:00+09:00", 1_700_002_800);
