@@ -15,7 +15,8 @@ rule family + path, since their "value" is a header or key name and a file may g
 line or one per file) and looks each one up in the label file
 (bench/real-world/labels.tsv). It prints one table per tool: per repository, how many distinct
 findings are `leak`, `example`, `not-credential`, `note` (right / wrong as a note) and
-`unlabelled` (new since the labels were written: read them with --dump).
+`unlabelled` (new since the labels were written: read them with --dump), and in which class the
+tool reported them (credential / documented example / note; peers only have credentials).
 
 Values stay in memory and in the scratch reports under --work (default /tmp): only hashes are
 ever printed, and --dump writes values to a file you name (keep it outside the repository).
@@ -61,6 +62,7 @@ class Hit:
     commit: str | None
     path: str
     line: int | None
+    cls: str = "credential"  # the class the tool gave it: credential, example or note
 
 
 @dataclass
@@ -201,8 +203,11 @@ def parse(tool: str, report: Path) -> list[Hit]:
     hits = []
     if tool == "keyflare":
         for f in data.get("findings", []):
+            # `class` is newer than the first labels: derive it from kind / documented_example if absent.
+            cls = f.get("class") or ("note" if f.get("kind") == "hygiene"
+                                     else "example" if f.get("documented_example") else "credential")
             hits.append(Hit(f.get("rule_id", ""), str(f.get("secret", "")), f.get("commit"), f.get("path", ""),
-                            f.get("line")))
+                            f.get("line"), str(cls)))
     elif tool == "gitleaks":
         for f in data or []:
             rule = f.get("RuleID", "")
@@ -268,16 +273,23 @@ def bucket(label: dict | None) -> str:
 
 
 COLUMNS = ("leak", "example", "not-credential", "note-right", "note-wrong", "unlabelled")
+# A distinct finding reported in several classes counts in the most alarming one.
+CLASS_ORDER = ["credential", "example", "note"]
+
+
+def classes(c: collections.Counter) -> str:
+    return "/".join(str(c["as-" + k]) for k in CLASS_ORDER)
 
 
 def table(tool: str, rows: list[tuple[str, collections.Counter, str]]) -> str:
-    head = ["repository", *COLUMNS, "places", "status"]
+    head = ["repository", *COLUMNS, "places", "reported as cred/example/note", "status"]
     out = [f"### {tool}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     total = collections.Counter()
     for repo, c, status in rows:
         total.update(c)
-        out.append("| " + " | ".join([repo, *(str(c[k]) for k in COLUMNS), str(c["places"]), status]) + " |")
-    out.append("| **total** | " + " | ".join(f"**{total[k]}**" for k in (*COLUMNS, "places")) + " | |")
+        out.append("| " + " | ".join([repo, *(str(c[k]) for k in COLUMNS), str(c["places"]), classes(c), status])
+                   + " |")
+    out.append("| **total** | " + " | ".join(f"**{total[k]}**" for k in (*COLUMNS, "places")) + f" | **{classes(total)}** | |")
     return "\n".join(out)
 
 
@@ -321,7 +333,7 @@ def main() -> int:
                 rows[tool].append((name, collections.Counter(), "not installed"))
                 continue
             report = args.work / "reports" / f"{tool}-{slug}-{key}.json"
-            status, took = "cached", 0.0
+            status, took = "cached", 0.0  # printed as "ok (cached)"
             if tool == "keyflare":
                 # Cached too (keyed by the binary's path, size and mtime): relabelling re-prints at once.
                 st = Path(binary).resolve().stat()
@@ -351,13 +363,14 @@ def main() -> int:
                 lab = labels.get(d.key)
                 counts[bucket(lab)] += 1
                 counts["places"] += len(d.hits)
+                counts["as-" + min((h.cls for h in d.hits), key=CLASS_ORDER.index)] += 1
                 if d.key in dump:
                     dump[d.key][0] += "," + tool
                 else:
                     h = oldest(path, d.hits)
                     dump[d.key] = [tool, name, d.family, d.rule, bucket(lab), d.sha, str(len(d.hits)),
                                    h.commit or "", h.path, str(h.line or ""), h.value]
-            rows[tool].append((name, counts, "ok" if status == "ok" else "cached report"))
+            rows[tool].append((name, counts, "ok" if status == "ok" else "ok (cached)"))
     print(f"Distinct findings by label (labels: {args.labels.name}; places = findings as reported).\n")
     for tool in tools:
         print(table(tool, rows[tool]))
