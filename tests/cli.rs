@@ -368,6 +368,21 @@ fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
     std::fs::write(&locked, "x").expect("write");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
     let unreadable = std::fs::read(&locked).is_err(); // root can read anything
+                                                      // A read error that root gets too (CI runs as root): a file whose full
+                                                      // path is longer than PATH_MAX (4096). Its directory lists, but opening
+                                                      // it by its full path fails (ENAMETOOLONG). Made from inside the
+                                                      // directory, where its relative name is short enough.
+    let mut deep = dir.join("deep");
+    while deep.as_os_str().len() < 3850 {
+        deep.push("d".repeat(200));
+    }
+    std::fs::create_dir_all(&deep).expect("deep directories");
+    let long_name = format!("toolong-{}.txt", "n".repeat(240));
+    let made = std::process::Command::new("sh")
+        .args(["-c", &format!("printf x > {long_name}")])
+        .current_dir(&deep)
+        .status();
+    assert!(made.map(|s| s.success()).unwrap_or(false), "long file");
     let out = keyflare()
         .arg("scan")
         .arg(&dir)
@@ -382,11 +397,19 @@ fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(triples(&v), expected_triples());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("toolong-"),
+        "{stderr}"
+    );
     if unreadable {
-        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("locked.txt"), "{stderr}");
-        assert_eq!(v["summary"]["errors"].as_u64(), Some(1));
     }
+    assert_eq!(
+        v["summary"]["errors"].as_u64(),
+        Some(1 + u64::from(unreadable)),
+        "each read error counted"
+    );
 }
 
 #[test]
