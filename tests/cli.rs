@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
 use predicates::prelude::*;
@@ -216,24 +216,46 @@ fn text_report_groups_by_credential_with_steps_and_summarises() {
 #[test]
 fn fingerprints_survive_line_moves_and_differ_per_secret() {
     let (_t, dir) = fixture_tree("tree");
-    let (before, _) = json_scan(&dir, &[]);
+    let (before, _) = json_scan(&dir, &["--no-redact"]);
     let env = dir.join(".env");
     let text = std::fs::read_to_string(&env).expect("read");
     std::fs::write(&env, format!("\n\n# moved\n{text}")).expect("write");
-    let (after, _) = json_scan(&dir, &[]);
-    let fp = |v: &Value| -> BTreeSet<String> {
-        v["findings"]
+    let (after, _) = json_scan(&dir, &["--no-redact"]);
+    let field = |f: &Value, k: &str| f[k].as_str().expect(k).to_string();
+    // Every finding's (path, fingerprint), duplicates kept: a list, not a set.
+    let fp = |v: &Value| -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = v["findings"]
             .as_array()
             .expect("f")
             .iter()
-            .map(|f| f["fingerprint"].as_str().unwrap_or("").to_string())
-            .collect()
+            .map(|f| (field(f, "path"), field(f, "fingerprint")))
+            .collect();
+        all.sort();
+        all
     };
     assert_eq!(fp(&before), fp(&after));
+    // One fingerprint per (rule, secret), and a different one for each.
+    let mut per_secret: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for f in before["findings"].as_array().expect("f") {
+        per_secret
+            .entry((field(f, "rule_id"), field(f, "secret")))
+            .or_default()
+            .insert(field(f, "fingerprint"));
+    }
+    assert!(per_secret.len() >= 2, "{per_secret:?}");
+    assert!(per_secret.values().all(|s| s.len() == 1), "{per_secret:?}");
+    let distinct: BTreeSet<&String> = per_secret.values().flatten().collect();
+    assert_eq!(
+        distinct.len(),
+        per_secret.len(),
+        "two secrets share a fingerprint"
+    );
     let secrets = fixture_secrets();
-    for f in fp(&before) {
+    for (_, f) in fp(&before) {
         assert!(
-            secrets.iter().all(|s| !s.contains(&f)),
+            secrets
+                .iter()
+                .all(|s| !f.contains(s.as_str()) && !s.contains(&f)),
             "fingerprint holds a secret"
         );
     }
