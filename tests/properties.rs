@@ -538,7 +538,19 @@ proptest! {
     // ---- rule loading ----
 
     #[test]
-    fn any_rule_text_loads_or_fails_clearly(text in any::<String>()) {
+    fn any_rule_text_loads_or_fails_clearly(
+        text in prop_oneof![
+            any::<String>(),
+            // A rule file with arbitrary text spliced in: parses often enough
+            // to reach the rule compiler, which random text alone never does.
+            (random_rule_file(), any::<prop::sample::Index>(), any::<String>()).prop_map(
+                |(file, at, insert)| {
+                    let at = cut_at_char(&file, at.index(file.len() + 1));
+                    format!("{}{insert}{}", &file[..at], &file[at..])
+                }
+            ),
+        ]
+    ) {
         static SET: OnceLock<Mutex<RuleSet>> = OnceLock::new();
         let mut set = scratch(&SET, true);
         if let Err(e) = set.add_file("prop.toml", &text) {
