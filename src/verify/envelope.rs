@@ -348,6 +348,27 @@ mod tests {
         assert!(matches!(token(odd), Judgement::Unknown { .. }));
     }
 
+    /// Found by the `verify_answer` fuzz target: a byte that is not UTF-8 in
+    /// a field the parser skips (serde does not check skipped strings). The
+    /// verdict comes only from the fields that carry it, so this stays
+    /// active; the same byte inside `status` is never read as active.
+    #[test]
+    fn invalid_utf8_in_a_skipped_field() {
+        let mut body =
+            br#"{"success": true, "errors": [], "result": {"status": "active", "expireires_on": "2030-01-"#
+                .to_vec();
+        body.push(0xe9);
+        body.extend_from_slice(br#"01:00:00Z"}}"#);
+        assert!(matches!(judge_token(200, &body, NOW), Judgement::Active(_)));
+        let mut bad = br#"{"success": true, "errors": [], "result": {"status": "activ"#.to_vec();
+        bad.push(0xe9);
+        bad.extend_from_slice(br#""}}"#);
+        assert!(matches!(
+            judge_token(200, &bad, NOW),
+            Judgement::Unknown { .. }
+        ));
+    }
+
     #[test]
     fn token_failures() {
         let bad = r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}],"messages":[],"result":null}"#;
