@@ -348,12 +348,21 @@ mod tests {
         assert!(matches!(token(odd), Judgement::Unknown { .. }));
     }
 
-    /// Found by the `verify_answer` fuzz target: a byte that is not UTF-8 in
-    /// a field the parser skips (serde does not check skipped strings). The
-    /// verdict comes only from the fields that carry it, so this stays
-    /// active; the same byte inside `status` is never read as active.
+    /// Found by the `verify_answer` fuzz target: a byte that is not UTF-8, or
+    /// a number out of range, in a field the parser skips (serde checks
+    /// neither in skipped values). The verdict comes only from the fields
+    /// that carry it, so these stay active; the same byte inside `status` is
+    /// never read as active.
     #[test]
-    fn invalid_utf8_in_a_skipped_field() {
+    fn skipped_fields_are_not_checked() {
+        let huge = format!(
+            r#"{{"success": true, "errors": [], "messages": [9,{}9], "result": {{"id": "x"}}}}"#,
+            "9e".to_string() + &"9".repeat(80)
+        );
+        assert!(matches!(
+            judge_global_key(200, huge.as_bytes()),
+            Judgement::Active(_)
+        ));
         let mut body =
             br#"{"success": true, "errors": [], "result": {"status": "active", "expireires_on": "2030-01-"#
                 .to_vec();
