@@ -225,13 +225,26 @@ mod tests {
     #[test]
     fn excludes_and_allows() {
         let c = Config::parse(
-            "exclude = [\"vendor/**\", \"*.min.js\"]\nallow_patterns = ['^cfut_Test']\n",
+            "exclude = [\"vendor/**\", \"*.min.js\"]\nallow_patterns = ['^cfut_Q7mK']\n",
             Path::new("k.toml"),
         )
         .unwrap();
         assert!(c.excludes("vendor/a/b.txt"));
         assert!(c.excludes("web/app.min.js"));
         assert!(!c.excludes("src/main.rs"));
+        // allow_patterns: a finding whose secret matches is allowed, another is not.
+        let rules = RuleSet::builtin().unwrap();
+        let finding = |body: &str| {
+            let t = format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()));
+            let line = format!("CLOUDFLARE_API_TOKEN={t}\n");
+            let m = crate::matcher::Matcher::new(&rules)
+                .scan_blob(".env", line.as_bytes())
+                .pop()
+                .expect("the token is found");
+            Finding::new(&rules.rules()[m.rule], ".env", m)
+        };
+        assert!(c.allows(&finding("Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo")));
+        assert!(!c.allows(&finding("Zx8vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n")));
     }
 
     #[test]

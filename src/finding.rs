@@ -344,5 +344,18 @@ mod tests {
         assert_ne!(a, fingerprint("r", "secret-two"));
         assert_ne!(a, fingerprint("q", "secret-one"));
         assert_eq!(a.len(), 32);
+        // Secret free: hex of a hash, with no piece of the secret in it, even
+        // for a secret that is itself hex of the same length.
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()), "{a}");
+        assert!(!a.contains("secret"), "{a}");
+        let hex = "0123456789abcdef0123456789abcdef";
+        let b = fingerprint("r", hex);
+        assert_ne!(b, hex);
+        assert!(
+            hex.as_bytes()
+                .windows(8)
+                .all(|w| !b.as_bytes().windows(8).any(|x| x == w)),
+            "{b}"
+        );
     }
 }

@@ -427,6 +427,12 @@ mod tests {
                 )
                 .expect("scan");
                 let chunked = keys(&chunked);
+                // Equal counts too: a match in a chunk overlap must not come out twice.
+                assert_eq!(
+                    chunked.len(),
+                    whole.len(),
+                    "one line: {one_line}, threads {threads}: duplicates?"
+                );
                 let missing: Vec<_> = whole.iter().filter(|k| !chunked.contains(k)).collect();
                 let extra: Vec<_> = chunked.iter().filter(|k| !whole.contains(k)).collect();
                 assert!(

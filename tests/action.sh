@@ -190,8 +190,10 @@ eq() { # eq NAME GOT WANT DIR
     [[ -n "${4:-}" ]] && show "$4"
   fi
 }
-no_raw() { # no_raw FILE...: none of the raw tokens in any of them
-  ! grep -qF -e "$TOK_A" -e "$TOK_B" -e "$TOK_C" "$@" 2>/dev/null
+no_raw() { # no_raw FILE...: each exists, and none of the raw tokens in any of them
+  local f
+  for f in "$@"; do [[ -f "$f" ]] || { echo "    missing: $f"; return 1; }; done
+  ! grep -qF -e "$TOK_A" -e "$TOK_B" -e "$TOK_C" "$@"
 }
 
 echo "# pull_request: scan step"
@@ -225,7 +227,7 @@ PY
 check "pr: summary names the added-and-removed secret (notes.txt)" grep -q 'notes.txt' "$S/summary"
 check "pr: summary says it was added and removed inside the PR" grep -qi 'added and removed' "$S/summary"
 check "pr: summary under the 1 MiB cap" test "$(wc -c <"$S/summary")" -lt 1048576
-not_in() { ! grep -q "$1" "$2"; }
+not_in() { [[ -f "$2" ]] && ! grep -q "$1" "$2"; } # a missing file is a failure
 check "pr: main's token (not in the PR) is not reported" not_in other.env "$S/runner/keyflare/keyflare.json"
 check "pr: no raw token in the summary, outputs, annotations, logs or reports" \
   no_raw "$S/summary" "$S/output" "$S/stdout" "$S/stderr" "$S/runner/keyflare/keyflare.json" "$S/runner/keyflare/keyflare.md" "$SARIF"

@@ -7,7 +7,7 @@
 //! with `cargo test --release -- --ignored adversarial --nocapture` to see the
 //! table of cases with their time and peak memory. Time is printed, never
 //! asserted; assert_cmd's `.timeout()` only guards against a hang. Peak memory
-//! (from GNU time, when /usr/bin/time is there) must stay under 1.5 GiB.
+//! (from GNU time at /usr/bin/time, which the test requires) must stay under 1.5 GiB.
 //!
 //! Left out: a file that disappears during the scan. Which of "gone before
 //! the walk", "gone between walk and open" and "gone while read" happens
@@ -154,9 +154,12 @@ fn assert_sane(what: &str, m: &Measured) {
         m.code,
         m.stderr
     );
-    if let Some(kb) = m.peak_rss_kb {
-        assert!(kb < MAX_RSS_KB, "{what}: peak RSS {kb} KiB");
-    }
+    // GNU time is required (.ci/run installs it): without it the memory
+    // limit would silently go unchecked.
+    let kb = m
+        .peak_rss_kb
+        .unwrap_or_else(|| panic!("{what}: no peak RSS: install GNU time (/usr/bin/time)"));
+    assert!(kb < MAX_RSS_KB, "{what}: peak RSS {kb} KiB");
 }
 
 #[test]

@@ -266,8 +266,11 @@ fn json_and_sarif_hold_the_merged_findings() {
     let (json, code, _) = audit(&target, None, &["--format", "json"]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&json).expect("json");
+    let findings = v["findings"].as_array().expect("findings");
+    // Counted before keying by path, so that a duplicate cannot hide.
+    assert_eq!(findings.len(), 3, "{findings:?}");
     let mut by_path: BTreeMap<String, (String, bool, String)> = BTreeMap::new();
-    for f in v["findings"].as_array().expect("findings") {
+    for f in findings {
         by_path.insert(
             f["path"].as_str().unwrap_or("").into(),
             (

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
 use predicates::prelude::*;
@@ -217,24 +217,46 @@ fn text_report_groups_by_credential_with_steps_and_summarises() {
 #[test]
 fn fingerprints_survive_line_moves_and_differ_per_secret() {
     let (_t, dir) = fixture_tree("tree");
-    let (before, _) = json_scan(&dir, &[]);
+    let (before, _) = json_scan(&dir, &["--no-redact"]);
     let env = dir.join(".env");
     let text = std::fs::read_to_string(&env).expect("read");
     std::fs::write(&env, format!("\n\n# moved\n{text}")).expect("write");
-    let (after, _) = json_scan(&dir, &[]);
-    let fp = |v: &Value| -> BTreeSet<String> {
-        v["findings"]
+    let (after, _) = json_scan(&dir, &["--no-redact"]);
+    let field = |f: &Value, k: &str| f[k].as_str().expect(k).to_string();
+    // Every finding's (path, fingerprint), duplicates kept: a list, not a set.
+    let fp = |v: &Value| -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = v["findings"]
             .as_array()
             .expect("f")
             .iter()
-            .map(|f| f["fingerprint"].as_str().unwrap_or("").to_string())
-            .collect()
+            .map(|f| (field(f, "path"), field(f, "fingerprint")))
+            .collect();
+        all.sort();
+        all
     };
     assert_eq!(fp(&before), fp(&after));
+    // One fingerprint per (rule, secret), and a different one for each.
+    let mut per_secret: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for f in before["findings"].as_array().expect("f") {
+        per_secret
+            .entry((field(f, "rule_id"), field(f, "secret")))
+            .or_default()
+            .insert(field(f, "fingerprint"));
+    }
+    assert!(per_secret.len() >= 2, "{per_secret:?}");
+    assert!(per_secret.values().all(|s| s.len() == 1), "{per_secret:?}");
+    let distinct: BTreeSet<&String> = per_secret.values().flatten().collect();
+    assert_eq!(
+        distinct.len(),
+        per_secret.len(),
+        "two secrets share a fingerprint"
+    );
     let secrets = fixture_secrets();
-    for f in fp(&before) {
+    for (_, f) in fp(&before) {
         assert!(
-            secrets.iter().all(|s| !s.contains(&f)),
+            secrets
+                .iter()
+                .all(|s| !f.contains(s.as_str()) && !s.contains(&f)),
             "fingerprint holds a secret"
         );
     }
@@ -369,6 +391,21 @@ fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
     std::fs::write(&locked, "x").expect("write");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
     let unreadable = std::fs::read(&locked).is_err(); // root can read anything
+                                                      // A read error that root gets too (CI runs as root): a file whose full
+                                                      // path is longer than PATH_MAX (4096). Its directory lists, but opening
+                                                      // it by its full path fails (ENAMETOOLONG). Made from inside the
+                                                      // directory, where its relative name is short enough.
+    let mut deep = dir.join("deep");
+    while deep.as_os_str().len() < 3850 {
+        deep.push("d".repeat(200));
+    }
+    std::fs::create_dir_all(&deep).expect("deep directories");
+    let long_name = format!("toolong-{}.txt", "n".repeat(240));
+    let made = std::process::Command::new("sh")
+        .args(["-c", &format!("printf x > {long_name}")])
+        .current_dir(&deep)
+        .status();
+    assert!(made.map(|s| s.success()).unwrap_or(false), "long file");
     let out = keyflare()
         .arg("scan")
         .arg(&dir)
@@ -383,11 +420,19 @@ fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(triples(&v), expected_triples());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("toolong-"),
+        "{stderr}"
+    );
     if unreadable {
-        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("locked.txt"), "{stderr}");
-        assert_eq!(v["summary"]["errors"].as_u64(), Some(1));
     }
+    assert_eq!(
+        v["summary"]["errors"].as_u64(),
+        Some(1 + u64::from(unreadable)),
+        "each read error counted"
+    );
 }
 
 #[test]

@@ -26,7 +26,8 @@ fn findings(dir: &std::path::Path, extra: &[&str]) -> (Vec<Value>, i32) {
         .expect("run");
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     (
-        v["findings"].as_array().cloned().unwrap_or_default(),
+        // A report without its findings array is a failure, not "no findings".
+        v["findings"].as_array().cloned().expect("a findings array"),
         out.status.code().unwrap_or(-1),
     )
 }
@@ -150,7 +151,7 @@ fn bad_configs_are_exit_2_with_file_and_line() {
         ("verfiy = true\n", "unknown field"),
         ("fail_on = \"later\"\n", "fail_on"),
         ("disable_rules = [\"kf.nope\"]\n", "kf.nope"),
-        ("[[rule]]\nid = \"x\"\n", "rule"),
+        ("[[rule]]\nid = \"x\"\n", "missing field `name`"),
         ("allow_patterns = ['(']\n", "allow_patterns"),
     ] {
         std::fs::write(&cfg, text).expect("write");

@@ -350,7 +350,7 @@ fn untrusted_certificate_is_unknown() {
         ..config(&server)
     };
     let v = verify_one(cfg, candidate(VerifyMethod::UserToken, &token));
-    assert_status(&v, VerifyStatus::Unknown, "");
+    assert_status(&v, VerifyStatus::Unknown, "invalid peer certificate");
     assert_eq!(server.request_count(), 0);
 }
 

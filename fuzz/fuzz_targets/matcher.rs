@@ -1,6 +1,7 @@
 //! `Matcher::scan_blob` (and the library's `scan_blob`, which also decodes
-//! UTF-16) on arbitrary bytes at an arbitrary path: must not panic, and the
-//! matches must stay in bounds, sorted and apart, with 1-based positions.
+//! UTF-16, base64 and archives) on arbitrary bytes at an arbitrary path: must
+//! not panic, and the matches must stay in bounds, sorted and apart, with
+//! 1-based positions.
 //!
 //! Input layout: the first byte is the path length (0-255), then the path
 //! (lossy UTF-8), then the blob.
@@ -9,16 +10,18 @@
 use std::sync::OnceLock;
 
 use keyflare::blob::Blob;
-use keyflare::matcher::Matcher;
-use keyflare::RuleSet;
+use keyflare::source::Stats;
+use keyflare::{RuleSet, ScanOptions, Scanner};
 use libfuzzer_sys::fuzz_target;
 
-fn matcher() -> &'static Matcher<'static> {
+fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
-    static MATCHER: OnceLock<Matcher<'static>> = OnceLock::new();
-    MATCHER.get_or_init(|| {
-        Matcher::new(RULES.get_or_init(|| RuleSet::builtin().expect("built-in rules")))
-    })
+    RULES.get_or_init(|| RuleSet::builtin().expect("built-in rules"))
+}
+
+fn scanner() -> &'static Scanner<'static> {
+    static SCANNER: OnceLock<Scanner<'static>> = OnceLock::new();
+    SCANNER.get_or_init(|| Scanner::new(rules(), ScanOptions::default()))
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -27,7 +30,7 @@ fuzz_target!(|input: &[u8]| {
         None => (&[][..], input),
     };
     let path = String::from_utf8_lossy(path).into_owned();
-    let m = matcher();
+    let m = keyflare::matcher::Matcher::new(rules());
     let found = m.scan_blob(&path, data);
     let mut previous_end = 0;
     for (i, f) in found.iter().enumerate() {
@@ -43,7 +46,7 @@ fuzz_target!(|input: &[u8]| {
         path,
         data: data.to_vec(),
     };
-    for f in keyflare::scan_blob(m, &blob) {
+    for f in keyflare::scan_blob(scanner(), &blob, &Stats::default()) {
         assert!(f.line >= 1 && f.column >= 1);
     }
 });

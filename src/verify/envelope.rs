@@ -348,6 +348,36 @@ mod tests {
         assert!(matches!(token(odd), Judgement::Unknown { .. }));
     }
 
+    /// Found by the `verify_answer` fuzz target: a byte that is not UTF-8, or
+    /// a number out of range, in a field the parser skips (serde checks
+    /// neither in skipped values). The verdict comes only from the fields
+    /// that carry it, so these stay active; the same byte inside `status` is
+    /// never read as active.
+    #[test]
+    fn skipped_fields_are_not_checked() {
+        let huge = format!(
+            r#"{{"success": true, "errors": [], "messages": [9,{}9], "result": {{"id": "x"}}}}"#,
+            "9e".to_string() + &"9".repeat(80)
+        );
+        assert!(matches!(
+            judge_global_key(200, huge.as_bytes()),
+            Judgement::Active(_)
+        ));
+        let mut body =
+            br#"{"success": true, "errors": [], "result": {"status": "active", "expireires_on": "2030-01-"#
+                .to_vec();
+        body.push(0xe9);
+        body.extend_from_slice(br#"01:00:00Z"}}"#);
+        assert!(matches!(judge_token(200, &body, NOW), Judgement::Active(_)));
+        let mut bad = br#"{"success": true, "errors": [], "result": {"status": "activ"#.to_vec();
+        bad.push(0xe9);
+        bad.extend_from_slice(br#""}}"#);
+        assert!(matches!(
+            judge_token(200, &bad, NOW),
+            Judgement::Unknown { .. }
+        ));
+    }
+
     #[test]
     fn token_failures() {
         let bad = r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}],"messages":[],"result":null}"#;

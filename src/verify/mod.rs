@@ -311,6 +311,36 @@ impl<K: Hash + Eq, V: Clone> OnceMap<K, V> {
     }
 }
 
+/// The answer parser on its own, for the fuzz targets in `fuzz/` only (not a stable API):
+/// how the verifier reads one HTTP answer `body` with status `http`, as a status and the
+/// detail it would report. `global_key` picks the `GET /user` reading, else token verify.
+#[doc(hidden)]
+pub fn judge_answer(
+    global_key: bool,
+    http: u16,
+    body: &[u8],
+    now_unix: i64,
+) -> (VerifyStatus, String) {
+    let j = if global_key {
+        envelope::judge_global_key(http, body)
+    } else {
+        envelope::judge_token(http, body, now_unix)
+    };
+    match j {
+        Judgement::Active(d) => (VerifyStatus::Active, d),
+        Judgement::Inactive(d) => (VerifyStatus::Inactive, d),
+        Judgement::Invalid { detail, .. } => (VerifyStatus::Invalid, detail),
+        Judgement::Unknown { detail, .. } => (VerifyStatus::Unknown, detail),
+    }
+}
+
+/// The list-endpoint reader (`/accounts`, `/zones`) on its own, for the fuzz targets only:
+/// the names (sanitised) and the total, or why the answer was not read.
+#[doc(hidden)]
+pub fn read_listing_answer(http: u16, body: &[u8]) -> Result<(Vec<String>, usize), String> {
+    envelope::read_listing(http, body).map(|l| (l.names, l.total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
