@@ -84,6 +84,7 @@ fuzz_target!(|input: &[u8]| {
         threads: 1,
         all_objects: false,
         recurse_submodules: false,
+        exclude: Vec::new(),
     };
     if let Ok(report) = keyflare::scan_history(&opts, &ScanOptions::default(), rules()) {
         let id = commit.to_string();
