@@ -151,3 +151,9 @@ def entries(*es):
 put("git_paths", "plain", entries((0, b".env", 1), (2, b"src", 0)))
 put("git_paths", "hostile", entries((1, b"..", 1), (0, b"a/b", 1), (3, b"\x1b[2J", 1), (0, b".git", 1)))
 put("git_paths", "deep", entries((63, b"d" * 200, 1)))
+
+# escape: repository text as a hostile repository writes it (authors, paths, messages).
+put("escape", "author", b"Eve\x1b]0;pwned\x07\x1b[2J <eve@evil.example>")
+put("escape", "md-path", "x` ![img](evil.example?p.png) [click here](evil.example) `y.env")
+put("escape", "links", "see https://evil.example and www.evil.example, @someone, <script>alert(1)</script> ``` a `b` c")
+put("escape", "bidi", "\u202eevil\u200b.txt | *bold* _em_ ~~s~~ &amp; \\")
