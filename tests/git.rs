@@ -12,20 +12,9 @@ use support::keyflare;
 const AUTHOR: &str = "Test Author <author@example.com>";
 const DATE: &str = "2024-03-01T12:00:00+01:00";
 
-/// A synthetic user API token: `cfut_`, 40 characters from `seed`, and the
-/// CRC32 of those 40 as 8 hex digits. Never a real credential.
+/// A synthetic user API token of this file's own ([`support::user_token`]).
 fn token(seed: u32) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(12_345);
-    let body: String = (0..40)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            ALPHABET[(x % ALPHABET.len() as u32) as usize] as char
-        })
-        .collect();
-    format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()))
+    support::user_token(seed, 12_345)
 }
 
 /// A temporary repository driven by the git CLI, isolated from the user's

@@ -17,19 +17,9 @@ use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::Value;
 use support::keyflare;
 
-/// A synthetic user API token (`cfut_`, 40 characters, CRC32). Never real.
+/// A synthetic user API token of this file's own ([`support::user_token`]).
 fn token(seed: u32) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(777);
-    let body: String = (0..40)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            ALPHABET[(x % ALPHABET.len() as u32) as usize] as char
-        })
-        .collect();
-    format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()))
+    support::user_token(seed, 777)
 }
 
 /// File names an attacker picks: a name that closes a code span and opens

@@ -46,19 +46,9 @@ func (api *API) headers() http.Header {
 }
 "#;
 
-/// A synthetic user API token (`cfut_` + 40 + CRC32): never a real one.
+/// A synthetic user API token of this file's own ([`support::user_token`]).
 fn token(seed: u32) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(977);
-    let body: String = (0..40)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            ALPHABET[(x % ALPHABET.len() as u32) as usize] as char
-        })
-        .collect();
-    format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()))
+    support::user_token(seed, 977)
 }
 
 /// 40 lines of the dummy values a Workers project commits in `.dev.vars`.

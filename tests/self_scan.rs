@@ -12,20 +12,9 @@ use support::keyflare;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A synthetic user API token: `cfut_`, 40 characters from `seed`, and the
-/// CRC32 of those 40 as 8 hex digits. Never a real credential.
+/// A synthetic user API token of this file's own ([`support::user_token`]).
 fn token(seed: u32) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(977);
-    let body: String = (0..40)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            ALPHABET[(x % ALPHABET.len() as u32) as usize] as char
-        })
-        .collect();
-    format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()))
+    support::user_token(seed, 977)
 }
 
 /// git with the user's configuration and environment kept out.

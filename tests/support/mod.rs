@@ -70,3 +70,20 @@ pub fn assert_no_secret(haystack: &[u8], secrets: &[String], what: &str) {
         }
     }
 }
+
+/// A synthetic user API token: `cfut_`, 40 characters drawn from `seed`
+/// (xorshift; `salt` keeps one test file's tokens apart from another's),
+/// and the CRC32 of those 40 as 8 hex digits. Never a real credential.
+pub fn user_token(seed: u32, salt: u32) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(salt);
+    let body: String = (0..40)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            ALPHABET[(x % ALPHABET.len() as u32) as usize] as char
+        })
+        .collect();
+    format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()))
+}
