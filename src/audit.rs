@@ -22,9 +22,30 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::finding::{CommitInfo, Finding, FindingClass};
-use crate::git_scan::{HistoryFacts, SecretFacts};
 use crate::rules::{RuleSet, Severity, VerifyKind};
 use crate::verify::VerifyStatus;
+
+/// What an audit wants to know beyond a history report.
+#[derive(Debug, Default)]
+pub struct HistoryFacts {
+    /// Commits walked (all refs).
+    pub commits: usize,
+    /// Per credential, by fingerprint.
+    pub secrets: HashMap<String, SecretFacts>,
+}
+
+/// Where one credential was last written and where it left HEAD's line.
+#[derive(Clone, Debug, Default)]
+pub struct SecretFacts {
+    /// The latest commit (in walk order) that introduced it at some path:
+    /// the last time anyone wrote it.
+    pub last_introduced: Option<CommitInfo>,
+    /// The commit of HEAD's first-parent line whose tree no longer held it,
+    /// if it is no longer in HEAD (see [`crate::source::git::lifetime`]).
+    pub removed: Option<CommitInfo>,
+    /// Commits of HEAD's first-parent line whose tree holds it.
+    pub commits_holding: usize,
+}
 
 /// A whole audit, ready to render.
 #[derive(Debug)]
@@ -52,7 +73,7 @@ pub struct Audit {
     pub warnings: Vec<String>,
     /// Documented example values and hygiene notes found: not credentials,
     /// so not in [`Audit::credentials`]; counted apart.
-    pub others: crate::report::ClassCounts,
+    pub others: crate::outcome::ClassCounts,
 }
 
 /// One place a credential is or was.

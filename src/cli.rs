@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::baseline::Baseline;
 use crate::config::Config;
+pub use crate::config::{parse_fail_on, FailOnCredentials, FailPolicy};
 use crate::error::Error;
 use crate::report::{self, AuditFormat, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
@@ -204,96 +205,6 @@ struct AuditArgs {
     config: Option<PathBuf>,
     #[command(flatten)]
     verify: VerifyArgs,
-}
-
-/// Which credentials fail the run (`--fail-on any|active|none`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailOnCredentials {
-    /// Any credential.
-    Any,
-    /// Only credentials verification found live.
-    Active,
-    /// None.
-    None,
-}
-
-/// What makes the exit code 1: a level for credentials, and whether
-/// documented examples and hygiene notes count too (by default they don't:
-/// they are not leaks).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FailPolicy {
-    /// Which credentials.
-    pub credentials: FailOnCredentials,
-    /// Documented example values fail too.
-    pub examples: bool,
-    /// Hygiene notes fail too.
-    pub notes: bool,
-}
-
-impl Default for FailPolicy {
-    fn default() -> FailPolicy {
-        FailPolicy {
-            credentials: FailOnCredentials::Any,
-            examples: false,
-            notes: false,
-        }
-    }
-}
-
-impl FailPolicy {
-    /// Whether `f` makes the run fail.
-    pub fn fails(&self, f: &crate::Finding) -> bool {
-        use crate::finding::FindingClass;
-        match f.class() {
-            FindingClass::Credential => match self.credentials {
-                FailOnCredentials::Any => true,
-                FailOnCredentials::Active => f
-                    .verification
-                    .as_ref()
-                    .is_some_and(|v| v.status == crate::verify::VerifyStatus::Active),
-                FailOnCredentials::None => false,
-            },
-            FindingClass::Example => self.examples,
-            FindingClass::Note => self.notes,
-        }
-    }
-}
-
-/// Parses `--fail-on` and the `fail_on` key: `any`, `active` or `none` for
-/// credentials (at most one; default any), plus `examples` and/or `notes`,
-/// comma-separated; `all` is `any,examples,notes`.
-pub fn parse_fail_on(s: &str) -> Result<FailPolicy, String> {
-    let mut policy = FailPolicy::default();
-    let mut level: Option<&str> = None;
-    for word in s.split(',').map(str::trim) {
-        match word {
-            "any" | "active" | "none" | "all" => match level.replace(word) {
-                Some(prev) if prev != word => {
-                    return Err(format!(
-                        "--fail-on takes one of any, active, none (or all), got both {prev} and {word}"
-                    ))
-                }
-                _ => {}
-            },
-            "examples" | "example" => policy.examples = true,
-            "notes" | "note" => policy.notes = true,
-            other => {
-                return Err(format!(
-                    "unknown --fail-on value {other:?}: use any, active or none, plus examples and/or notes (comma-separated), or all"
-                ))
-            }
-        }
-    }
-    policy.credentials = match level {
-        Some("active") => FailOnCredentials::Active,
-        Some("none") => FailOnCredentials::None,
-        _ => FailOnCredentials::Any,
-    };
-    if level == Some("all") {
-        policy.examples = true;
-        policy.notes = true;
-    }
-    Ok(policy)
 }
 
 #[derive(Args, Debug)]
@@ -777,7 +688,7 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
     let set = RuleSet::builtin()?;
     match args.action {
         Some(RulesAction::Check) => {
-            let mut failures = crate::rules::check_examples(&set);
+            let mut failures = crate::pipeline::rules_check::check_examples(&set);
             failures.extend(crate::examples::Examples::builtin()?.check(&set));
             for f in &failures {
                 println!("FAIL {f}");

@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::report::Report;
+use crate::outcome::Report;
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, Scanner};
 use crate::source::Stats;

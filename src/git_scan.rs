@@ -17,10 +17,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::audit::{HistoryFacts, SecretFacts};
 use crate::error::Error;
 use crate::finding::{CommitInfo, Finding, Move, HISTORY_REMEDIATION, PLACES_SHOWN};
 use crate::matcher::Volume;
-use crate::report::Report;
+use crate::outcome::Report;
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, Scanner};
 use crate::source::git::{self, changes, history, CommitMeta, GitOptions};
@@ -179,28 +180,6 @@ fn history_notice(findings: &[Finding]) -> Option<String> {
             if n == 1 { " is" } else { "s are" }
         )
     })
-}
-
-/// What an audit wants to know beyond a history report.
-#[derive(Debug, Default)]
-pub struct HistoryFacts {
-    /// Commits walked (all refs).
-    pub commits: usize,
-    /// Per credential, by fingerprint.
-    pub secrets: HashMap<String, SecretFacts>,
-}
-
-/// Where one credential was last written and where it left HEAD's line.
-#[derive(Clone, Debug, Default)]
-pub struct SecretFacts {
-    /// The latest commit (in walk order) that introduced it at some path:
-    /// the last time anyone wrote it.
-    pub last_introduced: Option<CommitInfo>,
-    /// The commit of HEAD's first-parent line whose tree no longer held it,
-    /// if it is no longer in HEAD (see [`git::lifetime`]).
-    pub removed: Option<CommitInfo>,
-    /// Commits of HEAD's first-parent line whose tree holds it.
-    pub commits_holding: usize,
 }
 
 /// Scans every blob reachable from any ref of the repository at

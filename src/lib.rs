@@ -35,6 +35,8 @@ pub mod large;
 pub mod literals;
 pub mod matcher;
 pub mod notes;
+pub mod outcome;
+pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod runs;
@@ -46,12 +48,11 @@ pub mod verify;
 use std::sync::Mutex;
 use std::time::Instant;
 
+pub use audit::{HistoryFacts, SecretFacts};
 pub use error::Error;
 pub use finding::Finding;
-pub use git_scan::{
-    audit_history, scan_history, scan_range, scan_staged, HistoryFacts, SecretFacts,
-};
-pub use report::{Report, Summary};
+pub use git_scan::{audit_history, scan_history, scan_range, scan_staged};
+pub use outcome::{Report, Summary};
 pub use rules::RuleSet;
 pub use scan::{ScanOptions, Scanner};
 
@@ -295,7 +296,7 @@ pub fn audit(
         duration: started.elapsed(),
         notices: merged.notices.clone(),
         warnings: merged.warnings.clone(),
-        others: report::ClassCounts::of(&merged.findings),
+        others: outcome::ClassCounts::of(&merged.findings),
     };
     merged.summary.duration_ms = audit.duration.as_millis() as u64;
     // The mirror (if any) is removed here, when it goes out of scope.

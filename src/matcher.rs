@@ -23,12 +23,8 @@ use memchr::memchr_iter;
 use regex::bytes::Regex;
 
 use crate::literals::{for_each_lowered, Literals, Word};
-use crate::rules::{Checksum, Companion, RuleSet, Validator};
+use crate::rules::{Checksum, Companion, RuleSet, Validator, NEAR_BYTES};
 use crate::shape::SecretShape;
-
-/// How far (bytes) the context checks look on each side of a match, whatever
-/// the line count says: minified files have enormous lines.
-pub(crate) const NEAR_BYTES: usize = 2048;
 /// How far companions (emails, account ids) are looked for on each side.
 const COMPANION_BYTES: usize = 4096;
 /// Blobs up to this size are searched whole for account ids.

@@ -1,0 +1,6 @@
+//! Pipeline: the only place where stages meet. Each driver takes a source,
+//! runs the scan stage over its blobs, then the filters, the verifier and
+//! the audit grouping, and hands back an outcome for the reporters. Stages
+//! below never import this module.
+
+pub mod rules_check;
