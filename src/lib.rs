@@ -17,42 +17,28 @@
 // instead of the system's libz, a sixth less CPU on a history scan.
 use libz_rs_sys as _;
 
-pub mod archive;
-pub mod audit;
-pub mod baseline;
-pub mod blob;
 pub mod cli;
-pub mod config;
-pub mod credibility;
-pub mod decode;
-pub mod demo;
 pub mod error;
 pub mod escape;
-pub mod examples;
 pub mod finding;
-mod git_scan;
-pub mod large;
-pub mod literals;
+pub mod kernel;
 pub mod matcher;
-pub mod notes;
 pub mod outcome;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
-pub mod runs;
 pub mod scan;
-pub mod shape;
 pub mod source;
 pub mod verify;
 
 use std::sync::Mutex;
 use std::time::Instant;
 
-pub use audit::{HistoryFacts, SecretFacts};
 pub use error::Error;
 pub use finding::Finding;
-pub use git_scan::{audit_history, scan_history, scan_range, scan_staged};
+pub use outcome::audit::{HistoryFacts, SecretFacts};
 pub use outcome::{Report, Summary};
+pub use pipeline::git::{audit_history, scan_history, scan_range, scan_staged};
 pub use rules::RuleSet;
 pub use scan::{ScanOptions, Scanner};
 
@@ -78,12 +64,20 @@ pub fn scan_tree_with_stats(
     let started = Instant::now();
     let scanner = Scanner::new(rules, scan.clone());
     let findings = Mutex::new(Vec::new());
-    let layout = large::Layout::default();
+    let layout = scan::large::Layout::default();
     source::fs::walk(opts, stats, |entry| {
         let found = match entry {
             source::fs::Entry::Whole(blob) => scan_blob(&scanner, &blob, stats),
             source::fs::Entry::Large { path, file, len } => {
-                match large::scan_file(&scanner, &path, &file, len, opts.threads, &layout, stats) {
+                match scan::large::scan_file(
+                    &scanner,
+                    &path,
+                    &file,
+                    len,
+                    opts.threads,
+                    &layout,
+                    stats,
+                ) {
                     Ok(found) => found,
                     Err(e) => {
                         stats.warn(format!("cannot read {path}: {e}"));
@@ -105,7 +99,7 @@ pub fn scan_tree_with_stats(
 /// Scans one blob from any source (a file, a git object): opens it if it is
 /// an archive, matches it and its decoded values, and turns the matches into
 /// findings. Warnings (zip bombs, limits) go to `stats`.
-pub fn scan_blob(scanner: &Scanner<'_>, blob: &blob::Blob, stats: &Stats) -> Vec<Finding> {
+pub fn scan_blob(scanner: &Scanner<'_>, blob: &source::blob::Blob, stats: &Stats) -> Vec<Finding> {
     scanner.scan_blob(blob, stats)
 }
 
@@ -189,7 +183,7 @@ pub fn audit(
     rules: &RuleSet,
     verifier: Option<&verify::Verifier>,
     drop_allowed: impl Fn(&mut Report),
-) -> Result<(audit::Audit, Report), Error> {
+) -> Result<(outcome::audit::Audit, Report), Error> {
     use source::git::{clone, GitOptions};
     let started = Instant::now();
     let remote = clone::is_url(&opts.target);
@@ -254,7 +248,7 @@ pub fn audit(
         tree.findings = all.split_off(split);
         hist.findings = all;
     }
-    let credentials = audit::group(&hist.findings, &tree.findings, &facts);
+    let credentials = outcome::audit::group(&hist.findings, &tree.findings, &facts);
     let mut merged = hist;
     let known: std::collections::HashSet<(String, String)> = merged
         .findings
@@ -285,7 +279,7 @@ pub fn audit(
     } else {
         opts.target.clone()
     };
-    let audit = audit::Audit {
+    let audit = outcome::audit::Audit {
         target,
         credentials,
         commits_scanned: facts.commits,

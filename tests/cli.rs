@@ -120,7 +120,7 @@ fn columns_are_right_on_crlf_and_minified_lines() {
 
 #[test]
 fn files_too_large_to_hold_are_scanned_in_chunks_with_true_positions() {
-    // Over keyflare::large::LARGE_FILE (16 MiB): read in 4 MiB chunks. One
+    // Over keyflare::scan::large::LARGE_FILE (16 MiB): read in 4 MiB chunks. One
     // token on the last line; one just past the first cut (4 MiB) on a line
     // that starts 1 MiB before it, so that its chunk starts mid-line and
     // its column is counted across two reads.

@@ -307,7 +307,7 @@ fn scan_blob_expands_archives_for_any_source() {
     w.write_all(format!("CLOUDFLARE_API_TOKEN={token}\n").as_bytes())
         .expect("write");
     let data = w.finish().expect("finish").into_inner();
-    let blob = keyflare::blob::Blob {
+    let blob = keyflare::source::blob::Blob {
         path: "vendor/site.zip".into(),
         data,
     };

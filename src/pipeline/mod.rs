@@ -3,4 +3,7 @@
 //! the audit grouping, and hands back an outcome for the reporters. Stages
 //! below never import this module.
 
+pub mod demo;
+pub mod filter;
+pub mod git;
 pub mod rules_check;

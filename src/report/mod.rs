@@ -1,12 +1,11 @@
 //! Reporters: render a scan's findings as text, JSON or SARIF, and an
-//! audit ([`crate::audit::Audit`]) as Markdown or HTML.
+//! audit ([`crate::outcome::audit::Audit`]) as Markdown or HTML.
 //!
 //! Rendering is pure (findings in, bytes out); [`write_output`] puts the bytes
 //! on stdout or, atomically, in a file. Secrets are shown redacted unless the
 //! caller asks for `no_redact`.
 
-mod audit_html;
-mod audit_markdown;
+mod audit;
 mod github;
 mod json;
 mod markdown;
@@ -119,14 +118,14 @@ pub enum AuditFormat {
 /// Renders an audit as Markdown or HTML. JSON and SARIF give `None`: they
 /// go through [`render`] with the merged findings, as `scan` writes them.
 pub fn render_audit(
-    audit: &crate::audit::Audit,
+    audit: &crate::outcome::audit::Audit,
     rules: &RuleSet,
     format: AuditFormat,
     no_redact: bool,
 ) -> Option<Vec<u8>> {
     match format {
-        AuditFormat::Markdown => Some(audit_markdown::render(audit, rules, no_redact)),
-        AuditFormat::Html => Some(audit_html::render(audit, rules, no_redact)),
+        AuditFormat::Markdown => Some(audit::markdown::render(audit, rules, no_redact)),
+        AuditFormat::Html => Some(audit::html::render(audit, rules, no_redact)),
         AuditFormat::Json | AuditFormat::Sarif => None,
     }
 }

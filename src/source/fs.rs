@@ -16,8 +16,8 @@ use std::sync::atomic::Ordering;
 use ignore::{WalkBuilder, WalkState};
 
 use super::Stats;
-use crate::blob::Blob;
 use crate::error::Error;
+use crate::source::blob::Blob;
 
 /// O_NONBLOCK (not in std): 0o4000 on Linux, 4 on macOS and the BSDs.
 #[cfg(target_os = "linux")]
@@ -44,7 +44,7 @@ pub struct FsOptions {
 pub enum Entry {
     /// Read whole.
     Whole(Blob),
-    /// Larger than [`crate::large::LARGE_FILE`]: opened, to be read in chunks.
+    /// Larger than [`crate::scan::large::LARGE_FILE`]: opened, to be read in chunks.
     Large {
         /// As for [`Blob::path`].
         path: String,
@@ -177,7 +177,7 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
     if meta.len() > limit {
         return Ok(Read_::TooLarge);
     }
-    if meta.len() > crate::large::LARGE_FILE {
+    if meta.len() > crate::scan::large::LARGE_FILE {
         return Ok(Read_::Large(file, meta.len()));
     }
     let mut data = Vec::with_capacity(meta.len() as usize);

@@ -1,6 +1,8 @@
 //! Sources: where blobs come from (a working tree, git history). Each source
 //! reads bytes and hands blobs to a callback; it never matches or reports.
 
+pub mod blob;
+
 pub mod fs;
 pub mod git;
 

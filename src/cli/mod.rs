@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::baseline::Baseline;
-use crate::config::Config;
-pub use crate::config::{parse_fail_on, FailOnCredentials, FailPolicy};
 use crate::error::Error;
+use crate::pipeline::filter::baseline::Baseline;
+use crate::pipeline::filter::config::Config;
+pub use crate::pipeline::filter::config::{parse_fail_on, FailOnCredentials, FailPolicy};
 use crate::report::{self, AuditFormat, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
 use crate::source::fs::FsOptions;
@@ -372,9 +372,9 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
     let scan_opts = crate::ScanOptions {
         decode: !args.no_decode,
         archives: !args.no_archives,
-        archive_limits: crate::archive::ArchiveLimits {
+        archive_limits: crate::scan::archive::ArchiveLimits {
             max_member_bytes: args.max_file_size,
-            ..crate::archive::ArchiveLimits::default()
+            ..crate::scan::archive::ArchiveLimits::default()
         },
     };
     let stats = crate::source::Stats::default();
@@ -389,7 +389,9 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         })?,
     };
     let strict = args.strict_examples || config.strict_examples == Some(true);
-    if let Some(notice) = crate::examples::Examples::builtin()?.mark(&mut report.findings, strict) {
+    if let Some(notice) =
+        crate::pipeline::filter::examples::Examples::builtin()?.mark(&mut report.findings, strict)
+    {
         report.notices.push(notice);
     }
     filter(&mut report, &config, &rules, &notes, baseline.as_ref());
@@ -397,7 +399,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         let path = args
             .output
             .clone()
-            .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
+            .unwrap_or_else(|| PathBuf::from(crate::pipeline::filter::baseline::DEFAULT_FILE));
         report::write_output(&Baseline::render(&report.findings)?, Some(&path))?;
         eprintln!(
             "keyflare: wrote {} with {} finding(s); scan with --baseline {} to report only new ones",
@@ -435,9 +437,9 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
         respect_ignore: !args.no_ignore,
         exclude: config.exclude.clone(),
         scan: crate::ScanOptions {
-            archive_limits: crate::archive::ArchiveLimits {
+            archive_limits: crate::scan::archive::ArchiveLimits {
                 max_member_bytes: args.max_file_size,
-                ..crate::archive::ArchiveLimits::default()
+                ..crate::scan::archive::ArchiveLimits::default()
             },
             ..crate::ScanOptions::default()
         },
@@ -454,7 +456,7 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     };
     // Documented examples are marked as in `scan` (the config's
     // `strict_examples` applies; audit has no flag).
-    let examples = crate::examples::Examples::builtin()?;
+    let examples = crate::pipeline::filter::examples::Examples::builtin()?;
     let strict = config.strict_examples == Some(true);
     let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
         if let Some(notice) = examples.mark(&mut r.findings, strict) {
@@ -524,14 +526,14 @@ fn with_progress<T>(stats: &crate::source::Stats, quiet: bool, work: impl FnOnce
 }
 
 /// Drops what the configuration allows or excludes, shapes the hygiene
-/// notes ([`crate::notes`]: values are allowlisted before a file's notes are
+/// notes ([`crate::pipeline::filter::notes`]: values are allowlisted before a file's notes are
 /// folded into one), then drops what the baseline already knows, before
 /// anything is verified.
 fn filter(
     report: &mut Report,
     config: &Config,
     rules: &RuleSet,
-    notes: &crate::notes::NoteOptions,
+    notes: &crate::pipeline::filter::notes::NoteOptions,
     baseline: Option<&Baseline>,
 ) {
     let before = report.findings.len();
@@ -539,7 +541,7 @@ fn filter(
         .findings
         .retain(|f| !config.allows(f) && !config.excludes(&f.path));
     let allowed = before - report.findings.len();
-    crate::notes::shape(&mut report.findings, rules, notes);
+    crate::pipeline::filter::notes::shape(&mut report.findings, rules, notes);
     if let Some(b) = baseline {
         let before = report.findings.len();
         report.findings.retain(|f| !b.contains(f));
@@ -563,21 +565,25 @@ fn filter(
 /// HEAD's list is enough for history: a commit that has a submodule holds
 /// only a gitlink at its path, so notes under it come from the submodule's
 /// own history (`--recurse-submodules`), which HEAD still lists.
-fn note_options(vendored: bool, paths: &[PathBuf], git: bool) -> crate::notes::NoteOptions {
+fn note_options(
+    vendored: bool,
+    paths: &[PathBuf],
+    git: bool,
+) -> crate::pipeline::filter::notes::NoteOptions {
     let mut submodules = Vec::new();
     if let [root] = paths {
         if let Ok(text) = std::fs::read_to_string(root.join(".gitmodules")) {
-            submodules.extend(crate::notes::submodule_paths(&text));
+            submodules.extend(crate::pipeline::filter::notes::submodule_paths(&text));
         }
         if git {
             if let Some(text) = crate::source::git::head_file(root, ".gitmodules") {
-                submodules.extend(crate::notes::submodule_paths(&text));
+                submodules.extend(crate::pipeline::filter::notes::submodule_paths(&text));
             }
         }
     }
     submodules.sort();
     submodules.dedup();
-    crate::notes::NoteOptions {
+    crate::pipeline::filter::notes::NoteOptions {
         vendored,
         submodules,
     }
@@ -689,7 +695,7 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
     match args.action {
         Some(RulesAction::Check) => {
             let mut failures = crate::pipeline::rules_check::check_examples(&set);
-            failures.extend(crate::examples::Examples::builtin()?.check(&set));
+            failures.extend(crate::pipeline::filter::examples::Examples::builtin()?.check(&set));
             for f in &failures {
                 println!("FAIL {f}");
             }
@@ -728,7 +734,7 @@ fn rules(args: RulesArgs) -> Result<u8, Error> {
 /// findings are the point.
 fn demo() -> Result<u8, Error> {
     let rules = RuleSet::builtin()?;
-    let report = crate::demo::scan_demo(&rules);
+    let report = crate::pipeline::demo::scan_demo(&rules);
     let opts = RenderOptions {
         format: Format::Text,
         no_redact: false,

@@ -31,7 +31,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use memchr::{memchr, memchr2, memchr_iter, memmem, memrchr};
 
-use crate::runs::ByteClass;
+use crate::kernel::runs::ByteClass;
 
 /// Shortest base64 run worth decoding: 30 bytes, less than any credential
 /// keyflare knows with a name around it.

@@ -5,7 +5,7 @@
 //! is seen, the pattern's other keyword sets are looked for; then the
 //! regexes of the patterns left run, and each match must pass the rule's
 //! credibility checks (checksum, validator, entropy, placeholder filter,
-//! words and cut-off runs ([`crate::credibility`]), nearby Cloudflare
+//! words and cut-off runs ([`crate::rules::credibility`]), nearby Cloudflare
 //! context, denied key names, inline allow comments).
 //! Overlapping matches are resolved by rule priority, so one piece of text is
 //! one finding. Line and column numbers are computed in one forward pass, so
@@ -22,9 +22,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memchr_iter;
 use regex::bytes::Regex;
 
-use crate::literals::{for_each_lowered, Literals, Word};
+use crate::kernel::literals::{for_each_lowered, Literals, Word};
+use crate::rules::shape::SecretShape;
 use crate::rules::{Checksum, Companion, RuleSet, Validator, NEAR_BYTES};
-use crate::shape::SecretShape;
 /// How far companions (emails, account ids) are looked for on each side.
 const COMPANION_BYTES: usize = 4096;
 /// Blobs up to this size are searched whole for account ids.
@@ -441,7 +441,7 @@ impl<'r> Matcher<'r> {
             }
             gates.push(per_pattern);
         }
-        let pem = String::from_utf8_lossy(crate::decode::PEM_BEGIN).to_ascii_lowercase();
+        let pem = String::from_utf8_lossy(crate::scan::decode::PEM_BEGIN).to_ascii_lowercase();
         let pem_anchor = id_of(&pem, &mut anchors);
         // Anchors shorter than the SIMD search's fingerprint are found by
         // their first two bytes, and so are the longer ones that begin with
@@ -747,7 +747,7 @@ impl<'r> Matcher<'r> {
     }
 
     /// False if `active` (from [`Matcher::active_rules`]) says that its text
-    /// holds no [`crate::decode::PEM_BEGIN`].
+    /// holds no [`crate::scan::decode::PEM_BEGIN`].
     pub fn may_hold_pem(&self, active: &[bool]) -> bool {
         active.get(self.pem_anchor).copied().unwrap_or(true)
     }
@@ -831,7 +831,7 @@ impl<'r> Matcher<'r> {
             }
         }
         if let Some(Validator::TunnelToken) = rule.validator {
-            if !crate::decode::is_tunnel_token(value) {
+            if !crate::scan::decode::is_tunnel_token(value) {
                 return false;
             }
         }
@@ -1283,7 +1283,7 @@ mod tests {
         for (k, word) in m.anchor_words.iter().map(Word::as_str).enumerate() {
             // Across a 32-byte block of the SIMD search and a chunk of the
             // portable one.
-            let pad = "x".repeat(crate::literals::LOWERED_CHUNK - word.len() / 2);
+            let pad = "x".repeat(crate::kernel::literals::LOWERED_CHUNK - word.len() / 2);
             for text in [
                 word.to_string(),
                 format!("tunnel{word}"),

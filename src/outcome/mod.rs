@@ -3,6 +3,8 @@
 //! the filters and the verifier amend it, reporters and the exit code read
 //! it. It may not touch a source, the matcher or a renderer: it is data.
 
+pub mod audit;
+
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 

@@ -6,24 +6,30 @@
 //! parses and compiles them and checks every rule against its own examples.
 //! It knows nothing about files or output: the matcher runs the compiled rules.
 
+pub mod credibility;
+pub mod shape;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use crate::credibility::Credibility;
-use crate::shape::SecretShape;
+use crate::rules::credibility::Credibility;
+use crate::rules::shape::SecretShape;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
 /// The rule files compiled into the binary, as (file name, contents).
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
-    ("cloudflare.toml", include_str!("../rules/cloudflare.toml")),
+    (
+        "cloudflare.toml",
+        include_str!("../../rules/cloudflare.toml"),
+    ),
     (
         "cloudflare-tools.toml",
-        include_str!("../rules/cloudflare-tools.toml"),
+        include_str!("../../rules/cloudflare-tools.toml"),
     ),
 ];
 
@@ -308,7 +314,7 @@ pub struct Pattern {
 
 impl Pattern {
     /// Where this pattern's secret can be, when windows around runs of its
-    /// characters hold every match (see [`crate::shape`]).
+    /// characters hold every match (see [`crate::rules::shape`]).
     pub fn shape(&self) -> Option<&SecretShape> {
         self.shape
             .get_or_init(|| SecretShape::of(self.regex.source()))
@@ -414,7 +420,7 @@ pub struct Rule {
     pub shown_as: Option<String>,
     /// Hygiene rules only: one note per file naming the keys it matched, not
     /// one per line, and values plainly not secret dropped (see
-    /// [`crate::notes`]).
+    /// [`crate::pipeline::filter::notes`]).
     pub per_file: bool,
     /// How verification checks it.
     pub verify: VerifyKind,

@@ -5,10 +5,8 @@
 
 use std::fmt::Write;
 
-use super::audit_markdown::{
-    blast_label, day, last_label, presence_label, short, status_label, took,
-};
-use crate::audit::{self, Audit, Credential};
+use super::markdown::{blast_label, day, last_label, presence_label, short, status_label, took};
+use crate::outcome::audit::{self, Audit, Credential};
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
 
@@ -92,7 +90,7 @@ fn badge(c: &Credential) -> String {
 }
 
 /// Renders the audit as one HTML page.
-pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
+pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let mut o = String::new();
     let t = a.totals();
     let title = format!("keyflare audit: {}", a.target);
@@ -109,7 +107,7 @@ pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         (true, false) => "every ref's history (no working tree)",
         (false, _) => "the working tree only (not a git repository)",
     };
-    let others = super::audit_markdown::others_line(a)
+    let others = super::markdown::others_line(a)
         .map(|l| format!(" {l}"))
         .unwrap_or_default();
     let _ = writeln!(

@@ -18,18 +18,18 @@ use crate::source::Stats;
 /// The demo project's files: path (as `keyflare scan examples/demo` names
 /// it) and contents.
 pub const FILES: &[(&str, &str)] = &[
-    ("README.md", include_str!("../examples/demo/README.md")),
+    ("README.md", include_str!("../../examples/demo/README.md")),
     (
         "certbot/cloudflare.ini",
-        include_str!("../examples/demo/certbot/cloudflare.ini"),
+        include_str!("../../examples/demo/certbot/cloudflare.ini"),
     ),
     (
         "src/index.js",
-        include_str!("../examples/demo/src/index.js"),
+        include_str!("../../examples/demo/src/index.js"),
     ),
     (
         "wrangler.toml",
-        include_str!("../examples/demo/wrangler.toml"),
+        include_str!("../../examples/demo/wrangler.toml"),
     ),
 ];
 

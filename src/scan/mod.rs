@@ -1,13 +1,13 @@
 //! Scan stage: one blob in, findings out, whatever source the blob came from.
 //!
 //! For each blob:
-//! 1. An archive (zip, tar, tar.gz, gz: see [`crate::archive`]) is opened and
+//! 1. An archive (zip, tar, tar.gz, gz: see [`crate::scan::archive`]) is opened and
 //!    each member is scanned as a blob of its own (`outer.zip!inner/path`),
 //!    down to [`ArchiveLimits::max_depth`] levels. Its raw bytes are not scanned.
 //! 2. UTF-16 text is transcoded; the matcher runs over the bytes. A file that
 //!    starts with a UTF-16 byte-order mark but does not decode cleanly is
 //!    also scanned as raw bytes.
-//! 3. Encoded values ([`crate::decode`]) are decoded and put back in place of
+//! 3. Encoded values ([`crate::scan::decode`]) are decoded and put back in place of
 //!    their encoded text, in windows of context lines around them, and the
 //!    rules run again over those windows, keeping only matches inside decoded
 //!    text. Decoded text is searched again, two levels deep in all
@@ -18,20 +18,24 @@
 //! Problems (zip bombs, limits reached) are warnings in [`Stats`]; they never
 //! stop the scan.
 
+pub mod archive;
+pub mod decode;
+pub mod large;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 
-use crate::archive::{self, ArchiveLimits, Budget};
-use crate::blob::{utf16_decodes_cleanly, utf16_to_utf8, Blob};
-use crate::decode::{self, Encoded};
 use crate::finding::Finding;
 use crate::matcher::{
     inside, line_window, set_positions, FileFacts, Input, Match, Matcher, Volume, Whole,
 };
 use crate::rules::RuleSet;
+use crate::source::blob::{utf16_decodes_cleanly, utf16_to_utf8, Blob};
 use crate::source::Stats;
+use archive::{ArchiveLimits, Budget};
+use decode::Encoded;
 
 /// Encoded values inside encoded values are decoded down to this depth.
 pub const MAX_DECODE_DEPTH: usize = 2;
@@ -216,7 +220,7 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    /// Scans one piece of a file too large to hold (see [`crate::large`]):
+    /// Scans one piece of a file too large to hold (see [`crate::scan::large`]):
     /// `data` holds the secrets that start in `core` and all around them
     /// that the rules look at, `facts` what the keyword passes found in the
     /// whole file, `binary` whether the file starts like a binary one. Lines

@@ -6,9 +6,9 @@
 
 use std::fmt::Write;
 
-use crate::audit::{self, Audit, Credential, Presence};
 use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::finding::CommitInfo;
+use crate::outcome::audit::{self, Audit, Credential, Presence};
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
 
@@ -119,7 +119,7 @@ pub(super) fn others_line(a: &Audit) -> Option<String> {
 }
 
 /// Renders the audit as Markdown.
-pub(super) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
+pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let mut out = String::new();
     let t = a.totals();
     let _ = writeln!(out, "# keyflare audit: {}\n", text(&a.target));

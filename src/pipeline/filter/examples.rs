@@ -22,7 +22,7 @@ use crate::finding::Finding;
 use crate::rules::{ExampleFailure, RuleSet, Severity};
 
 /// The built-in list.
-const BUILTIN: &str = include_str!("../rules/examples.toml");
+const BUILTIN: &str = include_str!("../../../rules/examples.toml");
 
 /// One published example value.
 #[derive(Clone, Debug, Deserialize)]

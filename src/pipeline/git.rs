@@ -17,10 +17,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::audit::{HistoryFacts, SecretFacts};
 use crate::error::Error;
 use crate::finding::{CommitInfo, Finding, Move, HISTORY_REMEDIATION, PLACES_SHOWN};
 use crate::matcher::Volume;
+use crate::outcome::audit::{HistoryFacts, SecretFacts};
 use crate::outcome::Report;
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, Scanner};
@@ -166,7 +166,7 @@ fn move_candidates<'s>(
 fn holds(hay: &[u8], secret: &str) -> bool {
     let finder = memchr::memmem::Finder::new(secret.as_bytes());
     finder.find(hay).is_some()
-        || crate::blob::utf16_to_utf8(hay).is_some_and(|t| finder.find(&t).is_some())
+        || crate::source::blob::utf16_to_utf8(hay).is_some_and(|t| finder.find(&t).is_some())
 }
 
 fn history_notice(findings: &[Finding]) -> Option<String> {
@@ -215,7 +215,7 @@ fn history_scan(
     let hits = Mutex::new(Vec::new());
     // With `track`: which blob holds which credential (fingerprint).
     let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
-    let excluded = crate::config::Exclude::new(&opts.exclude)
+    let excluded = crate::pipeline::filter::config::Exclude::new(&opts.exclude)
         .map_err(|e| Error::Usage(format!("exclude: {e}")))?;
     let plan = history::scan(repo, opts, &stats, |blob| {
         // As a tree scan never opens an excluded file: no findings, no warnings.

@@ -16,7 +16,7 @@ use std::ops::Range;
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
-use crate::runs::ByteClass;
+use crate::kernel::runs::ByteClass;
 
 /// Secrets shorter than this are not worth windowing: runs that short are
 /// everywhere.

@@ -12,10 +12,10 @@
 //!    bytes on either side and answers only for the secrets (and encoded
 //!    values) that start in it; the overlap holds everything a match looks
 //!    at around its secret: the rest of its regex, `near` context,
-//!    companions, and encoded values up to [`crate::decode::MAX_ENCODED_RUN`].
+//!    companions, and encoded values up to [`crate::scan::decode::MAX_ENCODED_RUN`].
 //!
 //! One difference remains: on a line longer than [`Layout::newline_search`]
-//! that crosses a cut, escaped strings ([`crate::decode`]) are parsed from
+//! that crosses a cut, escaped strings ([`crate::scan::decode`]) are parsed from
 //! the chunk's first byte, not the line's, so quote parity may differ there.
 //!
 //! Memory is bounded by the chunk size times the threads, whatever the file's
@@ -28,11 +28,11 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::blob::{has_utf16_bom, Blob};
 use crate::finding::Finding;
 use crate::matcher::{count_chars, FileFacts};
 use crate::rules::MAX_KEYWORD_LEN;
 use crate::scan::{looks_binary, Scanner};
+use crate::source::blob::{has_utf16_bom, Blob};
 use crate::source::Stats;
 
 /// Files larger than this are scanned in chunks.
@@ -108,7 +108,7 @@ pub fn scan_file(
 ) -> io::Result<Vec<Finding>> {
     let mut head = vec![0u8; HEAD.min(len as usize)];
     file.read_exact_at(&mut head, 0)?;
-    if has_utf16_bom(&head) || crate::archive::detect(&head).is_some() {
+    if has_utf16_bom(&head) || crate::scan::archive::detect(&head).is_some() {
         let mut data = vec![0u8; len as usize];
         file.read_exact_at(&mut data, 0)?;
         let blob = Blob {

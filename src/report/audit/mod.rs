@@ -1,0 +1,5 @@
+//! Reporters for an audit ([`crate::outcome::audit::Audit`]): Markdown and
+//! HTML. Pure: an audit in, bytes out; they never scan or verify.
+
+pub(super) mod html;
+pub(super) mod markdown;
