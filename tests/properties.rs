@@ -17,8 +17,9 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
+use keyflare::kernel::base64::base64_any;
 use keyflare::matcher::{crc32_suffix_ok, looks_like_placeholder, Match, Matcher};
-use keyflare::scan::decode::{base64_any, is_tunnel_token};
+use keyflare::rules::credibility::is_tunnel_token;
 use keyflare::source::blob::Blob;
 use keyflare::RuleSet;
 use proptest::prelude::*;

@@ -369,7 +369,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         respect_ignore: !args.no_ignore,
         exclude: config.exclude.clone(),
     };
-    let scan_opts = crate::ScanOptions {
+    let scan_opts = crate::scan::ScanOptions {
         decode: !args.no_decode,
         archives: !args.no_archives,
         archive_limits: crate::scan::archive::ArchiveLimits {
@@ -379,13 +379,13 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
     };
     let stats = crate::source::Stats::default();
     let mut report = match git_options(&args, &config)? {
-        Some(g) if args.git => crate::scan_history(&g, &scan_opts, &rules)?,
+        Some(g) if args.git => crate::pipeline::git::scan_history(&g, &scan_opts, &rules)?,
         Some(g) => match &args.range {
-            Some(range) => crate::scan_range(&g, range, &scan_opts, &rules)?,
-            None => crate::scan_staged(&g, &scan_opts, &rules)?,
+            Some(range) => crate::pipeline::git::scan_range(&g, range, &scan_opts, &rules)?,
+            None => crate::pipeline::git::scan_staged(&g, &scan_opts, &rules)?,
         },
         None => with_progress(&stats, args.quiet, || {
-            crate::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
+            crate::pipeline::tree::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
         })?,
     };
     let strict = args.strict_examples || config.strict_examples == Some(true);
@@ -414,7 +414,7 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
         });
     }
     if let Some(v) = &verifier {
-        crate::verify_findings(&mut report.findings, v);
+        crate::pipeline::verify::verify_findings(&mut report.findings, v);
     }
     finish(&args, &rules, report)
 }
@@ -430,18 +430,18 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
         args.verify.verify = true;
     }
     let verifier = verifier(&args.verify)?;
-    let opts = crate::AuditOptions {
+    let opts = crate::pipeline::audit::AuditOptions {
         target: args.target.clone(),
         max_file_size: args.max_file_size,
         threads: args.threads,
         respect_ignore: !args.no_ignore,
         exclude: config.exclude.clone(),
-        scan: crate::ScanOptions {
+        scan: crate::scan::ScanOptions {
             archive_limits: crate::scan::archive::ArchiveLimits {
                 max_member_bytes: args.max_file_size,
                 ..crate::scan::archive::ArchiveLimits::default()
             },
-            ..crate::ScanOptions::default()
+            ..crate::scan::ScanOptions::default()
         },
     };
     let notes = note_options(
@@ -458,7 +458,7 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     // `strict_examples` applies; audit has no flag).
     let examples = crate::pipeline::filter::examples::Examples::builtin()?;
     let strict = config.strict_examples == Some(true);
-    let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
+    let (audit, merged) = crate::pipeline::audit::audit(&opts, &rules, verifier.as_ref(), |r| {
         if let Some(notice) = examples.mark(&mut r.findings, strict) {
             r.notices.push(notice);
         }

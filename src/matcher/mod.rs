@@ -31,6 +31,9 @@ const COMPANION_BYTES: usize = 4096;
 const COMPANION_WHOLE_BLOB: usize = 64 * 1024;
 /// Keyword checks lowercase blobs in chunks overlapping by this much, which
 /// must exceed the longest keyword.
+/// What a PEM block begins with.
+pub const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+
 const PREFILTER_OVERLAP: usize = crate::rules::MAX_KEYWORD_LEN;
 /// Blobs up to this size are searched whole by every pattern; larger ones
 /// only in windows around runs of the pattern's secret characters.
@@ -441,7 +444,7 @@ impl<'r> Matcher<'r> {
             }
             gates.push(per_pattern);
         }
-        let pem = String::from_utf8_lossy(crate::scan::decode::PEM_BEGIN).to_ascii_lowercase();
+        let pem = String::from_utf8_lossy(PEM_BEGIN).to_ascii_lowercase();
         let pem_anchor = id_of(&pem, &mut anchors);
         // Anchors shorter than the SIMD search's fingerprint are found by
         // their first two bytes, and so are the longer ones that begin with
@@ -747,7 +750,7 @@ impl<'r> Matcher<'r> {
     }
 
     /// False if `active` (from [`Matcher::active_rules`]) says that its text
-    /// holds no [`crate::scan::decode::PEM_BEGIN`].
+    /// holds no [`PEM_BEGIN`].
     pub fn may_hold_pem(&self, active: &[bool]) -> bool {
         active.get(self.pem_anchor).copied().unwrap_or(true)
     }
@@ -831,7 +834,7 @@ impl<'r> Matcher<'r> {
             }
         }
         if let Some(Validator::TunnelToken) = rule.validator {
-            if !crate::scan::decode::is_tunnel_token(value) {
+            if !crate::rules::credibility::is_tunnel_token(value) {
                 return false;
             }
         }

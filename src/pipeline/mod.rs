@@ -3,7 +3,10 @@
 //! the audit grouping, and hands back an outcome for the reporters. Stages
 //! below never import this module.
 
+pub mod audit;
 pub mod demo;
 pub mod filter;
 pub mod git;
 pub mod rules_check;
+pub mod tree;
+pub mod verify;

@@ -25,13 +25,11 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
 use memchr::{memchr, memchr2, memchr_iter, memmem, memrchr};
 
+use crate::kernel::base64::base64_any;
 use crate::kernel::runs::ByteClass;
+use crate::matcher::PEM_BEGIN;
 
 /// Shortest base64 run worth decoding: 30 bytes, less than any credential
 /// keyflare knows with a name around it.
@@ -160,9 +158,6 @@ const fn byte_table(extra: &[u8]) -> [bool; 256] {
 /// Base64 characters, both alphabets.
 static BASE64_CHARS: [bool; 256] = byte_table(b"+/-_");
 static BASE64_CLASS: LazyLock<ByteClass> = LazyLock::new(|| ByteClass::new(BASE64_CHARS));
-
-/// What a PEM block begins with.
-pub const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 
 /// PEM blocks (`-----BEGIN X-----` … `-----END X-----`): the body's lines are
 /// joined and decoded. Returns the body spans, decodable or not, so that the
@@ -313,20 +308,6 @@ fn in_media_data_uri(data: &[u8], start: usize) -> bool {
         b"application/wasm",
     ];
     MEDIA.iter().any(|m| mime.starts_with(m))
-}
-
-/// Decodes standard or URL-safe base64, padded or not. None if it is not base64.
-pub fn base64_any(text: &[u8]) -> Option<Vec<u8>> {
-    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true);
-    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
-    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
-    if text.iter().any(|&b| b == b'-' || b == b'_') {
-        URL_SAFE.decode(text).ok()
-    } else {
-        STANDARD.decode(text).ok()
-    }
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -538,45 +519,11 @@ pub fn unescape(text: &[u8]) -> Vec<u8> {
     out
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// True if `text` is a cloudflared tunnel token: base64 of a JSON object with
-/// `a` (32-hex account tag), `t` (tunnel UUID) and a non-empty `s` (secret).
-/// Extra keys are tolerated: newer cloudflared versions may add some.
-pub fn is_tunnel_token(text: &[u8]) -> bool {
-    let Some(json) = base64_any(text) else {
-        return false;
-    };
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&json)
-    else {
-        return false;
-    };
-    let field = |k: &str| map.get(k).and_then(|v| v.as_str()).unwrap_or("");
-    let tunnel = field("t");
-    is_hex(field("a"), 32)
-        && tunnel.len() == 36
-        && tunnel.split('-').map(str::len).eq([8, 4, 4, 4, 12])
-        && field("s").len() >= 16
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-
-    #[test]
-    fn tunnel_tokens() {
-        let json = r#"{"a":"0123456789abcdef0123456789abcdef","t":"6f6d54b0-9c62-4e2b-8d7a-1f3b5c6d7e8f","s":"ZGVtbyB0dW5uZWwgc2VjcmV0IGZvciBrZXlmbGFyZQ=="}"#;
-        let token = STANDARD.encode(json);
-        assert!(is_tunnel_token(token.as_bytes()));
-        assert!(is_tunnel_token(token.trim_end_matches('=').as_bytes()));
-        let no_secret = STANDARD.encode(r#"{"a":"0123456789abcdef0123456789abcdef","t":"6f6d54b0-9c62-4e2b-8d7a-1f3b5c6d7e8f"}"#);
-        assert!(!is_tunnel_token(no_secret.as_bytes()));
-        assert!(!is_tunnel_token(b"eyJhIjoi!!!"));
-        assert!(!is_tunnel_token(b""));
-    }
+    use base64::Engine;
 
     fn decoded_all(text: &str) -> Vec<(String, Encoding, String)> {
         find_encoded(text.as_bytes(), 0..text.len(), true)

@@ -33,10 +33,9 @@ use crate::matcher::{count_chars, FileFacts};
 use crate::rules::MAX_KEYWORD_LEN;
 use crate::scan::{looks_binary, Scanner};
 use crate::source::blob::{has_utf16_bom, Blob};
+pub use crate::source::fs::LARGE_FILE;
 use crate::source::Stats;
 
-/// Files larger than this are scanned in chunks.
-pub const LARGE_FILE: u64 = 16 << 20;
 /// Bytes looked at to tell an archive, UTF-16 or a binary file.
 const HEAD: usize = 8192;
 
@@ -328,7 +327,8 @@ impl Job<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RuleSet, ScanOptions};
+    use crate::rules::RuleSet;
+    use crate::scan::ScanOptions;
     use base64::Engine;
     use std::io::Write;
 

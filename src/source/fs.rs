@@ -19,6 +19,10 @@ use super::Stats;
 use crate::error::Error;
 use crate::source::blob::Blob;
 
+/// Files larger than this are opened rather than read whole: the scan stage
+/// reads them in chunks.
+pub const LARGE_FILE: u64 = 16 << 20;
+
 /// O_NONBLOCK (not in std): 0o4000 on Linux, 4 on macOS and the BSDs.
 #[cfg(target_os = "linux")]
 const O_NONBLOCK: i32 = 0o4000;
@@ -44,7 +48,7 @@ pub struct FsOptions {
 pub enum Entry {
     /// Read whole.
     Whole(Blob),
-    /// Larger than [`crate::scan::large::LARGE_FILE`]: opened, to be read in chunks.
+    /// Larger than [`LARGE_FILE`]: opened, to be read in chunks.
     Large {
         /// As for [`Blob::path`].
         path: String,
@@ -177,7 +181,7 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
     if meta.len() > limit {
         return Ok(Read_::TooLarge);
     }
-    if meta.len() > crate::scan::large::LARGE_FILE {
+    if meta.len() > LARGE_FILE {
         return Ok(Read_::Large(file, meta.len()));
     }
     let mut data = Vec::with_capacity(meta.len() as usize);

@@ -243,7 +243,7 @@ impl Default for FailPolicy {
 
 impl FailPolicy {
     /// Whether `f` makes the run fail.
-    pub fn fails(&self, f: &crate::Finding) -> bool {
+    pub fn fails(&self, f: &Finding) -> bool {
         use crate::finding::FindingClass;
         match f.class() {
             FindingClass::Credential => match self.credentials {
