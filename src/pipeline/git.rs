@@ -424,10 +424,7 @@ pub fn scan_range(
     scan: &ScanOptions,
     rules: &RuleSet,
 ) -> Result<Report, Error> {
-    let started = Instant::now();
-    let repo = git::open(&opts.repo)?;
-    let stats = Stats::default();
-    let scanner = Scanner::new(rules, scan.clone());
+    let (started, repo, stats, scanner) = open_changes(opts, scan, rules, Volume::Bulk)?;
     let mut hits = Vec::new();
     let scan = changes::range(&repo, range, opts, &stats, |c| {
         hits.extend(
@@ -515,11 +512,8 @@ pub fn scan_staged(
     scan: &ScanOptions,
     rules: &RuleSet,
 ) -> Result<Report, Error> {
-    let started = Instant::now();
-    let repo = git::open(&opts.repo)?;
-    let stats = Stats::default();
     // A staged change is kilobytes: automata cheap to build beat fast ones.
-    let scanner = Scanner::built_for(rules, scan.clone(), Volume::Little);
+    let (started, repo, stats, scanner) = open_changes(opts, scan, rules, Volume::Little)?;
     let mut findings = Vec::new();
     let notices = changes::staged(&repo, opts, &stats, |c| {
         findings.extend(added_findings(&scanner, &c, &stats));
@@ -527,6 +521,24 @@ pub fn scan_staged(
     let mut report = Report::new(findings, &stats, "staged", started.elapsed());
     report.notices = notices;
     Ok(report)
+}
+
+/// What a range or staged scan starts with: the clock, the repository,
+/// counters and a scanner built for `volume` of text.
+fn open_changes<'r>(
+    opts: &GitOptions,
+    scan: &ScanOptions,
+    rules: &'r RuleSet,
+    volume: Volume,
+) -> Result<(Instant, git2::Repository, Stats, Scanner<'r>), Error> {
+    let started = Instant::now();
+    let repo = git::open(&opts.repo)?;
+    Ok((
+        started,
+        repo,
+        Stats::default(),
+        Scanner::built_for(rules, scan.clone(), volume),
+    ))
 }
 
 /// Matches on the lines a change added, whose secret no replaced version held.

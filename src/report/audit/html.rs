@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::markdown::{blast_label, day, last_label, presence_label, short, status_label, took};
+use super::labels::{blast_label, day, last_label, presence_label, short, status_label, took};
 use crate::outcome::audit::{self, Audit, Credential};
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
@@ -107,7 +107,7 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         (true, false) => "every ref's history (no working tree)",
         (false, _) => "the working tree only (not a git repository)",
     };
-    let others = super::markdown::others_line(a)
+    let others = super::labels::others_line(a)
         .map(|l| format!(" {l}"))
         .unwrap_or_default();
     let _ = writeln!(

@@ -2,4 +2,5 @@
 //! HTML. Pure: an audit in, bytes out; they never scan or verify.
 
 pub(super) mod html;
+mod labels;
 pub(super) mod markdown;
