@@ -11,6 +11,8 @@
 //! nibble, and both high nibbles are marked), so the text is searched as it
 //! is. Elsewhere the text is lowercased a chunk at a time and searched by
 //! aho-corasick.
+//!
+//! Kernel: imports nothing from the crate; knows no rule, blob or finding.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 

@@ -10,6 +10,8 @@
 //! bytes at a time too (minified code has runs of thousands of word
 //! characters). Elsewhere, and for classes with non-ASCII bytes, the scalar
 //! sampled search of [`sampled_runs`] runs.
+//!
+//! Kernel: imports nothing from the crate; knows no rule, blob or finding.
 
 use std::ops::Range;
 

@@ -14,6 +14,9 @@
 //! The scan stage also runs the matcher over windows of decoded text
 //! ([`Input`]): then only matches inside the decoded parts count, and
 //! whole-file conditions (`in_file`) look at the original blob.
+//!
+//! Stage: matcher, below the scan stage. It may not touch sources, the scan
+//! stage, findings, filters or reporters.
 
 use std::ops::Range;
 use std::sync::LazyLock;

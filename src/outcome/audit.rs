@@ -16,6 +16,9 @@
 //! - **last seen**: for a secret still in HEAD, HEAD; for a removed one, the
 //!   removal commit; for one that never reached HEAD's line (a side branch,
 //!   a tag), the latest commit that introduced it.
+//!
+//! Outcome: the audit model. It may not touch a source, the scan stage, the
+//! verifier's network or a renderer.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};

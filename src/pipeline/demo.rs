@@ -6,6 +6,8 @@
 //! Every value in them is synthetic (the `cfut_` token carries a correct
 //! CRC32 checksum so that the scannable-format rule accepts it); none was
 //! ever a credential.
+//!
+//! Pipeline: the demo driver. It never filters, verifies or renders.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;

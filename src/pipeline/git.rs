@@ -12,6 +12,9 @@
 //! `in_head_at_path` whether it does at the finding's path. Ranges and the
 //! index: only matches on added lines whose secret the replaced versions did
 //! not hold; for ranges, also not secrets BASE already had.
+//!
+//! Pipeline, git driver: sources and the scan stage meet here. It never
+//! filters, verifies or renders.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;

@@ -4,6 +4,9 @@
 //! Rendering is pure (findings in, bytes out); [`write_output`] puts the bytes
 //! on stdout or, atomically, in a file. Secrets are shown redacted unless the
 //! caller asks for `no_redact`.
+//!
+//! Stage: report, the last one. It never scans, filters or verifies; only
+//! [`write_output`] writes.
 
 mod audit;
 mod github;

@@ -26,6 +26,8 @@
 //! What share of random tokens each check drops is measured by the ignored
 //! test `random_token_drop_rates` in tests/real_world.rs (figures in the
 //! README).
+//!
+//! Stage: rules (data and the pure checks it names). It never scans a blob.
 
 use serde::Deserialize;
 

@@ -5,6 +5,9 @@
 //! makes a match credible (checksum, nearby keywords, entropy). This module
 //! parses and compiles them and checks every rule against its own examples.
 //! It knows nothing about files or output: the matcher runs the compiled rules.
+//!
+//! Stage: rules, data only. It never scans: the matcher runs the rules, and
+//! `rules check` is a pipeline driver.
 
 pub mod credibility;
 pub mod shape;

@@ -11,6 +11,9 @@
 //! regex puts bytes outside the class on both sides of the secret
 //! (`= "…"`, `{{end}}`), the secret is a whole run, and longer runs (base64
 //! blobs, long identifiers) are passed over too.
+//!
+//! Stage: rules (derived from a pattern). It never scans a blob; the matcher
+//! uses the shape.
 
 use std::ops::Range;
 

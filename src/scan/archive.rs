@@ -14,6 +14,8 @@
 //! skipped with a warning and the rest of its archive is not read. Reads are
 //! bounded before the bytes arrive, so a bomb never exhausts memory, whatever
 //! its headers claim. Nesting depth is the scan stage's business.
+//!
+//! Stage: scan. It never reads a source, filters or reports.
 
 use std::cell::Cell;
 use std::io::{self, Cursor, Read};

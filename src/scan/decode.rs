@@ -21,6 +21,8 @@
 //!
 //! Every input may be hostile: nothing here panics, and the work and memory
 //! are linear in the input.
+//!
+//! Stage: scan. It never reads a source, filters or reports.
 
 use std::ops::Range;
 use std::sync::LazyLock;

@@ -21,6 +21,9 @@
 //! Memory is bounded by the chunk size times the threads, whatever the file's
 //! size. The file is read with `pread`, never memory-mapped: if it changes
 //! during the scan, the scan sees a mix or fails with a warning, nothing worse.
+//!
+//! Stage: scan. It reads the open file a source handed over; it never walks,
+//! filters or reports.
 
 use std::fs::File;
 use std::io;

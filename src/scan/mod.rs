@@ -17,6 +17,9 @@
 //!
 //! Problems (zip bombs, limits reached) are warnings in [`Stats`]; they never
 //! stop the scan.
+//!
+//! Stage: scan, above the matcher and below the pipeline. It never reads a
+//! source, filters or reports.
 
 pub mod archive;
 pub mod decode;

@@ -1,4 +1,6 @@
 //! Blobs: the unit the matcher scans, whatever source it came from.
+//!
+//! Stage: source. Plain data; it never matches, filters or reports.
 
 /// Bytes to scan and the path they are reported under.
 pub struct Blob {

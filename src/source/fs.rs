@@ -6,6 +6,8 @@
 //! are opened non-blocking and re-checked after opening), never follows
 //! symlinks (so loops cannot happen), never memory-maps (a file that changes
 //! during the scan cannot crash it), and never reads more than the size limit.
+//!
+//! Stage: source. It hands out bytes; it never matches, filters or reports.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;

@@ -6,6 +6,9 @@
 //! a different secret on the same line has a different one. For findings that
 //! are not secret (a plaintext API URL), the path is part of the key: the same
 //! URL in a new file is a new problem.
+//!
+//! Pipeline, filter stage: reads and writes its own file only; never a source,
+//! never a renderer.
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -16,6 +16,9 @@
 //! ...
 //! ```
 //! A bad file is an error naming the file, the line and what is wrong.
+//!
+//! Pipeline, filter stage: reads its own file only; never a source, never a
+//! renderer.
 
 use std::path::{Path, PathBuf};
 

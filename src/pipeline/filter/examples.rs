@@ -12,6 +12,8 @@
 //! mode (`--strict-examples`) leaves the findings as they are. How examples
 //! are worded and whether they fail the build is the reporters' and the
 //! binary's business.
+//!
+//! Pipeline, filter stage: marks findings; never reads a source or renders.
 
 use std::collections::HashMap;
 

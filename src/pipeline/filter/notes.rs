@@ -12,6 +12,8 @@
 //!   not secrets ([`plainly_not_secret`]).
 //!
 //! Credential findings pass through untouched.
+//!
+//! Pipeline, filter stage: shapes findings; never reads a source or renders.
 
 use std::collections::BTreeMap;
 

@@ -2,6 +2,8 @@
 //! same content as the Markdown one, with inline CSS only (no scripts, no
 //! external styles, fonts or images), every string escaped, and real
 //! checkboxes for the remediation checklist.
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use std::fmt::Write;
 

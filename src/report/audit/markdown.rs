@@ -3,6 +3,8 @@
 //! checklist (`- [ ]`) per credential. Secrets are redacted unless asked.
 //!
 //! The labels shared with the HTML report live here too.
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use std::fmt::Write;
 

@@ -13,6 +13,8 @@
 //! all but one core idle for that long. Memory holds ids, paths and one blob
 //! per reading thread. Each thread opens its own `Repository`, which is not
 //! `Sync`.
+//!
+//! Stage: source. It hands out bytes; it never matches, filters or reports.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
