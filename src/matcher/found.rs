@@ -96,11 +96,11 @@ pub enum Whole<'a> {
 }
 
 /// What the keyword passes found in a whole file that is scanned in pieces
-/// ([`Matcher::see_piece`], [`Matcher::check_piece`]): the same verdicts a
+/// ([`super::Matcher::see_piece`], [`super::Matcher::check_piece`]): the same verdicts a
 /// scan of the whole file would reach.
 #[derive(Clone, Debug)]
 pub struct FileFacts {
-    /// Which anchors occur (as [`Matcher::active_rules`] returns them).
+    /// Which anchors occur (as [`super::Matcher::active_rules`] returns them).
     pub seen: Vec<bool>,
     /// For each keyword check: found in the file; None: not looked for
     /// (no pattern that needs it is anchored).
