@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-/// The same list as `BUILTIN_RULE_FILES` in src/rules.rs (a test there
+/// The same list as `BUILTIN_RULE_FILES` in src/rules/mod.rs (a test there
 /// compares the rules from both).
 const RULE_FILES: [&str; 2] = ["cloudflare.toml", "cloudflare-tools.toml"];
 

@@ -1,4 +1,6 @@
 //! Errors of the library. The binary decides exit codes from them.
+//!
+//! Shared by every stage: it describes failures and never prints them.
 
 use std::path::PathBuf;
 

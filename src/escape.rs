@@ -7,6 +7,9 @@
 //! escaped once, for the format it lands in. JSON and SARIF need nothing
 //! here: `serde_json` writes any string as valid JSON. HTML escaping lives
 //! with the HTML report.
+//!
+//! Ground floor, used by findings and reporters: it imports nothing from the
+//! crate.
 
 use std::borrow::Cow;
 

@@ -4,6 +4,9 @@
 //! redact it, so that no log line or error message can print it by accident.
 //! Reporters show [`Finding::shown_secret`], which is redacted unless the
 //! user asked for `--no-redact`.
+//!
+//! Stage: findings, between the matcher and the outcome. It never reads a
+//! source, filters, sends a request or renders.
 
 use std::fmt;
 

@@ -8,19 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use predicates::prelude::*;
 use serde_json::Value;
-use support::{assert_no_secret, fixture_secrets, fixture_tree, fixtures, keyflare};
-
-fn json_scan(dir: &std::path::Path, extra: &[&str]) -> (Value, i32) {
-    let out = keyflare()
-        .arg("scan")
-        .arg(dir)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .expect("run");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json output");
-    (v, out.status.code().unwrap_or(-1))
-}
+use support::{assert_no_secret, fixture_secrets, fixture_tree, fixtures, json_scan, keyflare};
 
 fn triples(v: &Value) -> BTreeSet<(String, u64, String)> {
     v["findings"]
@@ -120,7 +108,7 @@ fn columns_are_right_on_crlf_and_minified_lines() {
 
 #[test]
 fn files_too_large_to_hold_are_scanned_in_chunks_with_true_positions() {
-    // Over keyflare::large::LARGE_FILE (16 MiB): read in 4 MiB chunks. One
+    // Over keyflare::scan::large::LARGE_FILE (16 MiB): read in 4 MiB chunks. One
     // token on the last line; one just past the first cut (4 MiB) on a line
     // that starts 1 MiB before it, so that its chunk starts mid-line and
     // its column is counted across two reads.
@@ -168,17 +156,7 @@ fn no_output_format_prints_a_secret_unless_asked() {
     let (_t, dir) = fixture_tree("tree");
     let secrets = fixture_secrets();
     assert!(secrets.len() >= 6);
-    for format in ["text", "json", "sarif"] {
-        let out = keyflare()
-            .arg("scan")
-            .arg(&dir)
-            .args(["--format", format])
-            .output()
-            .expect("run");
-        assert_eq!(out.status.code(), Some(1));
-        assert_no_secret(&out.stdout, &secrets, &format!("{format} stdout"));
-        assert_no_secret(&out.stderr, &secrets, &format!("{format} stderr"));
-    }
+    support::assert_no_format_prints_a_secret(&dir, &secrets);
     let out = keyflare()
         .arg("scan")
         .arg(&dir)

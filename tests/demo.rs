@@ -67,7 +67,7 @@ fn built_in_demo_is_examples_demo() {
         }
     }
     on_disk.sort();
-    let mut built_in: Vec<String> = keyflare::demo::FILES
+    let mut built_in: Vec<String> = keyflare::pipeline::demo::FILES
         .iter()
         .map(|(p, _)| p.to_string())
         .collect();

@@ -4,7 +4,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 use support::keyflare;
@@ -24,46 +23,8 @@ struct Repo {
     dir: PathBuf,
 }
 
-/// An empty global git configuration: not /dev/null, which is not always
-/// an empty character device in shared sandboxes.
-fn empty_config() -> PathBuf {
-    let p = std::env::temp_dir().join("keyflare-git-tests.gitconfig");
-    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
-        std::fs::write(&p, "").expect("write empty git config");
-    }
-    p
-}
-
 fn git_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(["-c", "protocol.file.allow=always"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", empty_config())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_AUTHOR_DATE", DATE)
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_COMMITTER_DATE", DATE)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    support::git_at(dir, DATE, args)
 }
 
 impl Repo {

@@ -10,20 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{assert_no_secret, fixture_tree, fixtures, keyflare};
-
-fn json_scan(dir: &Path, extra: &[&str]) -> (Value, i32) {
-    let out = keyflare()
-        .arg("scan")
-        .arg(dir)
-        .args(["--format", "json"])
-        .args(extra)
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("run");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json output");
-    (v, out.status.code().unwrap_or(-1))
-}
+use support::{fixture_tree, fixtures, json_scan, keyflare};
 
 /// (path, line, column, rule, decoded)
 type Row = (String, u64, u64, String, Option<String>);
@@ -179,17 +166,7 @@ fn decoded_secrets_are_redacted_and_say_how_they_were_decoded() {
     let (_t, dir) = fixture_tree("hiding");
     let secrets = secrets();
     assert!(secrets.len() >= 20);
-    for format in ["text", "json", "sarif"] {
-        let out = keyflare()
-            .arg("scan")
-            .arg(&dir)
-            .args(["--format", format])
-            .output()
-            .expect("run");
-        assert_eq!(out.status.code(), Some(1));
-        assert_no_secret(&out.stdout, &secrets, &format!("{format} stdout"));
-        assert_no_secret(&out.stderr, &secrets, &format!("{format} stderr"));
-    }
+    support::assert_no_format_prints_a_secret(&dir, &secrets);
     let out = keyflare().arg("scan").arg(&dir).output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     for note in [
@@ -307,7 +284,7 @@ fn scan_blob_expands_archives_for_any_source() {
     w.write_all(format!("CLOUDFLARE_API_TOKEN={token}\n").as_bytes())
         .expect("write");
     let data = w.finish().expect("finish").into_inner();
-    let blob = keyflare::blob::Blob {
+    let blob = keyflare::source::blob::Blob {
         path: "vendor/site.zip".into(),
         data,
     };

@@ -4,7 +4,7 @@
 //! find (same secret), and none of their negatives. Where keyflare disagrees
 //! on purpose (a bad checksum, an undocumented layout), the case says so.
 
-use keyflare::blob::Blob;
+use keyflare::source::blob::Blob;
 use keyflare::source::Stats;
 use keyflare::{RuleSet, ScanOptions, Scanner};
 use serde_json::Value;

@@ -17,9 +17,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use keyflare::blob::Blob;
-use keyflare::decode::{base64_any, is_tunnel_token};
+use keyflare::kernel::base64::base64_any;
 use keyflare::matcher::{crc32_suffix_ok, looks_like_placeholder, Match, Matcher};
+use keyflare::rules::credibility::is_tunnel_token;
+use keyflare::source::blob::Blob;
 use keyflare::RuleSet;
 use proptest::prelude::*;
 use proptest::sample::select;

@@ -10,12 +10,12 @@
 
 mod support;
 
-use keyflare::blob::Blob;
-use keyflare::credibility::{is_cut, like_key, word_share};
-use keyflare::examples::Examples;
 use keyflare::finding::{Finding, FindingClass};
 use keyflare::matcher::{looks_like_placeholder, shannon_entropy};
+use keyflare::pipeline::filter::examples::Examples;
+use keyflare::rules::credibility::{is_cut, like_key, word_share};
 use keyflare::rules::{RuleSet, Severity};
+use keyflare::source::blob::Blob;
 use keyflare::source::Stats;
 use keyflare::{ScanOptions, Scanner};
 use support::keyflare;

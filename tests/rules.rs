@@ -1,6 +1,7 @@
 //! Every rule against its own examples, and the rule set's invariants.
 
-use keyflare::rules::{check_examples, RuleKind, RuleSet};
+use keyflare::pipeline::rules_check::check_examples;
+use keyflare::rules::{RuleKind, RuleSet};
 
 #[test]
 fn every_rule_passes_its_examples_and_negative_examples() {

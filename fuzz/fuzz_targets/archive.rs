@@ -7,8 +7,8 @@
 
 use std::sync::OnceLock;
 
-use keyflare::archive::{detect, expand, ArchiveLimits, Budget, Kind};
-use keyflare::blob::Blob;
+use keyflare::scan::archive::{detect, expand, ArchiveLimits, Budget, Kind};
+use keyflare::source::blob::Blob;
 use keyflare::source::Stats;
 use keyflare::{RuleSet, ScanOptions, Scanner};
 use libfuzzer_sys::fuzz_target;
@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         let budget = Budget::new(&limits);
         let mut members = 0u64;
         let mut bytes = 0u64;
-        let mut visit = |m: keyflare::archive::Member| {
+        let mut visit = |m: keyflare::scan::archive::Member| {
             assert!(m.path.starts_with("up.zip!"), "{:?}", m.path);
             assert!(m.data.len() as u64 <= limits.max_member_bytes);
             members += 1;

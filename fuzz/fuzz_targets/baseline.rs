@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use keyflare::baseline::Baseline;
+use keyflare::pipeline::filter::baseline::Baseline;
 use libfuzzer_sys::fuzz_target;
 
 /// One scratch file per fuzzing process (workers run in parallel).

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use keyflare::config::Config;
+use keyflare::pipeline::filter::config::Config;
 use keyflare::RuleSet;
 use libfuzzer_sys::fuzz_target;
 

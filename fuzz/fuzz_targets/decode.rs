@@ -3,8 +3,9 @@
 //! panic or allocate much more than its input.
 #![no_main]
 
-use keyflare::blob::utf16_to_utf8;
-use keyflare::decode::{base64_any, is_tunnel_token};
+use keyflare::source::blob::utf16_to_utf8;
+use keyflare::kernel::base64::base64_any;
+use keyflare::rules::credibility::is_tunnel_token;
 use keyflare::matcher::crc32_suffix_ok;
 use libfuzzer_sys::fuzz_target;
 

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use keyflare::blob::Blob;
+use keyflare::source::blob::Blob;
 use keyflare::source::Stats;
 use keyflare::{RuleSet, ScanOptions, Scanner};
 use libfuzzer_sys::fuzz_target;

@@ -1,6 +1,8 @@
 //! GitHub workflow commands: one `::error`/`::warning` annotation per finding,
 //! shown on the pull request's diff. They work where SARIF upload does not
 //! (private repositories without code scanning, pull requests from forks).
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use std::fmt::Write;
 

@@ -1,4 +1,6 @@
 //! The JSON report: `{"version", "findings", "summary", "warnings", "notices"}`.
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use serde::Serialize;
 

@@ -1,6 +1,8 @@
 //! The Markdown report: for a GitHub job summary, an issue or a wiki. One row
 //! per credential (a secret in five places is one problem with five
 //! locations), live ones first, then what to do.
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use std::fmt::Write;
 

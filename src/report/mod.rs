@@ -1,12 +1,14 @@
 //! Reporters: render a scan's findings as text, JSON or SARIF, and an
-//! audit ([`crate::audit::Audit`]) as Markdown or HTML.
+//! audit ([`crate::outcome::audit::Audit`]) as Markdown or HTML.
 //!
 //! Rendering is pure (findings in, bytes out); [`write_output`] puts the bytes
 //! on stdout or, atomically, in a file. Secrets are shown redacted unless the
 //! caller asks for `no_redact`.
+//!
+//! Stage: report, the last one. It never scans, filters or verifies; only
+//! [`write_output`] writes.
 
-mod audit_html;
-mod audit_markdown;
+mod audit;
 mod github;
 mod json;
 mod markdown;
@@ -15,176 +17,11 @@ mod text;
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-use serde::Serialize;
 
 use crate::error::Error;
 use crate::finding::{Finding, FindingClass};
+pub use crate::outcome::{ClassCounts, Report, Summary};
 use crate::rules::{RuleSet, Severity};
-use crate::source::Stats;
-
-/// The result of a scan: findings and what was scanned.
-#[derive(Debug)]
-pub struct Report {
-    /// Sorted by path, line, column.
-    pub findings: Vec<Finding>,
-    /// Counts for the closing summary.
-    pub summary: Summary,
-    /// Things that could not be read; the scan went on without them.
-    pub warnings: Vec<String>,
-    /// Notes about what the scan covered (partial history, skipped submodules...).
-    pub notices: Vec<String>,
-}
-
-/// What was scanned and found.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Summary {
-    /// "tree", "git", "range" or "staged".
-    pub source: String,
-    /// Files (or blobs) scanned.
-    pub files_scanned: u64,
-    /// Their bytes.
-    pub bytes_scanned: u64,
-    /// Files skipped for exceeding --max-file-size.
-    pub skipped_too_large: u64,
-    /// FIFOs, sockets, devices and symlinks skipped.
-    pub skipped_special: u64,
-    /// Members of archives scanned.
-    pub archive_members: u64,
-    /// Encoded values (base64, percent, escapes) decoded and scanned.
-    pub decoded_values: u64,
-    /// Unreadable files or objects.
-    pub errors: u64,
-    /// Number of findings.
-    pub findings: usize,
-    /// Distinct credentials (rule + secret) among them: the leaks.
-    pub credentials: usize,
-    /// Distinct documented example values among them (not leaks).
-    pub examples: usize,
-    /// Hygiene notes among them (not leaks), one per place.
-    pub notes: usize,
-    /// Findings per severity.
-    pub critical: usize,
-    /// Findings per severity.
-    pub high: usize,
-    /// Findings per severity.
-    pub medium: usize,
-    /// Findings per severity.
-    pub low: usize,
-    /// Wall time of the scan.
-    pub duration_ms: u64,
-}
-
-impl Report {
-    /// Sorts the findings and fills the summary from the source's stats.
-    pub fn new(mut findings: Vec<Finding>, stats: &Stats, source: &str, took: Duration) -> Report {
-        findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-        });
-        let warnings = stats.warnings.lock().map(|w| w.clone()).unwrap_or_default();
-        let mut summary = Summary {
-            source: source.to_string(),
-            files_scanned: stats.blobs.load(Ordering::Relaxed),
-            bytes_scanned: stats.bytes.load(Ordering::Relaxed),
-            skipped_too_large: stats.skipped_large.load(Ordering::Relaxed),
-            skipped_special: stats.skipped_special.load(Ordering::Relaxed),
-            archive_members: stats.archive_members.load(Ordering::Relaxed),
-            decoded_values: stats.decoded_values.load(Ordering::Relaxed),
-            errors: warnings.len() as u64,
-            duration_ms: took.as_millis() as u64,
-            ..Summary::default()
-        };
-        summary.recount(&findings);
-        Report {
-            findings,
-            summary,
-            warnings,
-            notices: Vec::new(),
-        }
-    }
-}
-
-impl Summary {
-    /// Recomputes the finding counts (after filtering or verification).
-    pub fn recount(&mut self, findings: &[Finding]) {
-        self.findings = findings.len();
-        let classes = ClassCounts::of(findings);
-        self.credentials = classes.credentials;
-        self.examples = classes.examples;
-        self.notes = classes.notes;
-        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-        self.critical = count(Severity::Critical);
-        self.high = count(Severity::High);
-        self.medium = count(Severity::Medium);
-        self.low = count(Severity::Low);
-    }
-}
-
-/// How many of each class a report holds: credentials and documented
-/// examples as distinct values (a secret in five places is one credential),
-/// notes one per place.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ClassCounts {
-    /// Distinct credentials.
-    pub credentials: usize,
-    /// Distinct documented example values.
-    pub examples: usize,
-    /// Notes.
-    pub notes: usize,
-}
-
-impl ClassCounts {
-    /// Counts `findings`.
-    pub fn of(findings: &[Finding]) -> ClassCounts {
-        let mut seen = std::collections::HashSet::new();
-        let mut c = ClassCounts::default();
-        for f in findings {
-            match f.class() {
-                FindingClass::Note => c.notes += 1,
-                FindingClass::Credential if seen.insert(f.fingerprint.as_str()) => {
-                    c.credentials += 1
-                }
-                FindingClass::Example if seen.insert(f.fingerprint.as_str()) => c.examples += 1,
-                _ => {}
-            }
-        }
-        c
-    }
-
-    /// "2 credentials, 1 documented example, 3 notes": credentials always
-    /// ("no credentials"), the others when there are any.
-    pub fn describe(&self) -> String {
-        let credentials = match self.credentials {
-            0 => "no credentials".to_string(),
-            1 => "1 credential".to_string(),
-            n => format!("{n} credentials"),
-        };
-        match self.others() {
-            Some(others) => format!("{credentials}, {others}"),
-            None => credentials,
-        }
-    }
-
-    /// "1 documented example, 3 notes", or None when there are neither.
-    pub fn others(&self) -> Option<String> {
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        let mut parts = Vec::new();
-        if self.examples > 0 {
-            parts.push(plural(
-                self.examples,
-                "documented example",
-                "documented examples",
-            ));
-        }
-        if self.notes > 0 {
-            parts.push(plural(self.notes, "note", "notes"));
-        }
-        (!parts.is_empty()).then(|| parts.join(", "))
-    }
-}
 
 /// What reports call a finding's matched text: "secret" for a credential,
 /// "example value" for a documented example, and for a note what the rule
@@ -284,14 +121,14 @@ pub enum AuditFormat {
 /// Renders an audit as Markdown or HTML. JSON and SARIF give `None`: they
 /// go through [`render`] with the merged findings, as `scan` writes them.
 pub fn render_audit(
-    audit: &crate::audit::Audit,
+    audit: &crate::outcome::audit::Audit,
     rules: &RuleSet,
     format: AuditFormat,
     no_redact: bool,
 ) -> Option<Vec<u8>> {
     match format {
-        AuditFormat::Markdown => Some(audit_markdown::render(audit, rules, no_redact)),
-        AuditFormat::Html => Some(audit_html::render(audit, rules, no_redact)),
+        AuditFormat::Markdown => Some(audit::markdown::render(audit, rules, no_redact)),
+        AuditFormat::Html => Some(audit::html::render(audit, rules, no_redact)),
         AuditFormat::Json | AuditFormat::Sarif => None,
     }
 }
@@ -415,6 +252,8 @@ pub fn write_output(bytes: &[u8], path: Option<&Path>) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::matcher::Match;
+    use crate::source::Stats;
+    use std::time::Duration;
 
     /// One finding of `rule_id` at `path`, a documented example if `source`.
     fn finding(rules: &RuleSet, rule_id: &str, secret: &str, source: Option<&str>) -> Finding {

@@ -2,6 +2,8 @@
 //! its help and `security-severity`, every result with a relative URI, a
 //! region and partial fingerprints. At most [`MAX_RESULTS`] results are kept
 //! (GitHub drops the rest): the most urgent ones, with a notification saying so.
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use std::collections::{BTreeMap, HashMap};
 

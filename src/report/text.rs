@@ -1,5 +1,7 @@
 //! The human report: findings grouped by file, live credentials first, each
 //! with its redacted secret and a one-line fix, then a summary line.
+//!
+//! Stage: report. Pure: it never scans, filters or verifies.
 
 use std::fmt::Write;
 

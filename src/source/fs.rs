@@ -6,6 +6,8 @@
 //! are opened non-blocking and re-checked after opening), never follows
 //! symlinks (so loops cannot happen), never memory-maps (a file that changes
 //! during the scan cannot crash it), and never reads more than the size limit.
+//!
+//! Stage: source. It hands out bytes; it never matches, filters or reports.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -16,8 +18,12 @@ use std::sync::atomic::Ordering;
 use ignore::{WalkBuilder, WalkState};
 
 use super::Stats;
-use crate::blob::Blob;
 use crate::error::Error;
+use crate::source::blob::Blob;
+
+/// Files larger than this are opened rather than read whole: the scan stage
+/// reads them in chunks.
+pub const LARGE_FILE: u64 = 16 << 20;
 
 /// O_NONBLOCK (not in std): 0o4000 on Linux, 4 on macOS and the BSDs.
 #[cfg(target_os = "linux")]
@@ -44,7 +50,7 @@ pub struct FsOptions {
 pub enum Entry {
     /// Read whole.
     Whole(Blob),
-    /// Larger than [`crate::large::LARGE_FILE`]: opened, to be read in chunks.
+    /// Larger than [`LARGE_FILE`]: opened, to be read in chunks.
     Large {
         /// As for [`Blob::path`].
         path: String,
@@ -177,7 +183,7 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
     if meta.len() > limit {
         return Ok(Read_::TooLarge);
     }
-    if meta.len() > crate::large::LARGE_FILE {
+    if meta.len() > LARGE_FILE {
         return Ok(Read_::Large(file, meta.len()));
     }
     let mut data = Vec::with_capacity(meta.len() as usize);

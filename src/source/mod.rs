@@ -1,5 +1,9 @@
 //! Sources: where blobs come from (a working tree, git history). Each source
 //! reads bytes and hands blobs to a callback; it never matches or reports.
+//!
+//! Stage: source, the first one. Sources never match, filter or report.
+
+pub mod blob;
 
 pub mod fs;
 pub mod git;

@@ -87,3 +87,79 @@ pub fn user_token(seed: u32, salt: u32) -> String {
         .collect();
     format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()))
 }
+
+/// `keyflare scan DIR --format json EXTRA...`: the report and the exit code.
+pub fn json_scan(dir: &Path, extra: &[&str]) -> (serde_json::Value, i32) {
+    let out = keyflare()
+        .arg("scan")
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    (v, out.status.code().unwrap_or(-1))
+}
+
+/// Scans `dir` in the text, JSON and SARIF formats (redacted, the default)
+/// and asserts that each finds something (exit 1) and that neither its
+/// stdout nor its stderr shows any of `secrets`.
+pub fn assert_no_format_prints_a_secret(dir: &Path, secrets: &[String]) {
+    for format in ["text", "json", "sarif"] {
+        let out = keyflare()
+            .arg("scan")
+            .arg(dir)
+            .args(["--format", format])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1));
+        assert_no_secret(&out.stdout, secrets, &format!("{format} stdout"));
+        assert_no_secret(&out.stderr, secrets, &format!("{format} stderr"));
+    }
+}
+
+/// An empty global git configuration: not /dev/null, which is not always
+/// an empty character device in shared sandboxes.
+pub fn empty_git_config() -> PathBuf {
+    let p = std::env::temp_dir().join("keyflare-tests.gitconfig");
+    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
+        std::fs::write(&p, "").expect("write empty git config");
+    }
+    p
+}
+
+/// git in `dir`, isolated from the user's configuration and environment,
+/// author and committer pinned, both dated `date`. Panics if git fails;
+/// returns its trimmed stdout.
+pub fn git_at(dir: &Path, date: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(["-c", "protocol.file.allow=always"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", empty_git_config())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_NAME", "Test Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("GIT_COMMITTER_DATE", date)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -9,6 +9,8 @@
 //! adds nothing. Only the blobs that differ are read, never whole trees
 //! (except [`tree_contains`], which the caller uses only when there are
 //! candidates to check).
+//!
+//! Stage: source. It hands out bytes; it never matches, filters or reports.
 
 use std::collections::HashSet;
 use std::ops::Range;

@@ -7,6 +7,8 @@
 //! goes through `git2` like any other repository. The clone is bare and
 //! holds every ref (`--mirror`), and the temporary directory is removed
 //! when the returned [`tempfile::TempDir`] is dropped, on success or error.
+//!
+//! Stage: source. It fetches; it never matches, filters or reports.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

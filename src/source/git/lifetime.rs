@@ -8,6 +8,8 @@
 //! to zero the commit removed it; when it rises again the removal is void.
 //! The caller says which blobs hold which secrets (it matched them); this
 //! module never matches.
+//!
+//! Stage: source. It reads trees; it never matches, filters or reports.
 
 use std::collections::HashMap;
 

@@ -13,6 +13,8 @@
 //! one object lookup in the pack index, and spawning `git` per object or
 //! parsing its output would only be slower. Objects that cannot be read
 //! become warnings in [`Stats`]; the scan goes on without them.
+//!
+//! Stage: source. It hands out bytes; it never matches, filters or reports.
 
 pub mod changes;
 pub mod clone;

@@ -26,7 +26,7 @@ ALNUM = string.ascii_letters + string.digits
 LOWER_EXT = string.ascii_lowercase + string.digits + "_-"   # gitleaks AlphaNumericExtendedShort
 MIXED_EXT = ALNUM + "_-"
 
-# keyflare's own credibility filters (src/matcher.rs looks_like_placeholder,
+# keyflare's own credibility filters (src/matcher/credible.rs looks_like_placeholder,
 # min_entropy in rules/cloudflare.toml): generated values must pass them, or a
 # miss would say nothing about the text form.
 WORDS = ["example", "your", "xxxx", "placeholder", "redacted", "changeme", "change_me",

@@ -1,0 +1,86 @@
+//! Command line, `audit`: flags and configuration into the audit driver,
+//! then the audit renderers and the exit code.
+
+use std::path::PathBuf;
+
+use super::args::{verifier, AuditArgs};
+use super::exit::exit_code;
+use crate::error::Error;
+use crate::pipeline::filter::baseline::Baseline;
+use crate::pipeline::filter::config::{Config, FailPolicy};
+use crate::pipeline::filter::{self, note_options};
+use crate::report::{self, AuditFormat, Format, RenderOptions};
+use crate::rules::RuleSet;
+
+pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
+    let local = (!crate::source::git::clone::is_url(&args.target))
+        .then(|| PathBuf::from(&args.target))
+        .filter(|p| p.is_dir());
+    let config = Config::load(args.config.as_deref(), local.as_deref())?;
+    let mut rules = RuleSet::builtin()?;
+    config.apply_to_rules(&mut rules)?;
+    if config.verify == Some(true) && !args.verify.no_verify {
+        args.verify.verify = true;
+    }
+    let verifier = verifier(&args.verify)?;
+    let opts = crate::pipeline::audit::AuditOptions {
+        target: args.target.clone(),
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        respect_ignore: !args.no_ignore,
+        exclude: config.exclude.clone(),
+        scan: crate::scan::ScanOptions {
+            archive_limits: crate::scan::archive::ArchiveLimits {
+                max_member_bytes: args.max_file_size,
+                ..crate::scan::archive::ArchiveLimits::default()
+            },
+            ..crate::scan::ScanOptions::default()
+        },
+    };
+    let notes = note_options(
+        config.vendored_notes == Some(true),
+        local.as_slice(),
+        local.is_some(),
+    );
+    // The configuration's baseline applies as in `scan` (audit has no flag).
+    let baseline = match &config.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    // Documented examples are marked as in `scan` (the config's
+    // `strict_examples` applies; audit has no flag).
+    let examples = crate::pipeline::filter::examples::Examples::builtin()?;
+    let strict = config.strict_examples == Some(true);
+    let (audit, merged) = crate::pipeline::audit::audit(&opts, &rules, verifier.as_ref(), |r| {
+        if let Some(notice) = examples.mark(&mut r.findings, strict) {
+            r.notices.push(notice);
+        }
+        filter::apply(r, &config, &rules, &notes, baseline.as_ref())
+    })?;
+    if !args.quiet {
+        for w in &merged.warnings {
+            // Warnings name files from the scanned tree: escape control
+            // characters so a file name cannot drive the terminal.
+            eprintln!("keyflare: warning: {}", crate::finding::printable_path(w));
+        }
+    }
+    let bytes = match report::render_audit(&audit, &rules, args.format, args.no_redact) {
+        Some(b) => b,
+        None => {
+            let opts = RenderOptions {
+                format: if args.format == AuditFormat::Sarif {
+                    Format::Sarif
+                } else {
+                    Format::Json
+                },
+                no_redact: args.no_redact,
+                color: false,
+                root: local.filter(|_| audit.worktree),
+                brief: false,
+            };
+            report::render(&merged, &rules, &opts)?
+        }
+    };
+    report::write_output(&bytes, args.output.as_deref())?;
+    Ok(exit_code(&merged, FailPolicy::default()))
+}

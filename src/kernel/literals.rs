@@ -1,0 +1,567 @@
+//! A few short words found wherever they occur, whatever their ASCII case:
+//! the anchor search that every blob goes through (see `matcher`), so one
+//! of the hot loops of a scan.
+//!
+//! With AVX2, 32 positions are tested at once by the method of Hyperscan's
+//! "Teddy": each word is put in one of eight buckets, and for each of a
+//! word's first four bytes two 16-entry tables, one per nibble, give the
+//! buckets with a word that may have that byte there. A position where the
+//! four bytes agree on a bucket is verified against that bucket's words.
+//! Case is folded into the tables (both cases of a letter share its low
+//! nibble, and both high nibbles are marked), so the text is searched as it
+//! is. Elsewhere the text is lowercased a chunk at a time and searched by
+//! aho-corasick.
+//!
+//! Kernel: imports nothing from the crate; knows no rule, blob or finding.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// Text is lowercased in chunks of this size for the portable search and
+/// the keyword checks: small enough to stay in cache, large enough that the
+/// searchers' start-up costs nothing.
+pub(crate) const LOWERED_CHUNK: usize = 32 * 1024;
+
+/// A lowercased word, recognised in text whatever its ASCII case, its first
+/// 16 bytes in one comparison (candidates are verified by the thousand in
+/// text that says `cloudflare` on every line).
+pub struct Word {
+    text: String,
+    /// The first 16 bytes, little-endian, zero past the end of the word.
+    head: u128,
+    /// 0x20 at the head's letters: OR-ed into the text, it lowercases them.
+    fold: u128,
+    /// 0xFF over the head's bytes.
+    mask: u128,
+}
+
+impl Word {
+    /// `word`, lowercased.
+    pub fn new(word: &str) -> Word {
+        let text = word.to_ascii_lowercase();
+        let bytes = text.as_bytes();
+        let (mut head, mut fold, mut mask) = ([0u8; 16], [0u8; 16], [0u8; 16]);
+        for (i, &b) in bytes.iter().take(16).enumerate() {
+            head[i] = b;
+            fold[i] = if b.is_ascii_lowercase() { 0x20 } else { 0 };
+            mask[i] = 0xff;
+        }
+        Word {
+            text,
+            head: u128::from_le_bytes(head),
+            fold: u128::from_le_bytes(fold),
+            mask: u128::from_le_bytes(mask),
+        }
+    }
+
+    /// The word, lowercased.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The word's bytes, lowercased.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// True if the word occurs at `text[at..]`, in any ASCII case.
+    pub fn is_at(&self, text: &[u8], at: usize) -> bool {
+        let Some(here) = text.get(at..at + self.text.len()) else {
+            return false;
+        };
+        match text[at..].first_chunk::<16>() {
+            Some(&block) => {
+                let block = u128::from_le_bytes(block);
+                (block | self.fold) & self.mask == self.head
+                    && here
+                        .get(16..)
+                        .is_none_or(|rest| rest.eq_ignore_ascii_case(&self.as_bytes()[16..]))
+            }
+            None => here.eq_ignore_ascii_case(self.as_bytes()),
+        }
+    }
+}
+
+/// Lowercased words, found wherever they occur in text in any ASCII case.
+pub struct Literals {
+    words: Vec<Word>,
+    search: Search,
+}
+
+enum Search {
+    #[cfg(target_arch = "x86_64")]
+    Simd(Box<Teddy>),
+    Lowered {
+        automaton: AhoCorasick,
+        /// For each word, the other words that begin it: the leftmost-longest
+        /// search reports one word per position, and these are there too.
+        prefixes: Vec<Vec<usize>>,
+        longest: usize,
+    },
+}
+
+impl Literals {
+    /// A search for `words` (none of them empty); `automaton` is the kind
+    /// of automaton the portable search builds.
+    pub fn new(words: &[&str], automaton: Option<AhoCorasickKind>) -> Literals {
+        let words: Vec<Word> = words.iter().map(|w| Word::new(w)).collect();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && words.len() <= 4 * BUCKETS {
+            let search = Search::Simd(Box::new(Teddy::new(&words)));
+            return Literals { words, search };
+        }
+        let search = Literals::lowered(&words, automaton);
+        Literals { words, search }
+    }
+
+    fn lowered(words: &[Word], automaton: Option<AhoCorasickKind>) -> Search {
+        let words: Vec<&[u8]> = words.iter().map(Word::as_bytes).collect();
+        let prefixes = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                (0..words.len())
+                    .filter(|&j| j != i && w.starts_with(words[j]))
+                    .collect()
+            })
+            .collect();
+        // Leftmost (not standard) semantics: only those get the SIMD search.
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(automaton)
+            .build(&words)
+            .expect("words are plain literals");
+        let longest = words.iter().map(|w| w.len()).max().unwrap_or(0);
+        Search::Lowered {
+            automaton,
+            prefixes,
+            longest,
+        }
+    }
+
+    /// How many words there are.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Calls `found(word, position)` once for each occurrence of each word
+    /// in `text`, until it returns true. Returns true if it did.
+    pub fn for_each(&self, text: &[u8], mut found: impl FnMut(usize, usize) -> bool) -> bool {
+        match &self.search {
+            // SAFETY: `Simd` is only built where AVX2 was detected.
+            #[cfg(target_arch = "x86_64")]
+            Search::Simd(teddy) => unsafe { teddy.search(&self.words, text, &mut found) },
+            Search::Lowered {
+                automaton,
+                prefixes,
+                longest,
+            } => {
+                let overlap = longest.saturating_sub(1);
+                for_each_lowered(text, overlap, |from, chunk| {
+                    // What ends before `overlap` was found in the chunk before.
+                    let fresh = if from == 0 { 0 } else { overlap };
+                    let mut input = aho_corasick::Input::new(chunk);
+                    while let Some(m) = automaton.find(input.clone()) {
+                        let w = m.pattern().as_usize();
+                        for &w in std::iter::once(&w).chain(&prefixes[w]) {
+                            if m.start() + self.words[w].as_bytes().len() > fresh
+                                && found(w, from + m.start())
+                            {
+                                return true;
+                            }
+                        }
+                        input.set_start(m.start() + 1);
+                    }
+                    false
+                })
+            }
+        }
+    }
+
+    /// True if the portable search is in use (for tests).
+    #[cfg(test)]
+    fn is_simd(&self) -> bool {
+        !matches!(self.search, Search::Lowered { .. })
+    }
+}
+
+/// Calls `f(start, chunk)` with `data` lowercased a chunk at a time, in a
+/// buffer kept per thread; each chunk starts `overlap` bytes before the end
+/// of the one before, so that no word that long is cut in two. Stops when
+/// `f` returns true, and returns true if it did.
+pub fn for_each_lowered(
+    data: &[u8],
+    overlap: usize,
+    mut f: impl FnMut(usize, &[u8]) -> bool,
+) -> bool {
+    thread_local! {
+        static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LOWER.with(|cell| {
+        // A call from inside `f` (there is none today) gets a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let lower = match borrowed.as_mut() {
+            Ok(buf) => &mut **buf,
+            Err(_) => &mut own,
+        };
+        lower.resize(LOWERED_CHUNK + overlap, 0);
+        let mut start = 0;
+        while start < data.len() {
+            let from = start.saturating_sub(overlap);
+            let to = (start + LOWERED_CHUNK).min(data.len());
+            let n = to - from;
+            lower[..n].copy_from_slice(&data[from..to]);
+            lower[..n].make_ascii_lowercase();
+            if f(from, &lower[..n]) {
+                return true;
+            }
+            start = to;
+        }
+        false
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+const BUCKETS: usize = 8;
+/// How many leading bytes of a word the tables test.
+#[cfg(target_arch = "x86_64")]
+const FINGERPRINT: usize = 4;
+
+#[cfg(target_arch = "x86_64")]
+struct Teddy {
+    /// Per fingerprint byte: per low nibble, the buckets with a word that
+    /// may have a byte with that low nibble there; repeated for both 16-byte
+    /// lanes.
+    low: [[u8; 32]; FINGERPRINT],
+    /// The same per high nibble.
+    high: [[u8; 32]; FINGERPRINT],
+    /// The words in each bucket.
+    buckets: [Vec<usize>; BUCKETS],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Teddy {
+    fn new(words: &[Word]) -> Teddy {
+        let words: Vec<&[u8]> = words.iter().map(Word::as_bytes).collect();
+        let mut buckets: [Vec<usize>; BUCKETS] = Default::default();
+        // A word shorter than the fingerprint lets any byte through where it
+        // has none, and so does every word in its bucket: short words get
+        // buckets of their own. The others share the rest, words alike in
+        // their first bytes together.
+        // Short words beyond seven share the last bucket with the rest.
+        let (short, mut long): (Vec<usize>, Vec<usize>) =
+            (0..words.len()).partition(|&i| words[i].len() < FINGERPRINT);
+        long.sort_by_key(|&i| &words[i][..FINGERPRINT]);
+        let short_buckets = short.len().min(BUCKETS - 1);
+        for (n, &i) in short.iter().enumerate() {
+            buckets[n.min(BUCKETS - 1)].push(i);
+        }
+        let shared = BUCKETS - short_buckets;
+        let per_bucket = long.len().div_ceil(shared).max(1);
+        for (n, &i) in long.iter().enumerate() {
+            buckets[short_buckets + n / per_bucket].push(i);
+        }
+        let (mut low, mut high) = ([[0u8; 32]; FINGERPRINT], [[0u8; 32]; FINGERPRINT]);
+        for (b, members) in buckets.iter().enumerate() {
+            let bit = 1u8 << b;
+            for &i in members {
+                for j in 0..FINGERPRINT {
+                    let (lows, highs): (Vec<usize>, Vec<usize>) = match words[i].get(j) {
+                        None => ((0..16).collect(), (0..16).collect()),
+                        Some(&c) if c.is_ascii_lowercase() => (
+                            vec![usize::from(c & 15)],
+                            vec![usize::from(c >> 4), usize::from((c ^ 0x20) >> 4)],
+                        ),
+                        Some(&c) => (vec![usize::from(c & 15)], vec![usize::from(c >> 4)]),
+                    };
+                    for n in lows {
+                        low[j][n] |= bit;
+                        low[j][16 + n] |= bit;
+                    }
+                    for n in highs {
+                        high[j][n] |= bit;
+                        high[j][16 + n] |= bit;
+                    }
+                }
+            }
+        }
+        Teddy { low, high, buckets }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn search(
+        &self,
+        words: &[Word],
+        text: &[u8],
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        use std::arch::x86_64::*;
+        let table = |t: &[u8; 32]| _mm256_loadu_si256(t.as_ptr().cast());
+        let low = self.low.each_ref().map(table);
+        let high = self.high.each_ref().map(table);
+        let nibble = _mm256_set1_epi8(0x0f);
+        // Each block is loaded once: byte i's verdict for fingerprint byte j
+        // joins those of bytes i - 3 + j, shifted in from the block before
+        // where i is small, so bit b of `agree[i]` says that a word of bucket
+        // b may start at i - 3.
+        let mut before = [_mm256_setzero_si256(); FINGERPRINT - 1];
+        let mut at = 0;
+        while at + 32 <= text.len() {
+            let bytes = _mm256_loadu_si256(text[at..at + 32].as_ptr().cast());
+            let lo_nibble = _mm256_and_si256(bytes, nibble);
+            let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+            let verdict = |j: usize| {
+                _mm256_and_si256(
+                    _mm256_shuffle_epi8(low[j], lo_nibble),
+                    _mm256_shuffle_epi8(high[j], hi_nibble),
+                )
+            };
+            let now = [verdict(0), verdict(1), verdict(2)];
+            // Byte i of `shift_in::<16 - k>(now, before)` is byte i - k of
+            // the two blocks end to end.
+            let agree = _mm256_and_si256(
+                _mm256_and_si256(
+                    shift_in::<13>(now[0], before[0]),
+                    shift_in::<14>(now[1], before[1]),
+                ),
+                _mm256_and_si256(shift_in::<15>(now[2], before[2]), verdict(3)),
+            );
+            before = now;
+            let none = _mm256_cmpeq_epi8(agree, _mm256_setzero_si256());
+            let mut hits = !(_mm256_movemask_epi8(none) as u32);
+            if hits != 0 {
+                let mut buckets = [0u8; 32];
+                _mm256_storeu_si256(buckets.as_mut_ptr().cast(), agree);
+                while hits != 0 {
+                    let t = hits.trailing_zeros() as usize;
+                    let start = at + t - (FINGERPRINT - 1);
+                    if self.verify(words, text, start, buckets[t], found) {
+                        return true;
+                    }
+                    hits &= hits - 1;
+                }
+            }
+            at += 32;
+        }
+        // Starts whose fingerprint reaches past the last whole block.
+        for i in at.saturating_sub(FINGERPRINT - 1)..text.len() {
+            // Past the end of the text any byte may be: `verify` measures.
+            let mut agree = u8::MAX;
+            for (j, &c) in text[i..].iter().take(FINGERPRINT).enumerate() {
+                agree &= self.low[j][usize::from(c & 15)] & self.high[j][usize::from(c >> 4)];
+            }
+            if agree != 0 && self.verify(words, text, i, agree, found) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Reports the words of `buckets` that occur at `at`.
+    fn verify(
+        &self,
+        words: &[Word],
+        text: &[u8],
+        at: usize,
+        mut buckets: u8,
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        while buckets != 0 {
+            let b = buckets.trailing_zeros() as usize;
+            for &i in &self.buckets[b] {
+                if words[i].is_at(text, at) && found(i, at) {
+                    return true;
+                }
+            }
+            buckets &= buckets - 1;
+        }
+        false
+    }
+}
+
+/// Byte i of the result is byte i + SHIFT - 16 of `now`, reaching back
+/// into `before` (the block before it) where that is negative.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn shift_in<const SHIFT: i32>(
+    now: std::arch::x86_64::__m256i,
+    before: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    // alignr shifts within each 16-byte lane: pair each lane of `now` with
+    // the 16 bytes before it.
+    let lanes_before = _mm256_permute2x128_si256::<0x21>(before, now);
+    _mm256_alignr_epi8::<SHIFT>(now, lanes_before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The portable search, whatever the CPU.
+    fn lowered(words: &[&str]) -> Literals {
+        let words: Vec<Word> = words.iter().map(|w| Word::new(w)).collect();
+        let search = Literals::lowered(&words, None);
+        Literals { words, search }
+    }
+
+    #[test]
+    fn words_compared_whatever_their_case() {
+        let long = "\"cloudflare_account_token\"";
+        for word in ["cf", "x-auth-", "0123456789abcdef", long, "a_@["] {
+            let w = Word::new(word);
+            for text in [
+                word.to_string(),
+                word.to_uppercase(),
+                format!("{word}{}", "x".repeat(20)),
+                format!("{}{}", word.to_uppercase(), "x".repeat(20)),
+            ] {
+                assert!(w.is_at(text.as_bytes(), 0), "{word} in {text}");
+                // One byte changed anywhere, the end cut off, or case folded
+                // where the word has no letter: not the word.
+                for i in 0..word.len() {
+                    let mut other = text.clone().into_bytes();
+                    other[i] ^= if other[i].is_ascii_alphabetic() {
+                        1
+                    } else {
+                        0x20
+                    };
+                    assert!(
+                        !w.is_at(&other, 0),
+                        "{word} in {}",
+                        String::from_utf8_lossy(&other)
+                    );
+                }
+                assert!(!w.is_at(&text.as_bytes()[..word.len() - 1], 0));
+                assert!(!w.is_at(text.as_bytes(), 1));
+            }
+        }
+    }
+
+    /// Every (word, position) the slow way.
+    fn naive(words: &[&str], text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for at in 0..text.len() {
+            for (i, w) in words.iter().enumerate() {
+                if text[at..].len() >= w.len()
+                    && text[at..at + w.len()].eq_ignore_ascii_case(w.as_bytes())
+                {
+                    out.push((i, at));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn every_occurrence_in_any_case() {
+        // Short words, words that begin others, words alike in their first
+        // bytes, a non-letter word, more words than buckets.
+        let words = [
+            "cf",
+            "secret",
+            "cloudflare",
+            "access",
+            "x-auth-",
+            "flarectl",
+            "wrangler",
+            "v1.0-",
+            "eyjhijoi",
+            "0x4aa",
+            ".env",
+            ".dev.vars",
+            "apitoken",
+            "cloud",
+            "secretr2",
+            "a",
+        ];
+        let searches = [Literals::new(&words, None), lowered(&words)];
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            searches[0].is_simd(),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3000 {
+            let mut text = Vec::new();
+            // Long enough to cross the portable search's chunks now and then.
+            let len = if round % 100 == 0 {
+                70_000
+            } else {
+                (next() % 300) as usize
+            };
+            while text.len() < len {
+                let r = next();
+                if r % 7 == 0 {
+                    let w = words[(r >> 8) as usize % words.len()].as_bytes();
+                    text.extend(w.iter().map(|&c| {
+                        if (r >> 20) & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    }));
+                } else {
+                    text.push(b"xyzCFLA-.\xe9\xc3 \n"[(r >> 8) as usize % 12]);
+                }
+            }
+            let want = naive(&words, &text);
+            for search in &searches {
+                let mut got = Vec::new();
+                search.for_each(&text, |w, at| {
+                    got.push((w, at));
+                    false
+                });
+                got.sort_unstable();
+                assert_eq!(got, want, "round {round}, len {}", text.len());
+            }
+        }
+    }
+
+    #[test]
+    fn more_short_words_than_buckets() {
+        // Ten words under the fingerprint: the last bucket takes three, and
+        // the long word too.
+        let words = [
+            "ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st", "secret",
+        ];
+        let text = b"xAbcdEFghIJklMNopQRst secret SeCrEt st qr q".repeat(3);
+        let mut got = Vec::new();
+        Literals::new(&words, None).for_each(&text, |w, at| {
+            got.push((w, at));
+            false
+        });
+        got.sort_unstable();
+        assert_eq!(got, naive(&words, &text));
+    }
+
+    #[test]
+    fn stops_when_asked() {
+        let search = Literals::new(&["ab"], None);
+        let mut n = 0;
+        let stopped = search.for_each(&b"ab ".repeat(100), |_, _| {
+            n += 1;
+            n == 3
+        });
+        assert!(stopped);
+        assert_eq!(n, 3);
+    }
+}

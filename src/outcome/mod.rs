@@ -1,0 +1,176 @@
+//! Outcome: the result of a run ([`Report`], its [`Summary`], and
+//! [`ClassCounts`]), owned by no stage. Sources and the scan stage fill it,
+//! the filters and the verifier amend it, reporters and the exit code read
+//! it. It may not touch a source, the matcher or a renderer: it is data.
+
+pub mod audit;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::finding::{Finding, FindingClass};
+use crate::rules::Severity;
+use crate::source::Stats;
+
+/// The result of a scan: findings and what was scanned.
+#[derive(Debug)]
+pub struct Report {
+    /// Sorted by path, line, column.
+    pub findings: Vec<Finding>,
+    /// Counts for the closing summary.
+    pub summary: Summary,
+    /// Things that could not be read; the scan went on without them.
+    pub warnings: Vec<String>,
+    /// Notes about what the scan covered (partial history, skipped submodules...).
+    pub notices: Vec<String>,
+}
+
+/// What was scanned and found.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    /// "tree", "git", "range" or "staged".
+    pub source: String,
+    /// Files (or blobs) scanned.
+    pub files_scanned: u64,
+    /// Their bytes.
+    pub bytes_scanned: u64,
+    /// Files skipped for exceeding --max-file-size.
+    pub skipped_too_large: u64,
+    /// FIFOs, sockets, devices and symlinks skipped.
+    pub skipped_special: u64,
+    /// Members of archives scanned.
+    pub archive_members: u64,
+    /// Encoded values (base64, percent, escapes) decoded and scanned.
+    pub decoded_values: u64,
+    /// Unreadable files or objects.
+    pub errors: u64,
+    /// Number of findings.
+    pub findings: usize,
+    /// Distinct credentials (rule + secret) among them: the leaks.
+    pub credentials: usize,
+    /// Distinct documented example values among them (not leaks).
+    pub examples: usize,
+    /// Hygiene notes among them (not leaks), one per place.
+    pub notes: usize,
+    /// Findings per severity.
+    pub critical: usize,
+    /// Findings per severity.
+    pub high: usize,
+    /// Findings per severity.
+    pub medium: usize,
+    /// Findings per severity.
+    pub low: usize,
+    /// Wall time of the scan.
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// Sorts the findings and fills the summary from the source's stats.
+    pub fn new(mut findings: Vec<Finding>, stats: &Stats, source: &str, took: Duration) -> Report {
+        findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        let warnings = stats.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+        let mut summary = Summary {
+            source: source.to_string(),
+            files_scanned: stats.blobs.load(Ordering::Relaxed),
+            bytes_scanned: stats.bytes.load(Ordering::Relaxed),
+            skipped_too_large: stats.skipped_large.load(Ordering::Relaxed),
+            skipped_special: stats.skipped_special.load(Ordering::Relaxed),
+            archive_members: stats.archive_members.load(Ordering::Relaxed),
+            decoded_values: stats.decoded_values.load(Ordering::Relaxed),
+            errors: warnings.len() as u64,
+            duration_ms: took.as_millis() as u64,
+            ..Summary::default()
+        };
+        summary.recount(&findings);
+        Report {
+            findings,
+            summary,
+            warnings,
+            notices: Vec::new(),
+        }
+    }
+}
+
+impl Summary {
+    /// Recomputes the finding counts (after filtering or verification).
+    pub fn recount(&mut self, findings: &[Finding]) {
+        self.findings = findings.len();
+        let classes = ClassCounts::of(findings);
+        self.credentials = classes.credentials;
+        self.examples = classes.examples;
+        self.notes = classes.notes;
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        self.critical = count(Severity::Critical);
+        self.high = count(Severity::High);
+        self.medium = count(Severity::Medium);
+        self.low = count(Severity::Low);
+    }
+}
+
+/// How many of each class a report holds: credentials and documented
+/// examples as distinct values (a secret in five places is one credential),
+/// notes one per place.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassCounts {
+    /// Distinct credentials.
+    pub credentials: usize,
+    /// Distinct documented example values.
+    pub examples: usize,
+    /// Notes.
+    pub notes: usize,
+}
+
+impl ClassCounts {
+    /// Counts `findings`.
+    pub fn of(findings: &[Finding]) -> ClassCounts {
+        let mut seen = std::collections::HashSet::new();
+        let mut c = ClassCounts::default();
+        for f in findings {
+            match f.class() {
+                FindingClass::Note => c.notes += 1,
+                FindingClass::Credential if seen.insert(f.fingerprint.as_str()) => {
+                    c.credentials += 1
+                }
+                FindingClass::Example if seen.insert(f.fingerprint.as_str()) => c.examples += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// "2 credentials, 1 documented example, 3 notes": credentials always
+    /// ("no credentials"), the others when there are any.
+    pub fn describe(&self) -> String {
+        let credentials = match self.credentials {
+            0 => "no credentials".to_string(),
+            1 => "1 credential".to_string(),
+            n => format!("{n} credentials"),
+        };
+        match self.others() {
+            Some(others) => format!("{credentials}, {others}"),
+            None => credentials,
+        }
+    }
+
+    /// "1 documented example, 3 notes", or None when there are neither.
+    pub fn others(&self) -> Option<String> {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        if self.examples > 0 {
+            parts.push(plural(
+                self.examples,
+                "documented example",
+                "documented examples",
+            ));
+        }
+        if self.notes > 0 {
+            parts.push(plural(self.notes, "note", "notes"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}

@@ -1,0 +1,162 @@
+//! Pipeline, audit driver: history and working tree of one repository in
+//! one run, each filtered, verified together (each secret sent once), then
+//! grouped by credential into the audit model and merged into one outcome
+//! for the JSON and SARIF renderers. It never renders.
+
+use std::time::Instant;
+
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::outcome::audit::{self, HistoryFacts};
+use crate::outcome::{self, Report};
+use crate::pipeline::git::audit_history;
+use crate::pipeline::tree::scan_tree;
+use crate::pipeline::verify::verify_findings;
+use crate::rules::RuleSet;
+use crate::scan::ScanOptions;
+use crate::source::{self, Stats};
+use crate::verify;
+
+/// What `keyflare audit` scans and how.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// A local path (read in place, never written) or a git URL (mirrored
+    /// into a temporary directory, removed afterwards).
+    pub target: String,
+    /// Blobs and files larger than this are skipped.
+    pub max_file_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Honour .gitignore in the working tree.
+    pub respect_ignore: bool,
+    /// Globs the working-tree scan skips.
+    pub exclude: Vec<String>,
+    /// Archives and decoding, as for a scan.
+    pub scan: ScanOptions,
+}
+
+/// Audits a repository: every ref's history and the working tree (if
+/// there is one), `drop_allowed` applied to each scan's report, every
+/// distinct credential verified once (with a verifier), grouped by
+/// credential. Also returns the merged findings (history first; working-
+/// tree findings only where history has no finding of that credential at
+/// that path) as a report, for the JSON and SARIF renderers.
+pub fn audit(
+    opts: &AuditOptions,
+    rules: &RuleSet,
+    verifier: Option<&verify::Verifier>,
+    drop_allowed: impl Fn(&mut Report),
+) -> Result<(audit::Audit, Report), Error> {
+    use source::git::{clone, GitOptions};
+    let started = Instant::now();
+    let remote = clone::is_url(&opts.target);
+    let mirror = if remote {
+        Some(clone::mirror(&opts.target)?)
+    } else {
+        None
+    };
+    let path = match &mirror {
+        Some(m) => m.repo.clone(),
+        None => std::path::PathBuf::from(&opts.target),
+    };
+    let mut notices = Vec::new();
+    let (history, facts, worktree) = match source::git::open(&path) {
+        Ok(repo) => {
+            let workdir = repo.workdir().map(std::path::Path::to_path_buf);
+            drop(repo);
+            let g = GitOptions {
+                repo: path.clone(),
+                max_file_size: opts.max_file_size,
+                threads: opts.threads,
+                all_objects: false,
+                recurse_submodules: false,
+                exclude: opts.exclude.clone(),
+            };
+            let (report, facts) = audit_history(&g, &opts.scan, rules)?;
+            (Some(report), facts, workdir)
+        }
+        Err(Error::NotRepository { .. }) => {
+            notices.push("not a git repository: only the files were scanned".to_string());
+            (None, HistoryFacts::default(), Some(path.clone()))
+        }
+        Err(e) => return Err(e),
+    };
+    let is_git = history.is_some();
+    let tree = match &worktree {
+        Some(root) => Some(scan_tree(
+            &source::fs::FsOptions {
+                roots: vec![root.clone()],
+                max_file_size: opts.max_file_size,
+                threads: opts.threads,
+                respect_ignore: opts.respect_ignore,
+                exclude: opts.exclude.clone(),
+            },
+            &opts.scan,
+            rules,
+        )?),
+        None => None,
+    };
+    let mut hist = history
+        .unwrap_or_else(|| Report::new(Vec::new(), &Stats::default(), "audit", Default::default()));
+    drop_allowed(&mut hist);
+    let mut tree = tree
+        .unwrap_or_else(|| Report::new(Vec::new(), &Stats::default(), "tree", Default::default()));
+    drop_allowed(&mut tree);
+    // One verification pass over both, so each secret is sent once.
+    if let Some(v) = verifier {
+        let split = hist.findings.len();
+        let mut all: Vec<Finding> = std::mem::take(&mut hist.findings);
+        all.append(&mut tree.findings);
+        verify_findings(&mut all, v);
+        tree.findings = all.split_off(split);
+        hist.findings = all;
+    }
+    let credentials = audit::group(&hist.findings, &tree.findings, &facts);
+    let mut merged = hist;
+    let known: std::collections::HashSet<(String, String)> = merged
+        .findings
+        .iter()
+        .map(|f| (f.path.clone(), f.fingerprint.clone()))
+        .collect();
+    merged.findings.extend(
+        tree.findings
+            .iter()
+            .filter(|f| !known.contains(&(f.path.clone(), f.fingerprint.clone())))
+            .cloned(),
+    );
+    merged.findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
+    merged.summary.source = "audit".into();
+    merged.summary.files_scanned += tree.summary.files_scanned;
+    merged.summary.bytes_scanned += tree.summary.bytes_scanned;
+    merged.summary.skipped_too_large += tree.summary.skipped_too_large;
+    merged.summary.skipped_special += tree.summary.skipped_special;
+    merged.warnings.extend(tree.warnings.iter().cloned());
+    merged.summary.errors = merged.warnings.len() as u64;
+    merged.notices.extend(tree.notices.iter().cloned());
+    merged.notices.extend(notices);
+    merged.summary.recount(&merged.findings);
+    let target = if remote {
+        source::git::clone::display_url(&opts.target)
+    } else {
+        opts.target.clone()
+    };
+    let audit = audit::Audit {
+        target,
+        credentials,
+        commits_scanned: facts.commits,
+        files_scanned: merged.summary.files_scanned,
+        history: is_git,
+        worktree: worktree.is_some(),
+        verified: verifier.is_some(),
+        duration: started.elapsed(),
+        notices: merged.notices.clone(),
+        warnings: merged.warnings.clone(),
+        others: outcome::ClassCounts::of(&merged.findings),
+    };
+    merged.summary.duration_ms = audit.duration.as_millis() as u64;
+    // The mirror (if any) is removed here, when it goes out of scope.
+    drop(mirror);
+    Ok((audit, merged))
+}

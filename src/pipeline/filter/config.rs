@@ -1,0 +1,357 @@
+//! Team configuration: `keyflare.toml` at the scan root, or `--config FILE`.
+//!
+//! ```toml
+//! exclude = ["vendor/**", "*.min.js"]        # paths not scanned (globs)
+//! disable_rules = ["kf.cloudflare.hygiene.global-key-auth"]
+//! allow_values = ["cfut_..."]                # exact secrets that are not findings
+//! allow_patterns = ['^cfut_Test']            # regexes over the secret
+//! verify = false                             # default for --verify
+//! fail_on = "any"                            # default for --fail-on ("any,notes", "all"...)
+//! vendored_notes = false                     # default for --vendored-notes
+//! baseline = ".keyflare-baseline.json"        # default for --baseline (relative to this file)
+//! strict_examples = false                    # default for --strict-examples
+//!
+//! [[rule]]                                   # extra rules, as in rules/*.toml
+//! id = "acme.internal-cf-proxy-token"
+//! ...
+//! ```
+//! A bad file is an error naming the file, the line and what is wrong.
+//!
+//! Pipeline, filter stage: reads its own file only; never a source, never a
+//! renderer.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::rules::RuleSet;
+
+/// The file looked for at the scan root when `--config` is not given.
+pub const DEFAULT_FILE: &str = "keyflare.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    disable_rules: Vec<String>,
+    #[serde(default)]
+    allow_values: Vec<String>,
+    #[serde(default)]
+    allow_patterns: Vec<String>,
+    #[serde(default)]
+    verify: Option<bool>,
+    #[serde(default)]
+    fail_on: Option<String>,
+    #[serde(default)]
+    vendored_notes: Option<bool>,
+    baseline: Option<PathBuf>,
+    strict_examples: Option<bool>,
+    // Parsed by the rule loader.
+    #[serde(default)]
+    rule: Option<toml::Value>,
+    #[serde(default)]
+    fragments: Option<toml::Value>,
+}
+
+/// A loaded configuration.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it came from, if anywhere.
+    pub path: Option<PathBuf>,
+    /// Globs of paths not to scan.
+    pub exclude: Vec<String>,
+    /// The same globs compiled once, for [`Config::excludes`].
+    exclude_set: Exclude,
+    /// Rule ids to drop.
+    pub disable_rules: Vec<String>,
+    allow_values: Vec<String>,
+    allow_patterns: Vec<Regex>,
+    /// Default for `--verify`.
+    pub verify: Option<bool>,
+    /// Default for `--fail-on` (validated on load, with the flag's parser).
+    pub fail_on: Option<String>,
+    /// Default for `--vendored-notes`.
+    pub vendored_notes: Option<bool>,
+    /// Default for `--baseline`, resolved against the configuration file's
+    /// directory: a committed baseline applies wherever the scan starts.
+    pub baseline: Option<PathBuf>,
+    /// Default for `--strict-examples`.
+    pub strict_examples: Option<bool>,
+    rules_text: Option<String>,
+}
+
+impl Config {
+    /// Loads `explicit` if given (it must exist), else `keyflare.toml` in
+    /// `root` if present, else the empty configuration.
+    pub fn load(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config, Error> {
+        let path = match (explicit, root) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(r)) if r.join(DEFAULT_FILE).is_file() => r.join(DEFAULT_FILE),
+            _ => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Path {
+            path: path.clone(),
+            source,
+        })?;
+        Config::parse(&text, &path)
+    }
+
+    /// Parses configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let bad = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let allow_patterns = file
+            .allow_patterns
+            .iter()
+            .map(|p| {
+                regex::RegexBuilder::new(p)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| bad(format!("allow_patterns: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let exclude_set = Exclude::new(&file.exclude).map_err(|e| bad(format!("exclude: {e}")))?;
+        if let Some(f) = &file.fail_on {
+            parse_fail_on(f).map_err(|e| bad(format!("fail_on: {e}")))?;
+        }
+        let rules_text = if file.rule.is_some() || file.fragments.is_some() {
+            let mut t = toml::map::Map::new();
+            if let Some(r) = file.rule {
+                t.insert("rule".into(), r);
+            }
+            if let Some(f) = file.fragments {
+                t.insert("fragments".into(), f);
+            }
+            Some(toml::to_string(&toml::Value::Table(t)).map_err(|e| bad(e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            exclude: file.exclude,
+            exclude_set,
+            disable_rules: file.disable_rules,
+            allow_values: file.allow_values,
+            allow_patterns,
+            verify: file.verify,
+            fail_on: file.fail_on,
+            vendored_notes: file.vendored_notes,
+            baseline: file
+                .baseline
+                .map(|b| path.parent().map_or_else(|| b.clone(), |dir| dir.join(&b))),
+            strict_examples: file.strict_examples,
+            rules_text,
+        })
+    }
+
+    /// Adds the configuration's extra rules and drops its disabled ones.
+    pub fn apply_to_rules(&self, rules: &mut RuleSet) -> Result<(), Error> {
+        if let (Some(text), Some(path)) = (&self.rules_text, &self.path) {
+            rules.add_file(&path.display().to_string(), text)?;
+        }
+        for id in &self.disable_rules {
+            if rules.get(id).is_none() {
+                return Err(Error::Config {
+                    path: self.path.clone().unwrap_or_default(),
+                    message: format!("disable_rules: no rule {id:?} (`keyflare rules` lists them)"),
+                });
+            }
+        }
+        rules.disable(&self.disable_rules);
+        Ok(())
+    }
+
+    /// True if the finding's secret is allowlisted.
+    pub fn allows(&self, f: &Finding) -> bool {
+        let s = f.secret.expose();
+        self.allow_values.iter().any(|v| v == s)
+            || self.allow_patterns.iter().any(|p| p.is_match(s))
+    }
+
+    /// True if `path` (relative, `/`-separated) is excluded.
+    /// The globs were compiled into one set when the file was loaded:
+    /// compiling them per call took most of the filter's time.
+    pub fn excludes(&self, path: &str) -> bool {
+        self.exclude_set.matches(path)
+    }
+}
+
+/// The `exclude` globs compiled once, matching as [`Config::excludes`] does:
+/// a history scan skips the blobs at matching paths (a path's every version,
+/// also those committed before the configuration was).
+#[derive(Clone, Debug, Default)]
+pub struct Exclude(globset::GlobSet);
+
+impl Exclude {
+    /// Compiles `globs`; `*` also crosses `/`, as `exclude` always did.
+    pub fn new(globs: &[String]) -> Result<Exclude, globset::Error> {
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            set.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(false)
+                    .build()?,
+            );
+        }
+        set.build().map(Exclude)
+    }
+
+    /// True if `path` (relative to the scan root, `/`-separated) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        !self.0.is_empty() && self.0.is_match(path)
+    }
+}
+
+/// Which credentials fail the run (`--fail-on any|active|none`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOnCredentials {
+    /// Any credential.
+    Any,
+    /// Only credentials verification found live.
+    Active,
+    /// None.
+    None,
+}
+
+/// What makes the exit code 1: a level for credentials, and whether
+/// documented examples and hygiene notes count too (by default they don't:
+/// they are not leaks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailPolicy {
+    /// Which credentials.
+    pub credentials: FailOnCredentials,
+    /// Documented example values fail too.
+    pub examples: bool,
+    /// Hygiene notes fail too.
+    pub notes: bool,
+}
+
+impl Default for FailPolicy {
+    fn default() -> FailPolicy {
+        FailPolicy {
+            credentials: FailOnCredentials::Any,
+            examples: false,
+            notes: false,
+        }
+    }
+}
+
+impl FailPolicy {
+    /// Whether `f` makes the run fail.
+    pub fn fails(&self, f: &Finding) -> bool {
+        use crate::finding::FindingClass;
+        match f.class() {
+            FindingClass::Credential => match self.credentials {
+                FailOnCredentials::Any => true,
+                FailOnCredentials::Active => f
+                    .verification
+                    .as_ref()
+                    .is_some_and(|v| v.status == crate::verify::VerifyStatus::Active),
+                FailOnCredentials::None => false,
+            },
+            FindingClass::Example => self.examples,
+            FindingClass::Note => self.notes,
+        }
+    }
+}
+
+/// Parses `--fail-on` and the `fail_on` key: `any`, `active` or `none` for
+/// credentials (at most one; default any), plus `examples` and/or `notes`,
+/// comma-separated; `all` is `any,examples,notes`.
+pub fn parse_fail_on(s: &str) -> Result<FailPolicy, String> {
+    let mut policy = FailPolicy::default();
+    let mut level: Option<&str> = None;
+    for word in s.split(',').map(str::trim) {
+        match word {
+            "any" | "active" | "none" | "all" => match level.replace(word) {
+                Some(prev) if prev != word => {
+                    return Err(format!(
+                        "--fail-on takes one of any, active, none (or all), got both {prev} and {word}"
+                    ))
+                }
+                _ => {}
+            },
+            "examples" | "example" => policy.examples = true,
+            "notes" | "note" => policy.notes = true,
+            other => {
+                return Err(format!(
+                    "unknown --fail-on value {other:?}: use any, active or none, plus examples and/or notes (comma-separated), or all"
+                ))
+            }
+        }
+    }
+    policy.credentials = match level {
+        Some("active") => FailOnCredentials::Active,
+        Some("none") => FailOnCredentials::None,
+        _ => FailOnCredentials::Any,
+    };
+    if level == Some("all") {
+        policy.examples = true;
+        policy.notes = true;
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err = Config::parse("exclude = [\n  3,\n]\n", Path::new("k.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("k.toml") && msg.contains("line 2"), "{msg}");
+        let err = Config::parse("colour = 1\n", Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let err = Config::parse("fail_on = \"sometimes\"\n", Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("fail_on"), "{err}");
+    }
+
+    #[test]
+    fn excludes_and_allows() {
+        let c = Config::parse(
+            "exclude = [\"vendor/**\", \"*.min.js\"]\nallow_patterns = ['^cfut_Q7mK']\n",
+            Path::new("k.toml"),
+        )
+        .unwrap();
+        assert!(c.excludes("vendor/a/b.txt"));
+        assert!(c.excludes("web/app.min.js"));
+        assert!(!c.excludes("src/main.rs"));
+        // allow_patterns: a finding whose secret matches is allowed, another is not.
+        let rules = RuleSet::builtin().unwrap();
+        let finding = |body: &str| {
+            let t = format!("cfut_{body}{:08x}", crc32fast::hash(body.as_bytes()));
+            let line = format!("CLOUDFLARE_API_TOKEN={t}\n");
+            let m = crate::matcher::Matcher::new(&rules)
+                .scan_blob(".env", line.as_bytes())
+                .pop()
+                .expect("the token is found");
+            Finding::new(&rules.rules()[m.rule], ".env", m)
+        };
+        assert!(c.allows(&finding("Q7mK2pX9vL4nR8tW1yB6cD3fH5jG0sZaEeUuIiOo")));
+        assert!(!c.allows(&finding("Zx8vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n")));
+    }
+
+    #[test]
+    fn baseline_is_relative_to_the_file_and_history_excludes_match_as_config_does() {
+        let c = Config::parse(
+            "baseline = \"known.json\"\nexclude = [\"fixtures/**\", \"rules/*.toml\"]\n",
+            Path::new("repo/keyflare.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.baseline.as_deref(), Some(Path::new("repo/known.json")));
+        let set = Exclude::new(&c.exclude).unwrap();
+        assert!(set.matches("fixtures/tree/.env") && c.excludes("fixtures/tree/.env"));
+        assert!(set.matches("rules/examples.toml"));
+        assert!(!set.matches("src/fixtures.rs") && !set.matches("docs/rules/a.toml"));
+        assert!(!Exclude::default().matches("anything"));
+    }
+}
