@@ -44,6 +44,9 @@ enum Command {
     /// row per credential with its first and last commit, every path, its
     /// status, a timeline and a remediation checklist.
     Audit(AuditArgs),
+    /// Roll or delete live leaked API tokens from a JSON report (plan
+    /// first; act only with --yes or after confirming on a terminal).
+    Respond(crate::respond::command::RespondArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
     /// Scan a built-in sample (a made-up Worker project with three planted
@@ -378,6 +381,7 @@ pub fn run() -> Result<u8, Error> {
         Command::Scan(args) => scan(args, false),
         Command::Baseline(args) => scan(args, true),
         Command::Audit(args) => audit(args),
+        Command::Respond(args) => crate::respond::command::run(args),
         Command::Rules(args) => rules(args),
         Command::Demo => demo(),
         Command::Explain { rule } => explain(&rule),
