@@ -205,6 +205,10 @@ struct AuditArgs {
     /// Configuration file (default: keyflare.toml at a local PATH, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A `keyflare respond` record: credentials it rolled or deleted show
+    /// "rolled at ..." or "deleted at ...".
+    #[arg(long, value_name = "FILE")]
+    responses: Option<PathBuf>,
     #[command(flatten)]
     verify: VerifyArgs,
 }
@@ -549,12 +553,22 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     // `strict_examples` applies; audit has no flag).
     let examples = crate::examples::Examples::builtin()?;
     let strict = config.strict_examples == Some(true);
-    let (audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
+    let responses = args
+        .responses
+        .as_deref()
+        .map(crate::respond::command::read_record)
+        .transpose()?;
+    let (mut audit, merged) = crate::audit(&opts, &rules, verifier.as_ref(), |r| {
         if let Some(notice) = examples.mark(&mut r.findings, strict) {
             r.notices.push(notice);
         }
         filter(r, &config, &rules, &notes, baseline.as_ref())
     })?;
+    if let Some(record) = &responses {
+        for c in &mut audit.credentials {
+            c.response = record.response_for(&c.finding.fingerprint);
+        }
+    }
     if !args.quiet {
         for w in &merged.warnings {
             // Warnings name files from the scanned tree: escape control

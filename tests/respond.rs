@@ -183,6 +183,18 @@ fn a_rolled_value_goes_only_to_the_private_file_and_a_second_run_does_nothing() 
     assert_eq!(entry["call"], format!("PUT /user/tokens/{ID}/value"));
     assert!(entry["fingerprint"].as_str().is_some_and(|f| f.len() == 32));
 
+    // The audit report shows it.
+    let out = keyflare()
+        .arg("audit")
+        .arg(tmp.path().join("src"))
+        .args(["-f", "markdown", "--responses"])
+        .arg(tmp.path().join("record.json"))
+        .output()
+        .expect("audit");
+    let md = String::from_utf8_lossy(&out.stdout);
+    let at = entry["time"].as_str().expect("time");
+    assert!(md.contains(&format!("rolled at {at}")), "{md}");
+
     // Twice: the old value is dead now, so nothing is rolled again and the file stays.
     let run = respond(
         &server,

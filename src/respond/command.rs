@@ -271,20 +271,22 @@ fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Reads a record file; a missing one is an empty record (a first run).
 fn load_record(path: &std::path::Path) -> Result<Record, Error> {
-    match std::fs::read(path) {
-        Ok(bytes) => Record::parse(&path.display().to_string(), &bytes)
-            .map_err(|e| Error::Usage(e.to_string())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Record {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(Record {
             tool: "keyflare".into(),
             kind: "respond-record".into(),
             entries: Vec::new(),
-        }),
-        Err(source) => Err(Error::Path {
-            path: path.to_path_buf(),
-            source,
-        }),
+        });
     }
+    read_record(path)
+}
+
+/// Reads a record file (`audit --responses`); a malformed one is refused.
+pub fn read_record(path: &std::path::Path) -> Result<Record, Error> {
+    let bytes = read_capped(path)?;
+    Record::parse(&path.display().to_string(), &bytes).map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// `cfut_***Ab12 kf.cloudflare.user-api-token at deploy/.env:3 [fp 9f1c2d3e4a5b]`
