@@ -517,3 +517,49 @@ pub fn execute(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(result: ResultKind, time: &str) -> RecordEntry {
+        RecordEntry {
+            time: time.into(),
+            fingerprint: "f".repeat(32),
+            rule_id: "kf.cloudflare.user-api-token".into(),
+            action: "roll".into(),
+            authority: Authority::Leaked.describe(),
+            call: "PUT /user/tokens/x/value".into(),
+            result,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn record_reads_back_the_latest_success() {
+        let r = Record {
+            tool: "keyflare".into(),
+            kind: "respond-record".into(),
+            entries: vec![
+                entry(ResultKind::Forbidden, "2026-12-06T07:00:00Z"),
+                entry(ResultKind::Rolled, "2026-12-06T07:01:00Z"),
+                entry(ResultKind::AlreadyInactive, "2026-12-06T07:02:00Z"),
+            ],
+        };
+        let bytes = serde_json::to_vec(&r).expect("json");
+        let back = Record::parse("r.json", &bytes).expect("parses");
+        assert_eq!(
+            back.response_for(&"f".repeat(32)).as_deref(),
+            Some("rolled at 2026-12-06T07:01:00Z")
+        );
+        assert_eq!(back.response_for("other"), None);
+        let mut wrong = serde_json::to_value(&r).expect("value");
+        wrong["kind"] = "baseline".into();
+        assert!(Record::parse("r.json", wrong.to_string().as_bytes()).is_err());
+        let mut ctl = r.clone();
+        ctl.entries[1].time = "2026\u{1b}[2J".into();
+        let back =
+            Record::parse("r.json", &serde_json::to_vec(&ctl).expect("json")).expect("parses");
+        assert_eq!(back.entries[1].time, "2026[2J");
+    }
+}
