@@ -110,6 +110,11 @@ fn in_ci_without_yes_it_only_plans() {
     assert!(run.stdout.contains(&expected), "{}", run.stdout);
     assert!(run.stdout.contains("CI is set and --yes was not given"));
     assert!(writes(&server).is_empty(), "{:?}", writes(&server));
+    assert_eq!(
+        server.request_count(),
+        1,
+        "planning costs one verify request per secret"
+    );
     assert_eq!(tokens.secret_of(ID).as_deref(), Some(leaked.as_str()));
     assert!(!run.stdout.contains(&leaked) && !run.stderr.contains(&leaked));
     assert!(run.record.is_empty(), "nothing done, nothing recorded");
@@ -125,6 +130,11 @@ fn in_ci_without_yes_it_only_plans() {
     assert_eq!(
         writes(&server),
         vec![format!("DELETE /client/v4/user/tokens/{ID}")]
+    );
+    assert_eq!(
+        server.request_count(),
+        4,
+        "three runs: three verifies, one delete"
     );
     assert_eq!(tokens.secret_of(ID), None);
 }
