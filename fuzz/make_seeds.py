@@ -157,3 +157,36 @@ put("escape", "author", b"Eve\x1b]0;pwned\x07\x1b[2J <eve@evil.example>")
 put("escape", "md-path", "x` ![img](evil.example?p.png) [click here](evil.example) `y.env")
 put("escape", "links", "see https://evil.example and www.evil.example, @someone, <script>alert(1)</script> ``` a `b` c")
 put("escape", "bidi", "\u202eevil\u200b.txt | *bold* _em_ ~~s~~ &amp; \\")
+
+# respond_report: keyflare JSON reports as respond reads them (with the secret, redacted,
+# forged), and a respond record.
+import hashlib
+
+
+def fingerprint(rule, secret):
+    return hashlib.sha256(b"keyflare/v1\0" + rule.encode() + b"\0" + secret.encode()).hexdigest()[:32]
+
+
+def finding(rule, secret, **extra):
+    f = {"rule_id": rule, "class": "credential", "path": ".env", "line": 1,
+         "secret": secret, "fingerprint": fingerprint(rule, token(secret[:5]) if "***" in secret else secret)}
+    f.update(extra)
+    return f
+
+
+UT = "kf.cloudflare.user-api-token"
+AT = "kf.cloudflare.account-api-token"
+report = lambda fs: json.dumps({"version": "0.1.0", "tool": "keyflare", "findings": fs}, indent=2)
+put("respond_report", "unredacted.json", report([
+    finding(UT, token("cfut_")),
+    finding(AT, token("cfat_"), account_ids=["0123456789abcdef0123456789abcdef"]),
+    finding("kf.cloudflare.global-api-key", token("cfk_"), email="dev@example.com")]))
+put("respond_report", "redacted.json", report([finding(UT, "cfut_***" + token()[-4:])]))
+put("respond_report", "forged.json", report([
+    finding(UT, token("cfut_")), dict(finding(UT, token("cfut_")), rule_id="kf.cloudflare.evil"),
+    finding(UT, "cfut_\u001b[2J", path="a\u001b]0;x\u0007.env")]))
+put("respond_report", "record.json", json.dumps({"tool": "keyflare", "kind": "respond-record", "entries": [
+    {"time": "2026-12-06T07:00:00Z", "fingerprint": fingerprint(UT, token("cfut_")), "rule_id": UT,
+     "action": "roll", "authority": "the leaked token itself",
+     "call": "PUT /user/tokens/0123456789abcdef0123456789abcdef/value", "result": "rolled",
+     "detail": "new value in new-token (mode 0600)"}]}, indent=2))

@@ -149,6 +149,10 @@ pub(super) struct AuditArgs {
     /// Configuration file (default: keyflare.toml at a local PATH, if present).
     #[arg(long, value_name = "FILE")]
     pub(super) config: Option<PathBuf>,
+    /// A `keyflare respond` record: credentials it rolled or deleted show
+    /// "rolled at ..." or "deleted at ...".
+    #[arg(long, value_name = "FILE")]
+    pub(super) responses: Option<PathBuf>,
     #[command(flatten)]
     pub(super) verify: VerifyArgs,
 }

@@ -51,12 +51,23 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     // `strict_examples` applies; audit has no flag).
     let examples = crate::pipeline::filter::examples::Examples::builtin()?;
     let strict = config.strict_examples == Some(true);
-    let (audit, merged) = crate::pipeline::audit::audit(&opts, &rules, verifier.as_ref(), |r| {
-        if let Some(notice) = examples.mark(&mut r.findings, strict) {
-            r.notices.push(notice);
+    let responses = args
+        .responses
+        .as_deref()
+        .map(super::respond::read_record)
+        .transpose()?;
+    let (mut audit, merged) =
+        crate::pipeline::audit::audit(&opts, &rules, verifier.as_ref(), |r| {
+            if let Some(notice) = examples.mark(&mut r.findings, strict) {
+                r.notices.push(notice);
+            }
+            filter::apply(r, &config, &rules, &notes, baseline.as_ref())
+        })?;
+    if let Some(record) = &responses {
+        for c in &mut audit.credentials {
+            c.response = record.response_for(&c.finding.fingerprint);
         }
-        filter::apply(r, &config, &rules, &notes, baseline.as_ref())
-    })?;
+    }
     if !args.quiet {
         for w in &merged.warnings {
             // Warnings name files from the scanned tree: escape control

@@ -11,6 +11,7 @@ mod audit;
 mod demo;
 mod exit;
 mod progress;
+mod respond;
 mod rules;
 mod scan;
 
@@ -42,6 +43,9 @@ enum Command {
     /// row per credential with its first and last commit, every path, its
     /// status, a timeline and a remediation checklist.
     Audit(AuditArgs),
+    /// Roll or delete live leaked API tokens from a JSON report (plan
+    /// first; act only with --yes or after confirming on a terminal).
+    Respond(respond::RespondArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
     /// Scan a built-in sample (a made-up Worker project with three planted
@@ -68,6 +72,7 @@ pub fn run() -> Result<u8, Error> {
         Command::Scan(args) => scan::scan(args, false),
         Command::Baseline(args) => scan::scan(args, true),
         Command::Audit(args) => audit::audit(args),
+        Command::Respond(args) => respond::run(args),
         Command::Rules(args) => rules::rules(args),
         Command::Demo => demo::demo(),
         Command::Explain { rule } => rules::explain(&rule),

@@ -113,6 +113,8 @@ pub struct Credential {
     pub in_head: bool,
     /// Whether the working tree holds it anywhere.
     pub in_worktree: bool,
+    /// "rolled at …" / "deleted at …", from a `keyflare respond` record (`--responses`).
+    pub response: Option<String>,
 }
 
 /// Where a credential stands now.
@@ -277,6 +279,7 @@ fn credential(hist: &[&Finding], wt: &[&Finding], facts: &SecretFacts) -> Creden
         commits_holding: facts.commits_holding,
         in_head,
         in_worktree: !wt.is_empty(),
+        response: None,
         places,
     }
 }

@@ -21,11 +21,10 @@ pub fn verify_findings(findings: &mut [Finding], verifier: &verify::Verifier) {
         // A published example grants nothing; asking Cloudflare about it
         // would only spend the rate limit.
         if f.documented_example.is_some() {
-            f.verification = Some(Verification {
-                status: VerifyStatus::Unknown,
-                detail: "not checked: a published example value".to_string(),
-                blast_radius: None,
-            });
+            f.verification = Some(Verification::new(
+                VerifyStatus::Unknown,
+                "not checked: a published example value",
+            ));
             continue;
         }
         let method = match &f.verify_kind {
@@ -34,11 +33,10 @@ pub fn verify_findings(findings: &mut [Finding], verifier: &verify::Verifier) {
             VerifyKind::LegacyToken => VerifyMethod::LegacyToken,
             VerifyKind::GlobalKey => VerifyMethod::GlobalKey,
             VerifyKind::Unsupported(why) => {
-                f.verification = Some(Verification {
-                    status: VerifyStatus::Unknown,
-                    detail: format!("not checked: {why}"),
-                    blast_radius: None,
-                });
+                f.verification = Some(Verification::new(
+                    VerifyStatus::Unknown,
+                    format!("not checked: {why}"),
+                ));
                 continue;
             }
         };

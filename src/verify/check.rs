@@ -128,6 +128,8 @@ fn verdict(status: VerifyStatus, detail: String) -> Verification {
         status,
         detail,
         blast_radius: None,
+        token_id: None,
+        account_id: None,
     }
 }
 
@@ -263,6 +265,9 @@ impl Verifier {
                 }
             }
         };
+        if matches!(v.status, VerifyStatus::Active | VerifyStatus::Inactive) {
+            self.identify(job, &mut v);
+        }
         if self.blast_radius && v.status == VerifyStatus::Active {
             if let Some(auth) = winner {
                 match self.radii.get_or_compute(auth.clone(), || self.list(&auth)) {
@@ -278,6 +283,38 @@ impl Verifier {
             }
         }
         v
+    }
+
+    /// Records which token answered (`result.id`) and, for an account token, in which
+    /// account, for `keyflare respond`. Reads the cached answers only: no request is sent.
+    fn identify(&self, job: &Job, v: &mut Verification) {
+        let secret = job.secret.as_str();
+        let cached = |probe: Probe| {
+            let key = (probe.clone(), secret.to_string());
+            self.probes.get(&key).and_then(|(j, id)| {
+                matches!(j, Judgement::Active(_) | Judgement::Inactive(_))
+                    .then_some(id)
+                    .flatten()
+            })
+        };
+        let user = || cached(Probe::UserToken);
+        let account = || {
+            job.account_ids
+                .iter()
+                .find_map(|a| cached(Probe::AccountToken(a.clone())).map(|id| (id, a.clone())))
+        };
+        let found = match job.method {
+            VerifyMethod::UserToken => user().map(|id| (id, None)),
+            VerifyMethod::AccountToken => account().map(|(id, a)| (id, Some(a))),
+            VerifyMethod::LegacyToken => user()
+                .map(|id| (id, None))
+                .or_else(|| account().map(|(id, a)| (id, Some(a)))),
+            VerifyMethod::GlobalKey | VerifyMethod::Unsupported(_) => None,
+        };
+        if let Some((id, account)) = found {
+            v.token_id = Some(id);
+            v.account_id = account;
+        }
     }
 
     /// Legacy token: the user endpoint; only if it says "invalid", the account endpoint with
@@ -311,6 +348,11 @@ impl Verifier {
 
     /// Sends one verify request (or reuses its cached verdict).
     fn probe(&self, secret: &str, probe: Probe) -> Judgement {
+        self.probe_with_id(secret, probe).0
+    }
+
+    /// [`Verifier::probe`] with the token id the answer carried (`result.id`), if any.
+    fn probe_with_id(&self, secret: &str, probe: Probe) -> (Judgement, Option<String>) {
         let key = (probe.clone(), secret.to_string());
         self.probes.get_or_compute(key, || {
             let (path, auth) = match &probe {
@@ -327,10 +369,15 @@ impl Verifier {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
             match self.transport.get(&path, auth) {
-                Err(why) => Judgement::trouble(why),
+                Err(why) => (Judgement::trouble(why), None),
                 Ok(reply) => match probe {
-                    Probe::GlobalKey(_) => envelope::judge_global_key(reply.status, &reply.body),
-                    _ => envelope::judge_token(reply.status, &reply.body, now),
+                    Probe::GlobalKey(_) => {
+                        (envelope::judge_global_key(reply.status, &reply.body), None)
+                    }
+                    _ => (
+                        envelope::judge_token(reply.status, &reply.body, now),
+                        envelope::token_id(reply.status, &reply.body),
+                    ),
                 },
             }
         })

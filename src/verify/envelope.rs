@@ -280,6 +280,75 @@ pub(crate) fn read_listing(http: u16, body: &[u8]) -> Result<Listing, String> {
     Ok(Listing { names, total })
 }
 
+/// The token id (`result.id`) of a verify answer that said `success: true`, if it is a plain
+/// alphanumeric id of at most 64 characters (Cloudflare's are 32 hex). Anything else is
+/// dropped: the id goes into API paths and reports.
+pub(crate) fn token_id(http: u16, body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Option<String>,
+    }
+    if !(200..300).contains(&http) {
+        return None;
+    }
+    let env = serde_json::from_slice::<Envelope<IdOnly>>(body).ok()?;
+    let id = env.result.filter(|_| env.success)?.id?;
+    is_plain_id(&id).then_some(id)
+}
+
+/// An id safe to put in a path: 1 to 64 ASCII letters and digits.
+pub(crate) fn is_plain_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// What a roll (`PUT .../value`) or delete (`DELETE .../tokens/{id}`) answer means.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ActAnswer {
+    /// Done; for a roll, the new value (`result`, a string), never printed.
+    Done(Option<String>),
+    /// Code 1000 or HTTP 404: the token is already revoked, rolled or deleted.
+    AlreadyInactive(String),
+    /// HTTP 403: the credential used lacks the permission.
+    Forbidden(String),
+    /// Anything else: Cloudflare said no, or said something we do not understand.
+    Failed(String),
+}
+
+/// Reads the answer to a roll (`roll: true`) or a delete. A roll counts as done only with a
+/// 2xx, `success: true` and a non-empty string `result` that can travel in a header (the new
+/// token): a roll whose value we cannot read is reported as failed, with the advice to check
+/// the dashboard.
+pub(crate) fn judge_action(http: u16, body: &[u8], roll: bool) -> ActAnswer {
+    let env = match open::<serde_json::Value>(http, body) {
+        Ok(env) => env,
+        Err(Judgement::Unknown { detail, .. }) => return ActAnswer::Failed(detail),
+        Err(_) => return ActAnswer::Failed(format!("unreadable answer (HTTP {http})")),
+    };
+    if env.success && (200..300).contains(&http) {
+        if !roll {
+            return ActAnswer::Done(None);
+        }
+        return match env.result {
+            Some(serde_json::Value::String(v))
+                if !v.is_empty() && v.len() <= 512 && v.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                ActAnswer::Done(Some(v))
+            }
+            _ => ActAnswer::Failed(format!(
+                "HTTP {http} said success but held no new token value; check the dashboard"
+            )),
+        };
+    }
+    if env.has_code(CODE_INVALID_TOKEN) || http == 404 {
+        return ActAnswer::AlreadyInactive(env.describe_errors(http));
+    }
+    if http == 403 {
+        return ActAnswer::Forbidden(env.describe_errors(http));
+    }
+    ActAnswer::Failed(env.describe_errors(http))
+}
+
 /// Keeps a server-supplied timestamp printable: only timestamp characters, bounded length.
 fn clean_timestamp(s: &str) -> String {
     s.chars()

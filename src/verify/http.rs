@@ -5,7 +5,8 @@
 //! is counted, a 429 is retried only after its `Retry-After` (capped), and at most
 //! `max_body_bytes` of a body are read. Secrets travel only in headers marked sensitive, and
 //! failure reasons are built from error kinds and root causes, never from the request headers.
-//! Judging what a body means is left to `envelope`.
+//! Judging what a body means is left to `envelope`. Verification only sends `GET`; the
+//! `PUT`/`DELETE` of `keyflare respond` go through the same client and limits.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +14,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER,
+};
 use reqwest::StatusCode;
 
 use super::{VerifyConfig, VerifyError};
@@ -28,6 +31,17 @@ pub(crate) enum Auth<'a> {
     Bearer(&'a str),
     /// `X-Auth-Key` + `X-Auth-Email` (Global API Key).
     GlobalKey { key: &'a str, email: &'a str },
+}
+
+/// The HTTP methods the transport sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// Read-only: every verification call.
+    Get,
+    /// Roll a token (`respond`).
+    Put,
+    /// Delete a token (`respond`).
+    Delete,
 }
 
 /// A complete answer: status and a body of at most `max_body_bytes`.
@@ -143,15 +157,29 @@ impl Transport {
     /// `Err` is a short, secret-free reason for "unknown": network failure, timeout, redirect,
     /// rate limit not cleared, oversized body.
     pub(crate) fn get(&self, path: &str, auth: Auth<'_>) -> Result<Reply, String> {
+        self.send(Method::Get, path, auth)
+    }
+
+    /// Like [`Transport::get`] with another method: `PUT` sends an empty JSON object (the roll
+    /// call's body), `DELETE` no body. Only `respond` sends anything but `GET`, and only after
+    /// the user approved it. A 429 is retried like a `GET`: Cloudflare did not act on it.
+    pub(crate) fn send(&self, method: Method, path: &str, auth: Auth<'_>) -> Result<Reply, String> {
         let headers = auth_headers(auth)?;
         let url = format!("{}{}", self.base, path);
         let mut attempt: u32 = 0;
         loop {
             self.limiter.acquire();
             self.sent.fetch_add(1, Ordering::Relaxed);
-            let response = self
-                .client
-                .get(&url)
+            let request = match method {
+                Method::Get => self.client.get(&url),
+                Method::Put => self
+                    .client
+                    .put(&url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body("{}"),
+                Method::Delete => self.client.delete(&url),
+            };
+            let response = request
                 .headers(headers.clone())
                 .timeout(self.timeout)
                 .send()

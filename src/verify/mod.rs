@@ -10,7 +10,9 @@
 //!   a global.
 //! - At most `concurrency` requests are in flight and at most `requests_per_second` start per
 //!   second, retries included, because every request spends the victim's API quota.
-//! - Only read-only `GET`s to the configured `https://` base; redirects are never followed.
+//! - Verification sends only read-only `GET`s to the configured `https://` base; redirects are
+//!   never followed. The one writer, [`Verifier::act`] (`keyflare respond`, after approval),
+//!   uses the same client, base, limits and 429 handling.
 //! - A network failure, a timeout, a rate limit, a server error or an answer that is not the
 //!   API's JSON envelope is `Unknown`, never `Invalid`.
 //! - The secret never appears in a `Debug` output, an error or a `detail`, and the `/user`
@@ -18,9 +20,12 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod act;
 mod check;
 mod envelope;
 mod http;
+
+pub use self::act::{ActOutcome, NewValue, TokenAction, TokenRef};
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -102,6 +107,26 @@ pub struct Verification {
     /// What an active credential can reach; only with `blast_radius` on and status `Active`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<BlastRadius>,
+    /// The token's id (`result.id` of the verify answer), for an active or inactive API
+    /// token: what `keyflare respond` rolls or deletes. Not a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// For an account token, the account it answered for (the `{account_id}` of its paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+impl Verification {
+    /// A verdict with nothing else known.
+    pub fn new(status: VerifyStatus, detail: impl Into<String>) -> Self {
+        Verification {
+            status,
+            detail: detail.into(),
+            blast_radius: None,
+            token_id: None,
+            account_id: None,
+        }
+    }
 }
 
 /// What a live credential can see, from read-only list calls (first page of 50 only).
@@ -197,7 +222,7 @@ pub struct Verifier {
     blast_radius: bool,
     email: Option<String>,
     account_id: Option<String>,
-    probes: OnceMap<(check::Probe, String), Judgement>,
+    probes: OnceMap<(check::Probe, String), (Judgement, Option<String>)>,
     radii: OnceMap<check::AuthKey, Result<BlastRadius, String>>,
 }
 
@@ -272,10 +297,11 @@ impl Verifier {
                     .get(slot)
                     .and_then(OnceLock::get)
                     .cloned()
-                    .unwrap_or_else(|| Verification {
-                        status: VerifyStatus::Unknown,
-                        detail: "internal error: verification did not run".to_string(),
-                        blast_radius: None,
+                    .unwrap_or_else(|| {
+                        Verification::new(
+                            VerifyStatus::Unknown,
+                            "internal error: verification did not run",
+                        )
                     })
             })
             .collect()
@@ -308,6 +334,12 @@ impl<K: Hash + Eq, V: Clone> OnceMap<K, V> {
             Arc::clone(map.entry(key).or_default())
         };
         cell.get_or_init(compute).clone()
+    }
+
+    /// The value for `key` if it was computed already (never computes).
+    fn get(&self, key: &K) -> Option<V> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).and_then(|cell| cell.get().cloned())
     }
 }
 

@@ -370,6 +370,177 @@ impl Script {
     }
 }
 
+/// One API token in [`Tokens`].
+#[derive(Clone, Debug)]
+struct TokenEntry {
+    id: String,
+    /// `Some` for an account token.
+    account: Option<String>,
+    secret: String,
+    /// Holds "API Tokens Write": may roll or delete tokens (itself included).
+    can_edit: bool,
+}
+
+#[derive(Default)]
+struct TokensState {
+    tokens: Vec<TokenEntry>,
+    /// Owner tokens: may roll or delete any token, are not themselves in `tokens`.
+    owners: Vec<String>,
+    /// Replies given to the next roll/delete requests before the model looks at them.
+    write_replies: VecDeque<Reply>,
+    rolls: u64,
+}
+
+/// A stateful model of Cloudflare API tokens for `keyflare respond` tests: token verify (user
+/// and account), `GET`, roll (`PUT .../tokens/{id}/value`, answering the new value in
+/// `result`) and `DELETE`, under `/user/tokens/...` and `/accounts/{account_id}/tokens/...`.
+///
+/// Statuses as the API gives them (shapes in the shared reference): an unknown, rolled or
+/// deleted token is `401` + 1000; a token without the permission gets `403` + 9109; an id
+/// that does not exist gets `404` + 7003. [`Tokens::queue_write_reply`] puts e.g. a `429`
+/// with `Retry-After` in front of the next write. Use with [`FakeCloudflare::start`]:
+/// `let t = Tokens::new(); let t2 = t.clone(); FakeCloudflare::start(move |r| t2.answer(r))`.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    state: Arc<Mutex<TokensState>>,
+}
+
+impl Tokens {
+    /// An empty model.
+    pub fn new() -> Tokens {
+        Tokens::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TokensState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a user token.
+    pub fn add_user(&self, secret: &str, id: &str, can_edit: bool) -> &Tokens {
+        self.lock().tokens.push(TokenEntry {
+            id: id.into(),
+            account: None,
+            secret: secret.into(),
+            can_edit,
+        });
+        self
+    }
+
+    /// Adds an account token of `account`.
+    pub fn add_account(&self, secret: &str, account: &str, id: &str, can_edit: bool) -> &Tokens {
+        self.lock().tokens.push(TokenEntry {
+            id: id.into(),
+            account: Some(account.into()),
+            secret: secret.into(),
+            can_edit,
+        });
+        self
+    }
+
+    /// Adds an owner token, allowed to roll and delete every token.
+    pub fn add_owner(&self, secret: &str) -> &Tokens {
+        self.lock().owners.push(secret.into());
+        self
+    }
+
+    /// Answers the next roll or delete with `reply` instead of acting.
+    pub fn queue_write_reply(&self, reply: Reply) -> &Tokens {
+        self.lock().write_replies.push_back(reply);
+        self
+    }
+
+    /// The token's current secret (after a roll, the new value), or `None` once deleted.
+    pub fn secret_of(&self, id: &str) -> Option<String> {
+        self.lock()
+            .tokens
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.secret.clone())
+    }
+
+    /// Rolls done so far.
+    pub fn rolls(&self) -> u64 {
+        self.lock().rolls
+    }
+
+    /// The reply to `req`.
+    pub fn answer(&self, req: &Request) -> Reply {
+        let path = req
+            .path()
+            .strip_prefix("/client/v4")
+            .unwrap_or("")
+            .to_string();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        // (account, token id or "verify", roll?)
+        let (account, rest): (Option<String>, &[&str]) = match parts.as_slice() {
+            ["user", "tokens", rest @ ..] => (None, rest),
+            ["accounts", a, "tokens", rest @ ..] => (Some(a.to_string()), rest),
+            _ => return Reply::error(404, 7003),
+        };
+        let secret = match req.auth() {
+            Auth::Bearer(t) => t,
+            Auth::GlobalKey { .. } => return Reply::unknown_key(),
+            Auth::None => return Reply::missing_auth(),
+        };
+        let mut st = self.lock();
+        let is_owner = st.owners.contains(&secret);
+        let caller = st.tokens.iter().find(|t| t.secret == secret).cloned();
+        match (req.method.as_str(), rest) {
+            ("GET", ["verify"]) => match caller {
+                Some(t) if t.account == account => {
+                    Reply::json(200, envelope_ok(json!({"id": t.id, "status": "active"})))
+                }
+                _ => Reply::invalid_token(),
+            },
+            (method, [id, tail @ ..]) => {
+                let id = id.to_string();
+                let roll = tail == ["value"];
+                let write = match (method, tail) {
+                    ("PUT", ["value"]) | ("DELETE", []) => true,
+                    ("GET", []) => false,
+                    _ => return Reply::error(405, 10405),
+                };
+                if caller.is_none() && !is_owner {
+                    return Reply::invalid_token();
+                }
+                if !is_owner && !caller.as_ref().is_some_and(|c| c.can_edit) {
+                    return Reply::error(403, 9109);
+                }
+                if write {
+                    if let Some(reply) = st.write_replies.pop_front() {
+                        return reply;
+                    }
+                }
+                let Some(pos) = st
+                    .tokens
+                    .iter()
+                    .position(|t| t.id == id && t.account == account)
+                else {
+                    return Reply::error(404, 7003);
+                };
+                match (method, roll) {
+                    ("GET", _) => Reply::json(
+                        200,
+                        envelope_ok(json!({"id": id, "name": "test token", "status": "active"})),
+                    ),
+                    ("PUT", true) => {
+                        st.rolls += 1;
+                        let prefix = if account.is_some() { "cfat_" } else { "cfut_" };
+                        let fresh = synthetic_secret(prefix, 0x0051_1000 + st.rolls);
+                        st.tokens[pos].secret = fresh.clone();
+                        Reply::json(200, envelope_ok(Value::String(fresh)))
+                    }
+                    _ => {
+                        st.tokens.remove(pos);
+                        Reply::json(200, envelope_ok(json!({"id": id})))
+                    }
+                }
+            }
+            _ => Reply::error(404, 7003),
+        }
+    }
+}
+
 type Handler = Box<dyn Fn(&Request) -> Reply + Send + Sync>;
 
 struct State {

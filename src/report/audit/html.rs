@@ -85,8 +85,13 @@ fn badge(c: &Credential) -> String {
         Some(VerifyStatus::Unknown) => "s-unknown",
         None => "s-none",
     };
+    let response = c
+        .response
+        .as_ref()
+        .map(|r| format!("<br><small>{}</small>", esc(r)))
+        .unwrap_or_default();
     format!(
-        "<span class=\"badge {class}\">{}</span>",
+        "<span class=\"badge {class}\">{}</span>{response}",
         esc(status_label(c))
     )
 }

@@ -79,10 +79,13 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     for (i, c) in a.credentials.iter().enumerate() {
         let f = &c.finding;
-        let status = match c.status() {
+        let mut status = match c.status() {
             Some(VerifyStatus::Active) => "**ACTIVE**".to_string(),
             _ => status_label(c).to_string(),
         };
+        if let Some(r) = &c.response {
+            let _ = write!(status, "<br>{}", text(r));
+        }
         let first = c
             .first
             .as_ref()
