@@ -44,6 +44,11 @@ enum Command {
     /// row per credential with its first and last commit, every path, its
     /// status, a timeline and a remediation checklist.
     Audit(AuditArgs),
+    /// Combine many repositories' audits (`audit --format json` shards)
+    /// into one organisation audit: each secret once, with every
+    /// repository, path and first commit; `--verify` checks each distinct
+    /// secret once, within one rate budget.
+    Merge(crate::merge::cmd::MergeArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
     /// Scan a built-in sample (a made-up Worker project with three planted
@@ -202,6 +207,16 @@ struct AuditArgs {
     /// Configuration file (default: keyflare.toml at a local PATH, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// With --format json: the repository's name in the shard for
+    /// `keyflare merge` (default: owner/repo from the URL, or the
+    /// directory's name).
+    #[arg(long, value_name = "OWNER/REPO")]
+    repository_name: Option<String>,
+    /// With --format json: keep each credential's secret in the shard's
+    /// `audit` block, for `keyflare merge --verify`. The file is then as
+    /// sensitive as the secrets: keep it briefly, never publish it.
+    #[arg(long)]
+    keep_secrets: bool,
     #[command(flatten)]
     verify: VerifyArgs,
 }
@@ -297,7 +312,7 @@ pub fn parse_fail_on(s: &str) -> Result<FailPolicy, String> {
 }
 
 #[derive(Args, Debug)]
-struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Ask the Cloudflare API whether each credential is live (read-only
     /// calls, HTTPS only, each secret sent once, only to --api-base).
     #[arg(long)]
@@ -378,6 +393,7 @@ pub fn run() -> Result<u8, Error> {
         Command::Scan(args) => scan(args, false),
         Command::Baseline(args) => scan(args, true),
         Command::Audit(args) => audit(args),
+        Command::Merge(args) => crate::merge::cmd::run(args),
         Command::Rules(args) => rules(args),
         Command::Demo => demo(),
         Command::Explain { rule } => explain(&rule),
@@ -572,7 +588,29 @@ fn audit(mut args: AuditArgs) -> Result<u8, Error> {
                 root: local.filter(|_| audit.worktree),
                 brief: false,
             };
-            report::render(&merged, &rules, &opts)?
+            if args.format == AuditFormat::Json {
+                // A shard for `keyflare merge`: which repository, which
+                // rule set, one record per credential.
+                let url = crate::source::git::clone::is_url(&args.target);
+                let repository = crate::merge::shard::Repository {
+                    name: args
+                        .repository_name
+                        .clone()
+                        .unwrap_or_else(|| crate::merge::shard::repository_name(&args.target, url)),
+                    url: url.then(|| audit.target.clone()),
+                    head: audit.head.clone(),
+                };
+                let extra = crate::merge::shard::shard_fields(
+                    &audit,
+                    repository,
+                    &crate::merge::rules_digest(&rules),
+                    args.keep_secrets,
+                    args.no_redact,
+                );
+                report::render_json_with(&merged, &rules, &opts, &extra)?
+            } else {
+                report::render(&merged, &rules, &opts)?
+            }
         }
     };
     report::write_output(&bytes, args.output.as_deref())?;
@@ -692,7 +730,7 @@ fn git_options(args: &ScanArgs, config: &Config) -> Result<Option<GitOptions>, E
     }))
 }
 
-fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifier>, Error> {
+pub(crate) fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifier>, Error> {
     if !args.verify {
         return Ok(None);
     }

@@ -268,6 +268,17 @@ pub fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<
     }
 }
 
+/// The JSON report with `extra` top-level fields after the usual ones
+/// (an audit shard's, see [`crate::merge::shard`]).
+pub fn render_json_with(
+    report: &Report,
+    rules: &RuleSet,
+    opts: &RenderOptions,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<u8>, Error> {
+    json::render_with(report, rules, opts, extra)
+}
+
 /// Audit report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuditFormat {
