@@ -523,6 +523,11 @@ fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
 }
 
 fn audit(mut args: AuditArgs) -> Result<u8, Error> {
+    if args.keep_secrets && args.format != AuditFormat::Json {
+        return Err(Error::Usage(
+            "--keep-secrets only applies to --format json (a shard for `keyflare merge`)".into(),
+        ));
+    }
     let local = (!crate::source::git::clone::is_url(&args.target))
         .then(|| PathBuf::from(&args.target))
         .filter(|p| p.is_dir());

@@ -455,7 +455,9 @@ fn another_version_is_refused_unless_allowed_then_warned_about() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("keyflare 0.0.1") && err.contains("--allow-mixed"),
+        err.contains("keyflare 0.0.1")
+            && err.contains("--allow-mixed")
+            && err.contains("acme-web.json"),
         "{err}"
     );
     let r = merge(&[os(&o.shards[0]), os(&o.shards[1]), "--allow-mixed".as_ref()]);

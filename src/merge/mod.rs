@@ -261,8 +261,10 @@ pub fn merge(
         if s.version == opts.version && s.rules_digest == opts.rules_digest {
             continue;
         }
+        // The report names the repository, not the file: file names must
+        // not change the output.
         let what = format!(
-            "{file} ({}) was written by keyflare {} with rule set {}; this is keyflare {} with rule set {}",
+            "{} was audited by keyflare {} with rule set {}; this is keyflare {} with rule set {}",
             crate::escape::text(&s.repository.name),
             crate::escape::text(&s.version),
             crate::escape::text(&s.rules_digest),
@@ -271,7 +273,8 @@ pub fn merge(
         );
         if !opts.allow_mixed {
             return Err(MergeError::Input(format!(
-                "{what}: re-run its audit with this keyflare, or pass --allow-mixed to merge it anyway"
+                "{file}: {what}: re-run its audit with this keyflare, or pass --allow-mixed to merge it anyway \
+                 (a keyflare.toml in the repository that adds or disables rules also changes the rule set)"
             )));
         }
         mixed.push(what);
@@ -467,4 +470,19 @@ pub fn verify(audit: &mut OrgAudit, verifier: &crate::verify::Verifier) -> Resul
     sort_credentials(&mut audit.credentials);
     recount(audit);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_digest_follows_the_rules() {
+        let a = RuleSet::builtin().expect("rules");
+        let mut b = RuleSet::builtin().expect("rules");
+        assert_eq!(rules_digest(&a), rules_digest(&b));
+        assert!(rules_digest(&a).starts_with("sha256:"));
+        b.disable(&["kf.cloudflare.user-api-token".to_string()]);
+        assert_ne!(rules_digest(&a), rules_digest(&b));
+    }
 }
