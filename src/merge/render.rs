@@ -10,6 +10,7 @@
 
 use std::fmt::Write;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::shard::{status_name, ShardCommit};
@@ -51,12 +52,13 @@ pub fn render(audit: &OrgAudit, rules: &RuleSet, format: OrgFormat, no_redact: b
     match format {
         OrgFormat::Markdown => markdown(audit, rules, no_redact).into_bytes(),
         OrgFormat::Html => html(audit, rules, no_redact).into_bytes(),
-        OrgFormat::Json => to_bytes(&json_doc(audit, rules, no_redact)),
-        OrgFormat::Sarif => to_bytes(&sarif_doc(audit, rules, no_redact)),
+        OrgFormat::Json => json_doc(audit, rules, no_redact),
+        OrgFormat::Sarif => sarif_doc(audit, rules, no_redact),
     }
 }
 
-fn to_bytes(v: &Value) -> Vec<u8> {
+fn to_bytes(v: &impl Serialize) -> Vec<u8> {
+    // Values of strings, numbers and booleans only: serializing cannot fail.
     let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
     out.push(b'\n');
     out
@@ -431,7 +433,7 @@ fn commit_json(c: &ShardCommit) -> Value {
     json!({"commit": c.commit, "author": c.author, "date": c.date})
 }
 
-fn json_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Value {
+fn json_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let repositories: Vec<Value> = a
         .repositories
         .iter()
@@ -449,10 +451,10 @@ fn json_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Value {
             })
         })
         .collect();
-    let credentials: Vec<Value> = a
-        .credentials
-        .iter()
-        .map(|c| {
+    // Built one credential at a time as it is written: no tree of the
+    // whole report in memory.
+    let credentials = Seq(|| {
+        a.credentials.iter().map(|c| {
             json!({
                 "fingerprint": c.fingerprint,
                 "rule_id": c.rule_id,
@@ -483,13 +485,13 @@ fn json_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Value {
                 "remediation_steps": ORG_STEPS.iter().copied().chain(steps(rules, c)).collect::<Vec<_>>(),
             })
         })
-        .collect();
-    json!({
-        "tool": "keyflare",
-        "version": env!("CARGO_PKG_VERSION"),
-        "report": "organisation-audit",
-        "verified": a.verified,
-        "summary": {
+    });
+    to_bytes(&Doc {
+        tool: "keyflare",
+        version: env!("CARGO_PKG_VERSION"),
+        report: "organisation-audit",
+        verified: a.verified,
+        summary: json!({
             "repositories": a.repositories.len(),
             "repositories_with_credentials": with_credentials(a),
             "credentials": a.credentials.len(),
@@ -497,12 +499,41 @@ fn json_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Value {
             "in_several_repositories": shared(a),
             "commits_scanned": a.commits_scanned,
             "files_scanned": a.files_scanned,
-        },
-        "repositories": repositories,
-        "credentials": credentials,
-        "mixed": a.mixed,
-        "warnings": a.warnings,
+        }),
+        repositories,
+        credentials,
+        mixed: &a.mixed,
+        warnings: &a.warnings,
     })
+}
+
+/// The organisation report's JSON, in this order.
+#[derive(Serialize)]
+struct Doc<'a, C: Serialize> {
+    tool: &'static str,
+    version: &'static str,
+    report: &'static str,
+    verified: bool,
+    summary: Value,
+    repositories: Vec<Value>,
+    credentials: C,
+    mixed: &'a [String],
+    warnings: &'a [String],
+}
+
+/// A JSON array whose items are made as they are written, so that a
+/// report of 50,000 credentials never exists as one tree in memory.
+struct Seq<F>(F);
+
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
 }
 
 /// Percent-encodes a relative path for a SARIF URI reference.
@@ -518,7 +549,7 @@ fn uri(path: &str) -> String {
     out
 }
 
-fn sarif_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Value {
+fn sarif_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     use crate::escape::sarif_text as t;
     let mut ids: Vec<&str> = a.credentials.iter().map(|c| c.rule_id.as_str()).collect();
     ids.sort_unstable();
@@ -535,53 +566,70 @@ fn sarif_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Value {
             })
         })
         .collect();
-    let mut results = Vec::new();
-    for c in &a.credentials {
-        let rule_index = ids.binary_search(&c.rule_id.as_str()).unwrap_or(0);
-        let level = match c.status() {
-            Some(VerifyStatus::Invalid) | Some(VerifyStatus::Inactive) => "warning",
-            _ => "error",
-        };
-        for r in &c.repositories {
-            let locations: Vec<Value> = r
-                .places
-                .iter()
-                .take(crate::finding::PLACES_SHOWN * 2)
-                .map(|p| {
-                    json!({"physicalLocation": {
-                        "artifactLocation": {"uri": uri(&format!("{}/{}", r.repository, p.path))},
-                        "region": {"startLine": p.line.max(1)},
-                    }})
+    // Made one result at a time as it is written (see [`Seq`]).
+    let ids = &ids;
+    let results = Seq(|| {
+        a.credentials.iter().flat_map(move |c| {
+            let rule_index = ids.binary_search(&c.rule_id.as_str()).unwrap_or(0);
+            let level = match c.status() {
+                Some(VerifyStatus::Invalid) | Some(VerifyStatus::Inactive) => "warning",
+                _ => "error",
+            };
+            c.repositories.iter().map(move |r| {
+                let locations: Vec<Value> = r
+                    .places
+                    .iter()
+                    .take(crate::finding::PLACES_SHOWN * 2)
+                    .map(|p| {
+                        json!({"physicalLocation": {
+                            "artifactLocation": {"uri": uri(&format!("{}/{}", r.repository, p.path))},
+                            "region": {"startLine": p.line.max(1)},
+                        }})
+                    })
+                    .collect();
+                json!({
+                    "ruleId": c.rule_id,
+                    "ruleIndex": rule_index,
+                    "level": level,
+                    "message": {"text": t(&format!(
+                        "{} {} ({}) in {}: one of {} repositories holding it",
+                        c.rule_name,
+                        shown(c, no_redact),
+                        status_label(c),
+                        r.repository,
+                        c.repositories.len()
+                    ))},
+                    "locations": locations,
+                    "partialFingerprints": {"keyflare/v1": c.fingerprint},
+                    "properties": {"repository": r.repository, "severity": c.severity.as_str()},
                 })
-                .collect();
-            results.push(json!({
-                "ruleId": c.rule_id,
-                "ruleIndex": rule_index,
-                "level": level,
-                "message": {"text": t(&format!(
-                    "{} {} ({}) in {}: one of {} repositories holding it",
-                    c.rule_name,
-                    shown(c, no_redact),
-                    status_label(c),
-                    r.repository,
-                    c.repositories.len()
-                ))},
-                "locations": locations,
-                "partialFingerprints": {"keyflare/v1": c.fingerprint},
-                "properties": {"repository": r.repository, "severity": c.severity.as_str()},
-            }));
-        }
-    }
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+            })
+        })
+    });
+    to_bytes(&SarifDoc {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [SarifRun {
+            tool: json!({"driver": {
                 "name": "keyflare",
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": sarif_rules,
-            }},
-            "results": results,
+            }}),
+            results,
         }],
     })
+}
+
+#[derive(Serialize)]
+struct SarifDoc<R: Serialize> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [SarifRun<R>; 1],
+}
+
+#[derive(Serialize)]
+struct SarifRun<R: Serialize> {
+    tool: Value,
+    results: R,
 }
