@@ -554,3 +554,44 @@ fn verify_honours_retry_after() {
     // The 429 was retried once after its Retry-After, not given up on.
     assert_eq!(server.request_count(), 3);
 }
+
+#[test]
+fn verify_with_blast_radius_says_what_a_live_secret_reaches() {
+    let o = org(&["--keep-secrets"]);
+    let server = FakeCloudflare::scripted(
+        Script::new()
+            .route("/client/v4/accounts", Reply::list(&["Acme Corp"], Some(1)))
+            .route(
+                "/client/v4/zones",
+                Reply::list(&["acme.example", "shop.example"], Some(2)),
+            )
+            .secret(&o.shared, Reply::token("active"))
+            .secret(&o.own, Reply::invalid_token()),
+    );
+    let mut args: Vec<std::ffi::OsString> = vec![o.tmp.path().join("shards").into()];
+    args.extend(verify_args(&server));
+    args.push("--blast-radius".into());
+    let r = keyflare()
+        .arg("merge")
+        .args(&args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run");
+    assert_eq!(r.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&r.stdout).expect("json");
+    let b = &v["credentials"][0]["verification"]["blast_radius"];
+    assert_eq!(
+        (b["account_count"].as_u64(), b["zone_count"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
+    // The same run in Markdown says it in words.
+    let idx = args.iter().position(|a| a == "json").expect("format");
+    args[idx] = "markdown".into();
+    let r = keyflare().arg("merge").args(&args).output().expect("run");
+    let md = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        md.contains("Reaches: 1 account(s), 2 zone(s): Acme Corp, acme.example"),
+        "{md}"
+    );
+}

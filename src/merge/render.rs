@@ -13,7 +13,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::shard::{status_name, ShardCommit};
+use super::shard::ShardCommit;
 use super::{OrgAudit, OrgCredential};
 use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::rules::RuleSet;
@@ -79,6 +79,24 @@ fn status_label(c: &OrgCredential) -> &'static str {
         Some(VerifyStatus::Unknown) => "unknown",
         None => "not verified",
     }
+}
+
+/// What a live credential reaches (`--blast-radius`), in words.
+fn reach(v: &crate::verify::Verification) -> Option<String> {
+    let b = v.blast_radius.as_ref()?;
+    let mut s = format!("{} account(s), {} zone(s)", b.account_count, b.zone_count);
+    let names: Vec<&str> = b
+        .accounts
+        .iter()
+        .chain(&b.zones)
+        .take(5)
+        .map(String::as_str)
+        .collect();
+    if !names.is_empty() {
+        s.push_str(": ");
+        s.push_str(&names.join(", "));
+    }
+    Some(s)
 }
 
 fn short(id: &str) -> &str {
@@ -222,6 +240,9 @@ fn markdown(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> String {
             );
             if let Some(v) = &c.verification {
                 let _ = writeln!(out, "Verification: {}\n", md_text(&v.detail));
+                if let Some(b) = reach(v) {
+                    let _ = writeln!(out, "Reaches: {}\n", md_text(&b));
+                }
             }
             let _ = writeln!(
                 out,
@@ -374,6 +395,9 @@ fn html(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> String {
         );
         if let Some(v) = &c.verification {
             let _ = writeln!(out, "<p>Verification: {}</p>", esc(&v.detail));
+            if let Some(b) = reach(v) {
+                let _ = writeln!(out, "<p>Reaches: {}</p>", esc(&b));
+            }
         }
         if let Some((repo, f)) = c.first() {
             let _ = writeln!(
@@ -461,9 +485,8 @@ fn json_doc(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
                 "rule_name": c.rule_name,
                 "severity": c.severity.as_str(),
                 "secret": shown(c, no_redact),
-                "verification": c.verification.as_ref().map(|v| json!({
-                    "status": status_name(v.status), "detail": v.detail
-                })),
+                // Status, detail and (with --blast-radius) what it reaches.
+                "verification": c.verification,
                 "first": c.first().map(|(repo, f)| {
                     let mut v = commit_json(f);
                     v["repository"] = repo.into();
