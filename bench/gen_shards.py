@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime
 import hashlib
 import json
 import os
@@ -81,7 +82,7 @@ def main() -> None:
             fp = fingerprint(RULE, secret)
             commit = cfsynth.hexs(r, 40)
             time = 1_600_000_000 + r.randrange(100_000_000)
-            date = f"2023-{1 + time % 12:02d}-{1 + time % 28:02d}T10:00:00+00:00"
+            date = datetime.datetime.fromtimestamp(time, datetime.timezone.utc).isoformat()
             path = f"services/{cfsynth.word(r)}/{j}/config.env"
             f = copy.deepcopy(finding_t)
             f.update(path=path, line=j + 1, secret="cfut_***" + secret[-4:], fingerprint=fp,
