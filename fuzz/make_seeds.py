@@ -190,3 +190,28 @@ put("respond_report", "record.json", json.dumps({"tool": "keyflare", "kind": "re
      "action": "roll", "authority": "the leaked token itself",
      "call": "PUT /user/tokens/0123456789abcdef0123456789abcdef/value", "result": "rolled",
      "detail": "new value in new-token (mode 0600)"}]}, indent=2))
+
+# merge_shard: audit shards as `keyflare audit --format json` writes them (the
+# fields merge reads), a kept secret, hostile names, another version, a cut one.
+import hashlib
+def fingerprint(rule, secret):
+    return hashlib.sha256(b"keyflare/v1\0" + rule.encode() + b"\0" + secret.encode()).digest()[:16].hex()
+RULE = "kf.cloudflare.user-api-token"
+commit = {"commit": "a" * 40, "author": "Test Author <author@example.com>",
+          "date": "2024-05-01T10:00:00+00:00", "time": 1714557600}
+cred = {"fingerprint": fingerprint(RULE, T), "rule_id": RULE, "shown": "cfut_***" + T[-4:],
+        "places": [{"path": ".env", "line": 1, "introduced": commit, "in_worktree": True}],
+        "first": commit, "removed": None, "in_head": True, "in_worktree": True}
+def shard(name, creds, secrets=False, version="0.1.0"):
+    return {"version": version, "tool": "keyflare", "findings": [], "summary": {}, "warnings": [],
+            "notices": [], "repository": {"name": name, "url": None, "head": "b" * 40},
+            "rules_digest": "sha256:00", "audit": {"format": 1, "secrets_included": secrets,
+            "commits_scanned": 1, "files_scanned": 2, "history": True, "verified": False,
+            "warnings": [], "credentials": creds}}
+put("merge_shard", "one.json", json.dumps(shard("acme/api", [cred]), indent=2))
+put("merge_shard", "kept.json", json.dumps(shard("acme/api", [dict(cred, secret=T)], True)))
+evil = dict(cred, places=[{"path": "<script>alert(1)</script>.env", "line": 1,
+            "introduced": dict(commit, author="<img src=x onerror=alert(1)>"), "in_worktree": False}])
+put("merge_shard", "hostile.json", json.dumps(shard("<a href=https://evil.example>x</a>\u202e", [evil])))
+put("merge_shard", "version.json", json.dumps(shard("acme/web", [], version="9.9.9")))
+put("merge_shard", "cut.json", json.dumps(shard("acme/api", [cred]))[:300])

@@ -52,6 +52,9 @@ pub enum Error {
     /// Bad configuration or flag values.
     #[error("{0}")]
     Usage(String),
+    /// `keyflare merge`: a refused shard or mixed inputs.
+    #[error(transparent)]
+    Merge(#[from] crate::pipeline::merge::MergeError),
     /// Verification could not be set up (bad --api-base, --ca-cert).
     #[error("verify: {0}")]
     Verify(String),

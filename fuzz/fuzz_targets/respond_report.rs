@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use keyflare::finding::fingerprint;
-use keyflare::respond::{read_report, Record};
+use keyflare::pipeline::respond::{read_report, Record};
 use keyflare::rules::RuleSet;
 use libfuzzer_sys::fuzz_target;
 

@@ -153,6 +153,16 @@ pub(super) struct AuditArgs {
     /// "rolled at ..." or "deleted at ...".
     #[arg(long, value_name = "FILE")]
     pub(super) responses: Option<PathBuf>,
+    /// With --format json: the repository's name in the shard for
+    /// `keyflare merge` (default: owner/repo from the URL, or the
+    /// directory's name).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(super) repository_name: Option<String>,
+    /// With --format json: keep each credential's secret in the shard's
+    /// `audit` block, for `keyflare merge --verify`. The file is then as
+    /// sensitive as the secrets: keep it briefly, never publish it.
+    #[arg(long)]
+    pub(super) keep_secrets: bool,
     #[command(flatten)]
     pub(super) verify: VerifyArgs,
 }

@@ -13,6 +13,11 @@ use crate::report::{self, AuditFormat, Format, RenderOptions};
 use crate::rules::RuleSet;
 
 pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
+    if args.keep_secrets && args.format != AuditFormat::Json {
+        return Err(Error::Usage(
+            "--keep-secrets only applies to --format json (a shard for `keyflare merge`)".into(),
+        ));
+    }
     let local = (!crate::source::git::clone::is_url(&args.target))
         .then(|| PathBuf::from(&args.target))
         .filter(|p| p.is_dir());
@@ -89,9 +94,42 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
                 root: local.filter(|_| audit.worktree),
                 brief: false,
             };
-            report::render(&merged, &rules, &opts)?
+            if args.format == AuditFormat::Json {
+                shard_json(&args, &audit, &merged, &rules, &opts)?
+            } else {
+                report::render(&merged, &rules, &opts)?
+            }
         }
     };
     report::write_output(&bytes, args.output.as_deref())?;
     Ok(exit_code(&merged, FailPolicy::default()))
+}
+
+/// `audit --format json` as a shard for `keyflare merge`: the usual JSON
+/// report plus which repository, which rule set, one record per credential.
+fn shard_json(
+    args: &AuditArgs,
+    audit: &crate::outcome::audit::Audit,
+    merged: &crate::Report,
+    rules: &crate::RuleSet,
+    opts: &RenderOptions,
+) -> Result<Vec<u8>, Error> {
+    use crate::pipeline::merge::{rules_digest, shard};
+    let url = crate::source::git::clone::is_url(&args.target);
+    let repository = shard::Repository {
+        name: args
+            .repository_name
+            .clone()
+            .unwrap_or_else(|| shard::repository_name(&args.target, url)),
+        url: url.then(|| audit.target.clone()),
+        head: audit.head.clone(),
+    };
+    let extra = shard::shard_fields(
+        audit,
+        repository,
+        &rules_digest(rules),
+        args.keep_secrets,
+        args.no_redact,
+    );
+    report::render_json_with(merged, rules, opts, &extra)
 }

@@ -10,6 +10,7 @@ mod args;
 mod audit;
 mod demo;
 mod exit;
+mod merge;
 mod progress;
 mod respond;
 mod rules;
@@ -46,6 +47,11 @@ enum Command {
     /// Roll or delete live leaked API tokens from a JSON report (plan
     /// first; act only with --yes or after confirming on a terminal).
     Respond(respond::RespondArgs),
+    /// Combine many repositories' audits (`audit --format json` shards)
+    /// into one organisation audit: each secret once, with every
+    /// repository, path and first commit; `--verify` checks each distinct
+    /// secret once, within one rate budget.
+    Merge(merge::MergeArgs),
     /// List the rules, or check them against their examples (`rules check`).
     Rules(RulesArgs),
     /// Scan a built-in sample (a made-up Worker project with three planted
@@ -73,6 +79,7 @@ pub fn run() -> Result<u8, Error> {
         Command::Baseline(args) => scan::scan(args, true),
         Command::Audit(args) => audit::audit(args),
         Command::Respond(args) => respond::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Rules(args) => rules::rules(args),
         Command::Demo => demo::demo(),
         Command::Explain { rule } => rules::explain(&rule),

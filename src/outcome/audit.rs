@@ -68,6 +68,8 @@ pub struct Audit {
     pub worktree: bool,
     /// Whether verification ran.
     pub verified: bool,
+    /// HEAD's commit id, for a git repository with a HEAD.
+    pub head: Option<String>,
     /// Wall time of the whole audit (clone, scans, verification).
     pub duration: Duration,
     /// What the audit did not cover.

@@ -60,9 +60,15 @@ pub fn audit(
         None => std::path::PathBuf::from(&opts.target),
     };
     let mut notices = Vec::new();
+    let mut head = None;
     let (history, facts, worktree) = match source::git::open(&path) {
         Ok(repo) => {
             let workdir = repo.workdir().map(std::path::Path::to_path_buf);
+            head = repo
+                .head()
+                .ok()
+                .and_then(|h| h.target())
+                .map(|o| o.to_string());
             drop(repo);
             let g = GitOptions {
                 repo: path.clone(),
@@ -150,6 +156,7 @@ pub fn audit(
         history: is_git,
         worktree: worktree.is_some(),
         verified: verifier.is_some(),
+        head,
         duration: started.elapsed(),
         notices: merged.notices.clone(),
         warnings: merged.warnings.clone(),

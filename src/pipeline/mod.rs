@@ -7,6 +7,7 @@ pub mod audit;
 pub mod demo;
 pub mod filter;
 pub mod git;
+pub mod merge;
 pub mod respond;
 pub mod rules_check;
 pub mod tree;

@@ -17,6 +17,10 @@ struct JsonReport<'a> {
     summary: &'a Summary,
     warnings: &'a [String],
     notices: &'a [String],
+    /// Fields a caller adds after these (an audit shard's `repository`,
+    /// `rules_digest`, `audit`): additions only.
+    #[serde(flatten)]
+    extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +78,16 @@ pub(super) fn render(
     rules: &RuleSet,
     opts: &RenderOptions,
 ) -> Result<Vec<u8>, Error> {
+    render_with(report, rules, opts, &serde_json::Map::new())
+}
+
+/// [`render`], with `extra` fields after the usual ones.
+pub(super) fn render_with(
+    report: &Report,
+    rules: &RuleSet,
+    opts: &RenderOptions,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<u8>, Error> {
     let findings = report
         .findings
         .iter()
@@ -122,6 +136,7 @@ pub(super) fn render(
         summary: &report.summary,
         warnings: &report.warnings,
         notices: &report.notices,
+        extra,
     };
     let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
     out.push(b'\n');

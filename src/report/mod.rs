@@ -12,6 +12,7 @@ mod audit;
 mod github;
 mod json;
 mod markdown;
+pub mod org;
 mod sarif;
 mod text;
 
@@ -103,6 +104,17 @@ pub fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> Result<
         Format::Markdown => Ok(markdown::render(report, rules, opts)),
         Format::Github => Ok(github::render(report, rules, opts)),
     }
+}
+
+/// The JSON report with `extra` top-level fields after the usual ones
+/// (an audit shard's, see [`crate::pipeline::merge::shard`]).
+pub fn render_json_with(
+    report: &Report,
+    rules: &RuleSet,
+    opts: &RenderOptions,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<u8>, Error> {
+    json::render_with(report, rules, opts, extra)
 }
 
 /// Audit report formats.

@@ -240,6 +240,11 @@ impl Pattern {
     pub fn regex(&self) -> &Regex {
         self.regex.get()
     }
+
+    /// The regex's source, uncompiled (for a digest of the rule set).
+    pub fn source(&self) -> &str {
+        self.regex.source()
+    }
 }
 
 /// A regex compiled on first use, so that a scan never pays for the rules
