@@ -54,8 +54,25 @@ pub enum Error {
     Usage(String),
     /// `keyflare merge`: a refused shard or mixed inputs.
     #[error(transparent)]
-    Merge(#[from] crate::pipeline::merge::MergeError),
+    Merge(#[from] MergeError),
     /// Verification could not be set up (bad --api-base, --ca-cert).
     #[error("verify: {0}")]
     Verify(String),
+}
+
+/// Why `keyflare merge` could not be done (defined here, not in the merge
+/// stage, so that this bottom module imports nothing from above it). Names the shard file where one is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A shard was refused (unreadable, malformed, hostile, too large).
+    #[error("shard {file}: {message}")]
+    Shard {
+        /// The file, as given.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Anything else about the inputs.
+    #[error("{0}")]
+    Input(String),
 }

@@ -110,8 +110,8 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
 fn shard_json(
     args: &AuditArgs,
     audit: &crate::outcome::audit::Audit,
-    merged: &crate::Report,
-    rules: &crate::RuleSet,
+    merged: &crate::outcome::Report,
+    rules: &crate::rules::RuleSet,
     opts: &RenderOptions,
 ) -> Result<Vec<u8>, Error> {
     use crate::pipeline::merge::{rules_digest, shard};

@@ -55,21 +55,7 @@ pub fn rules_digest(rules: &RuleSet) -> String {
     format!("sha256:{hex}")
 }
 
-/// Why a merge could not be done. Names the shard file where one is at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum MergeError {
-    /// A shard was refused (unreadable, malformed, hostile, too large).
-    #[error("shard {file}: {message}")]
-    Shard {
-        /// The file, as given.
-        file: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Anything else about the inputs.
-    #[error("{0}")]
-    Input(String),
-}
+pub use crate::error::MergeError;
 
 /// How to merge.
 #[derive(Clone, Debug)]

@@ -103,14 +103,14 @@ pub fn plan(
     verifier: &Verifier,
     opts: &PlanOptions,
 ) -> Vec<PlanItem> {
-    let mut findings: Vec<crate::Finding> = Vec::new();
+    let mut findings: Vec<crate::finding::Finding> = Vec::new();
     let mut slots: Vec<Option<usize>> = Vec::new();
     for t in &targets {
         let finding = t.secret.as_ref().and_then(|s| to_finding(t, s, rules));
         slots.push(finding.as_ref().map(|_| findings.len()));
         findings.extend(finding);
     }
-    crate::verify_findings(&mut findings, verifier);
+    super::verify::verify_findings(&mut findings, verifier);
     targets
         .into_iter()
         .zip(slots)
@@ -133,7 +133,7 @@ pub fn plan(
 
 /// A finding built from a target, so that verification goes through the one path the scan
 /// uses (`verify_findings`: method by rule, context, documented examples skipped).
-fn to_finding(t: &Target, secret: &Secret, rules: &RuleSet) -> Option<crate::Finding> {
+fn to_finding(t: &Target, secret: &Secret, rules: &RuleSet) -> Option<crate::finding::Finding> {
     let rule = rules.get(&t.rule_id)?;
     let m = crate::matcher::Match {
         rule: 0,
@@ -147,7 +147,7 @@ fn to_finding(t: &Target, secret: &Secret, rules: &RuleSet) -> Option<crate::Fin
         emails: t.emails.clone(),
         account_ids: t.account_ids.clone(),
     };
-    let f = crate::Finding::new(rule, &t.path, m);
+    let f = crate::finding::Finding::new(rule, &t.path, m);
     Some(f)
 }
 
