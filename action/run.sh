@@ -3,7 +3,11 @@
 # too (tests/action.sh does). One subcommand per step:
 #
 #   run.sh cache-key  the build cache's key, from the action's own source
+#   run.sh download   the released binary of the action's version, its SHA-256
+#                     checked against the release's SHA256SUMS (downloaded=true);
+#                     downloaded=false when there is none to take (build it)
 #   run.sh install    cargo install --locked keyflare from the action's source
+#   run.sh ensure     download, else install (for workflows without the caches)
 #   run.sh scan       pick what to scan from the event, run keyflare once with
 #                     --fail-on none (JSON, SARIF, markdown and annotations in
 #                     one run), write the job summary and the step's outputs
@@ -102,6 +106,120 @@ PY
   set_output bin "$cargo_home/bin/keyflare"
   set_output target-dir "${KEYFLARE_TARGET_DIR:-$HOME/.cache/keyflare-action/target}"
   echo "cache key: keyflare-bin-$key (rustc: $rustc)"
+}
+
+# ----------------------------------------------------------------- download
+# release_target: the release asset's target triple for this runner ('' when
+# no binary is released for it).
+release_target() {
+  local os arch
+  os="$(uname -s)" arch="$(uname -m)"
+  case "$os/$arch" in
+    Linux/x86_64 | Linux/amd64) echo x86_64-unknown-linux-musl ;;
+    Linux/aarch64 | Linux/arm64) echo aarch64-unknown-linux-musl ;;
+    Darwin/x86_64) echo x86_64-apple-darwin ;;
+    Darwin/arm64 | Darwin/aarch64) echo aarch64-apple-darwin ;;
+    MINGW*/x86_64 | MSYS*/x86_64 | CYGWIN*/x86_64) echo x86_64-pc-windows-msvc ;;
+    *) echo "" ;;
+  esac
+}
+
+# A release asset is taken only if its SHA-256 is the one in the release's
+# SHA256SUMS. A missing release, asset or checksums file (or no network) is
+# not an error: downloaded=false, and the action builds from source. A
+# checksum MISMATCH is an error (exit 2), never a silent fallback: the asset
+# was altered or corrupted, and someone must look.
+cmd_download() {
+  local src="${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}"
+  local root="${KEYFLARE_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}"
+  local version="${KEYFLARE_VERSION:-}" target repo base
+  if [[ -z "$version" ]]; then
+    version="$(sed -n '/^\[package\]/,/^\[/ s/^version *= *"\([^"]*\)".*/\1/p' "$src/Cargo.toml" | head -1)"
+  fi
+  target="${KEYFLARE_TARGET:-$(release_target)}"
+  repo="${KEYFLARE_RELEASE_REPO:-${GITHUB_ACTION_REPOSITORY:-}}"
+  base="${KEYFLARE_RELEASE_URL:-}"
+  if [[ -z "$base" && -n "$repo" ]]; then
+    base="${GITHUB_SERVER_URL:-https://github.com}/$repo/releases/download"
+  fi
+  if [[ -z "$version" || -z "$target" || -z "$base" ]]; then
+    notice "no released keyflare binary to take (version '${version}', target '${target:-none}', repository '${repo:-unknown}'): building from source"
+    set_output downloaded false
+    return 0
+  fi
+  local exe="" ; [[ "$target" == *windows* ]] && exe=.exe
+  local asset="keyflare-v$version-$target$exe"
+  local dest="$root/bin/keyflare$exe"
+  mkdir -p "$root/bin"
+  local rc=0
+  python3 - "${base%/}/v$version" "$asset" "$dest" <<'PY' || rc=$?
+import hashlib, os, sys, tempfile, urllib.error, urllib.parse, urllib.request
+base, asset, dest = sys.argv[1:4]
+u = urllib.parse.urlsplit(base)
+# HTTPS only, except a file server on this machine (tests, mirrors).
+if u.scheme != "https" and not (u.scheme == "http" and u.hostname in ("127.0.0.1", "localhost", "::1")):
+    print(f"the release URL must be https://, not {base}", file=sys.stderr)
+    sys.exit(3)
+def get(name):
+    with urllib.request.urlopen(f"{base}/{name}", timeout=120) as r:
+        return r.read()
+try:
+    sums = get("SHA256SUMS").decode("utf-8", "replace")
+except (urllib.error.URLError, OSError, ValueError) as e:
+    print(f"no SHA256SUMS in the release at {base}: {e}", file=sys.stderr)
+    sys.exit(3)
+want = None
+for line in sums.splitlines():
+    parts = line.split()
+    if len(parts) == 2 and parts[1].lstrip("*") == asset:
+        want = parts[0].lower()
+if want is None:
+    print(f"the release's SHA256SUMS lists no {asset}", file=sys.stderr)
+    sys.exit(3)
+try:
+    data = get(asset)
+except (urllib.error.URLError, OSError, ValueError) as e:
+    print(f"cannot download {base}/{asset}: {e}", file=sys.stderr)
+    sys.exit(3)
+got = hashlib.sha256(data).hexdigest()
+if got != want:
+    print(f"CHECKSUM MISMATCH for {base}/{asset}: SHA256SUMS says {want}, the download is {got}", file=sys.stderr)
+    sys.exit(4)
+fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".keyflare-download-")
+with os.fdopen(fd, "wb") as f:
+    f.write(data)
+os.chmod(tmp, 0o755)
+os.replace(tmp, dest)
+print(f"{asset}: sha256 {got} (as in SHA256SUMS)")
+PY
+  case "$rc" in
+    0) ;;
+    4) die 2 "the released keyflare binary $asset does not match the release's SHA256SUMS: refusing it (and not building instead, which would hide it). Report it to the keyflare maintainers." ;;
+    *)
+      warn "no released keyflare binary $asset for v$version: building from source"
+      set_output downloaded false
+      return 0
+      ;;
+  esac
+  if ! "$dest" --version 2>/dev/null | grep -qF "$version"; then
+    rm -f "$dest"
+    warn "the released binary $asset does not run here or is not v$version: building from source"
+    set_output downloaded false
+    return 0
+  fi
+  echo "keyflare: $("$dest" --version) from the release ($target), checksum verified"
+  set_output downloaded true
+}
+
+# ensure: a keyflare binary in the install root, downloaded or built.
+cmd_ensure() {
+  local out
+  out="$(GITHUB_OUTPUT='' cmd_download 2>&1)" || {
+    echo "$out"
+    exit 2
+  }
+  echo "$out"
+  grep -q '^output downloaded=true' <<<"$out" || cmd_install
 }
 
 # ------------------------------------------------------------------ install
@@ -455,11 +573,13 @@ PY
 
 case "${1:-}" in
   cache-key) shift && cmd_cache_key "$@" ;;
+  download) cmd_download ;;
   install) cmd_install ;;
+  ensure) cmd_ensure ;;
   scan) cmd_scan ;;
   gate) cmd_gate ;;
   *)
-    echo "usage: $0 cache-key [SRC] | install | scan | gate" >&2
+    echo "usage: $0 cache-key [SRC] | download | install | ensure | scan | gate" >&2
     exit 2
     ;;
 esac
