@@ -259,13 +259,15 @@ cmd_merge() {
   mkdir -p "$report"
   local -a flags=()
   read -r -a flags <<<"${KEYFLARE_MERGE_FLAGS:-}"
-  local ext rc
+  # One merge writes every format, so --verify asks about each secret once.
+  local ext rc=0
+  local -a outs=()
   for ext in ${KEYFLARE_MERGE_FORMATS:-json md html sarif}; do
-    rc=0
-    "$bin" merge ${flags[@]+"${flags[@]}"} "$shards" -o "$report/org-audit.$ext" || rc=$?
-    # As audit: 1 means findings, which is what an audit is for.
-    ((rc == 0 || rc == 1)) || die "keyflare merge -o org-audit.$ext failed (exit $rc)"
+    outs+=(-o "$report/org-audit.$ext")
   done
+  "$bin" merge ${flags[@]+"${flags[@]}"} "$shards" "${outs[@]}" || rc=$?
+  # As audit: 1 means findings, which is what an audit is for.
+  ((rc == 0 || rc == 1)) || die "keyflare merge failed (exit $rc)"
   note "reports in $report"
 }
 

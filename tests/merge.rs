@@ -514,6 +514,65 @@ fn verify_sends_each_distinct_secret_once_across_shards() {
 }
 
 #[test]
+fn several_outputs_from_one_merge_verify_each_secret_once() {
+    let o = org(&["--keep-secrets"]);
+    let server = FakeCloudflare::scripted(
+        Script::new()
+            .secret(&o.shared, Reply::token("active"))
+            .secret(&o.own, Reply::invalid_token()),
+    );
+    let out = o.tmp.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    let mut args: Vec<std::ffi::OsString> = vec![o.tmp.path().join("shards").into()];
+    args.extend(
+        verify_args(&server)
+            .into_iter()
+            .filter(|a| a != "--format" && a != "json"),
+    );
+    for ext in ["json", "md", "html", "sarif"] {
+        args.push("-o".into());
+        args.push(out.join(format!("org.{ext}")).into());
+    }
+    let r = keyflare()
+        .arg("merge")
+        .args(&args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run");
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    // Four reports, one verification: one request per distinct secret.
+    assert_eq!(server.request_count(), 2, "one request per distinct secret");
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(out.join("org.json")).expect("json")).expect("json");
+    assert_eq!(v["summary"]["active"], 1);
+    let md = std::fs::read_to_string(out.join("org.md")).expect("md");
+    assert!(md.starts_with('#'), "markdown: {md:.80}");
+    let html = std::fs::read_to_string(out.join("org.html")).expect("html");
+    assert!(html.starts_with("<!DOCTYPE html>"), "html: {html:.80}");
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(out.join("org.sarif")).expect("sarif"))
+            .expect("sarif");
+    assert_eq!(sarif["version"], "2.1.0");
+    // --format is for one output only.
+    let r = keyflare()
+        .arg("merge")
+        .arg(o.tmp.path().join("shards"))
+        .args(["--format", "json", "-o"])
+        .arg(out.join("a.json"))
+        .arg("-o")
+        .arg(out.join("b.json"))
+        .output()
+        .expect("run");
+    assert_eq!(r.status.code(), Some(2));
+    assert!(!out.join("a.json").exists());
+}
+
+#[test]
 fn verify_refuses_shards_without_secrets_before_any_request() {
     let o = org(&[]);
     let server = FakeCloudflare::scripted(Script::new().fallback(Reply::token("active")));

@@ -22,12 +22,14 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "SHARD.json | DIR")]
     inputs: Vec<PathBuf>,
     /// Report format (default: from -o's extension, .md .html .json
-    /// .sarif; markdown without -o).
+    /// .sarif; markdown without -o). Only with at most one -o.
     #[arg(long, short = 'f', value_enum)]
     format: Option<OrgFormat>,
-    /// Write the report to FILE (atomically) instead of stdout.
+    /// Write the report to FILE (atomically) instead of stdout. Repeat it
+    /// for several formats from one merge (and one verification), e.g.
+    /// `-o org.md -o org.html -o org.json`.
     #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
+    output: Vec<PathBuf>,
     /// Show secrets in full (only those the shards kept). Off by default.
     #[arg(long)]
     no_redact: bool,
@@ -43,8 +45,8 @@ pub struct MergeArgs {
 }
 
 /// The shard files `inputs` name: files as given, directories' *.json
-/// sorted, the output file left out (it may sit among the shards).
-fn shard_files(inputs: &[PathBuf], output: Option<&Path>) -> Result<Vec<PathBuf>, Error> {
+/// sorted, the output files left out (they may sit among the shards).
+fn shard_files(inputs: &[PathBuf], outputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -68,8 +70,12 @@ fn shard_files(inputs: &[PathBuf], output: Option<&Path>) -> Result<Vec<PathBuf>
             )));
         }
     }
-    if let Some(out) = output.and_then(|o| std::fs::canonicalize(o).ok()) {
-        files.retain(|f| std::fs::canonicalize(f).ok().as_ref() != Some(&out));
+    let outs: Vec<PathBuf> = outputs
+        .iter()
+        .filter_map(|o| std::fs::canonicalize(o).ok())
+        .collect();
+    if !outs.is_empty() {
+        files.retain(|f| std::fs::canonicalize(f).map_or(true, |f| !outs.contains(&f)));
     }
     if files.is_empty() {
         return Err(Error::Usage("no shard files to merge".into()));
@@ -82,12 +88,33 @@ fn shard_files(inputs: &[PathBuf], output: Option<&Path>) -> Result<Vec<PathBuf>
 /// else 0; errors (a refused shard) are 2 through `main`.
 pub fn run(args: MergeArgs) -> Result<u8, Error> {
     let rules = RuleSet::builtin()?;
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(OrgFormat::from_path))
-        .unwrap_or(OrgFormat::Markdown);
+    if args.format.is_some() && args.output.len() > 1 {
+        return Err(Error::Usage(
+            "--format goes with one -o at most: with several, each takes its extension's format"
+                .into(),
+        ));
+    }
+    // Each report: its file (None: stdout) and its format. Formats are
+    // settled before any shard is read or any secret verified.
+    let mut reports: Vec<(Option<&Path>, OrgFormat)> = Vec::new();
+    for out in &args.output {
+        let format = match args.format.or_else(|| OrgFormat::from_path(out)) {
+            Some(f) => f,
+            None if args.output.len() == 1 => OrgFormat::Markdown,
+            None => {
+                return Err(Error::Usage(format!(
+                    "{}: no report format for this extension (.md .html .json .sarif)",
+                    crate::finding::printable_path(&out.display().to_string())
+                )))
+            }
+        };
+        reports.push((Some(out.as_path()), format));
+    }
+    if reports.is_empty() {
+        reports.push((None, args.format.unwrap_or(OrgFormat::Markdown)));
+    }
     let verifier = super::args::verifier(&args.verify)?;
-    let files = shard_files(&args.inputs, args.output.as_deref())?;
+    let files = shard_files(&args.inputs, &args.output)?;
     // Every shard is read and checked before anything is merged: one bad
     // shard stops the whole merge, nothing is half done.
     let mut shards = Vec::with_capacity(files.len());
@@ -122,8 +149,10 @@ pub fn run(args: MergeArgs) -> Result<u8, Error> {
             eprintln!("keyflare: warning: {}", crate::escape::text(w));
         }
     }
-    let bytes = render(&org, &rules, format, args.no_redact);
-    crate::report::write_output(&bytes, args.output.as_deref())?;
+    for (out, format) in reports {
+        let bytes = render(&org, &rules, format, args.no_redact);
+        crate::report::write_output(&bytes, out)?;
+    }
     Ok(if !org.credentials.is_empty() {
         super::EXIT_FINDINGS
     } else if !org.warnings.is_empty() {
