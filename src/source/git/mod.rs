@@ -14,10 +14,12 @@
 //! parsing its output would only be slower. Objects that cannot be read
 //! become warnings in [`Stats`]; the scan goes on without them.
 
+mod cache_tree;
 pub mod changes;
 pub mod clone;
 pub mod history;
 pub mod lifetime;
+pub mod windows;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
