@@ -239,8 +239,23 @@ where
         }
         Err(e) => return Err(git(e)),
     };
+    // Only the paths the cache-tree cannot rule out, when it can be used
+    // (see `cache_tree`): the same diff, without reading all of HEAD.
+    let mut options = diff_options();
+    if let Some(paths) = head
+        .as_ref()
+        .and_then(|h| staged_candidates(repo, &index, h))
+    {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        for p in paths {
+            options.pathspec(p);
+        }
+        options.disable_pathspec_match(true);
+    }
     let diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut diff_options()))
+        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))
         .map_err(git)?;
     let mut gitlinks = Vec::new();
     changed_files(
@@ -255,6 +270,17 @@ where
         &mut visit,
     )?;
     Ok(submodule_notice(gitlinks).into_iter().collect())
+}
+
+/// The paths `index` may change relative to `head`, read from the index
+/// file's cache-tree; None when it cannot tell.
+fn staged_candidates(
+    repo: &Repository,
+    index: &git2::Index,
+    head: &Tree<'_>,
+) -> Option<Vec<Vec<u8>>> {
+    let data = std::fs::read(index.path()?).ok()?;
+    super::cache_tree::staged_paths(repo, &data, index.len(), head)
 }
 
 fn submodule_notice(mut gitlinks: Vec<String>) -> Option<String> {
