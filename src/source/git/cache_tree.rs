@@ -26,6 +26,9 @@ struct Entry<'a> {
     id: &'a [u8],
     /// Non-zero for the sides of a conflict.
     stage: u16,
+    /// Extended flags (intent-to-add, skip-worktree) are set.
+    extended: bool,
+    file_size: u32,
 }
 
 /// One cache-tree node: a directory and, if valid, the id of its tree.
@@ -37,13 +40,59 @@ struct Node {
 
 const HASH: usize = 20;
 
-/// The paths the index at `index_file` may change relative to `head`: every
-/// changed path is in it (unchanged ones may be too). `None` when the index
-/// cannot be read this way.
-pub(crate) fn staged_paths(
+/// What [`staged`] found: the paths the index may change relative to HEAD
+/// (every changed path is in it; unchanged ones may be too) and an
+/// in-memory index holding only their entries, so that libgit2 does not
+/// load (and checksum) the whole index for the diff.
+pub(crate) struct Staged {
+    pub paths: Vec<Vec<u8>>,
+    pub index: git2::Index,
+}
+
+/// Reads the index file `index_file` against HEAD's tree `head`. `None`
+/// when it cannot be read this way, or holds a conflict or an entry with
+/// extended flags (intent-to-add): the full diff handles those.
+pub(crate) fn staged(repo: &Repository, index_file: &[u8], head: &Tree<'_>) -> Option<Staged> {
+    let (entries, tree) = parse(index_file)?;
+    let paths = candidates(repo, &entries, &tree, head)?;
+    let mut index = git2::Index::new().ok()?;
+    for e in &entries {
+        if paths
+            .binary_search_by(|p| p.as_slice().cmp(e.path))
+            .is_err()
+        {
+            continue;
+        }
+        if e.stage != 0 || e.extended {
+            return None;
+        }
+        let zero = git2::IndexTime::new(0, 0);
+        index
+            .add(&git2::IndexEntry {
+                ctime: zero,
+                mtime: zero,
+                dev: 0,
+                ino: 0,
+                mode: e.mode,
+                uid: 0,
+                gid: 0,
+                file_size: e.file_size,
+                id: Oid::from_bytes(e.id).ok()?,
+                flags: 0,
+                flags_extended: 0,
+                path: e.path.to_vec(),
+            })
+            .ok()?;
+    }
+    Some(Staged { paths, index })
+}
+
+/// The paths `entries` (with cache-tree `tree`) may change relative to
+/// `head`, sorted.
+fn candidates(
     repo: &Repository,
-    index_file: &[u8],
-    entries_expected: usize,
+    entries: &[Entry<'_>],
+    tree: &Node,
     head: &Tree<'_>,
 ) -> Option<Vec<Vec<u8>>> {
     // Paths that differ only in case would compare unequal here but equal
@@ -56,21 +105,9 @@ pub(crate) fn staged_paths(
     {
         return None;
     }
-    let (entries, tree) = parse(index_file)?;
-    // The index libgit2 read and this one must be the same.
-    if entries.len() != entries_expected {
-        return None;
-    }
     let mut out = Vec::new();
     let mut prefix = Vec::new();
-    compare(
-        repo,
-        Some(&tree),
-        Some(head),
-        &entries,
-        &mut prefix,
-        &mut out,
-    )?;
+    compare(repo, Some(tree), Some(head), entries, &mut prefix, &mut out)?;
     out.sort();
     out.dedup();
     Some(out)
@@ -212,6 +249,8 @@ fn parse(data: &[u8]) -> Option<(Vec<Entry<'_>>, Node)> {
             mode: be32(fixed, 24)?,
             id: &fixed[40..60],
             stage: (flags >> 12) & 3,
+            extended: flags & 0x4000 != 0,
+            file_size: be32(fixed, 36)?,
         });
         // Each entry is padded with NULs to a multiple of 8 bytes.
         off += (name_at - off + nul + 8) & !7;
@@ -302,9 +341,14 @@ mod tests {
 
     /// The (old, new) paths of libgit2's tree-to-index diff, limited to
     /// `paths` if given.
-    fn diff_paths(repo: &Repository, paths: Option<&[Vec<u8>]>) -> Vec<(String, String)> {
+    fn diff_paths(
+        repo: &Repository,
+        paths: Option<&[Vec<u8>]>,
+        index: Option<&git2::Index>,
+    ) -> Vec<(String, String)> {
         let head = repo.head().and_then(|h| h.peel_to_tree()).expect("HEAD");
-        let index = repo.index().expect("index");
+        let whole = repo.index().expect("index");
+        let index = index.unwrap_or(&whole);
         let mut o = git2::DiffOptions::new();
         if let Some(paths) = paths {
             for p in paths {
@@ -313,7 +357,7 @@ mod tests {
             o.disable_pathspec_match(true);
         }
         let mut diff = repo
-            .diff_tree_to_index(Some(&head), Some(&index), Some(&mut o))
+            .diff_tree_to_index(Some(&head), Some(index), Some(&mut o))
             .expect("diff");
         diff.find_similar(Some(git2::DiffFindOptions::new().renames(true)))
             .expect("renames");
@@ -375,14 +419,14 @@ mod tests {
 
         let repo = Repository::open(&tmp).expect("open");
         let head = repo.head().and_then(|h| h.peel_to_tree()).expect("HEAD");
-        let index = repo.index().expect("index");
         let data = std::fs::read(tmp.join(".git/index")).expect("index file");
-        let got = staged_paths(&repo, &data, index.len(), &head).expect("a cache-tree");
+        let staged = staged(&repo, &data, &head).expect("a cache-tree");
+        let got = staged.paths.clone();
         let got_text: Vec<String> = got
             .iter()
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .collect();
-        let full = diff_paths(&repo, None);
+        let full = diff_paths(&repo, None, None);
         assert!(full.len() >= 8, "{full:?}");
         for (old, new) in &full {
             assert!(got_text.contains(old), "{old} missing from {got_text:?}");
@@ -396,7 +440,9 @@ mod tests {
         assert!(!got_text.contains(&"a/b/same.txt".to_string()));
         // And the diff limited to them is the whole diff, renames included.
         assert!(full.contains(&("old/moved.txt".into(), "new/moved.txt".into())));
-        assert_eq!(diff_paths(&repo, Some(&got)), full);
+        assert_eq!(diff_paths(&repo, Some(&got), None), full);
+        // The small in-memory index gives that diff too.
+        assert_eq!(diff_paths(&repo, Some(&got), Some(&staged.index)), full);
         let _ = std::fs::remove_dir_all(&tmp);
     }
 
