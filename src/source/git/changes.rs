@@ -225,12 +225,10 @@ where
             repo.path().display()
         )));
     }
-    let mut index = match std::env::var_os("GIT_INDEX_FILE") {
-        Some(p) if !p.is_empty() => git2::Index::open(Path::new(&p)).map_err(git)?,
-        _ => repo.index().map_err(git)?,
+    let index_file = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(p) if !p.is_empty() => Some(std::path::PathBuf::from(p)),
+        _ => None,
     };
-    // Another process may have staged since the repository was opened.
-    index.read(false).map_err(git)?;
     let head = match repo.head() {
         Ok(h) => Some(h.peel_to_tree().map_err(git)?),
         Err(e)
@@ -241,8 +239,36 @@ where
         }
         Err(e) => return Err(git(e)),
     };
+    let mut options = diff_options();
+    // First the index's cache-tree (see `cache_tree`): the same diff,
+    // without reading all of HEAD and all of the index.
+    let file = index_file
+        .clone()
+        .unwrap_or_else(|| repo.path().join("index"));
+    let fast = head
+        .as_ref()
+        .and_then(|h| super::cache_tree::staged(repo, &std::fs::read(&file).ok()?, h));
+    let index = match fast {
+        Some(s) if s.paths.is_empty() => return Ok(Vec::new()),
+        Some(s) => {
+            for p in s.paths {
+                options.pathspec(p);
+            }
+            options.disable_pathspec_match(true);
+            s.index
+        }
+        None => {
+            let mut index = match index_file {
+                Some(p) => git2::Index::open(&p).map_err(git)?,
+                None => repo.index().map_err(git)?,
+            };
+            // Another process may have staged since the repository was opened.
+            index.read(false).map_err(git)?;
+            index
+        }
+    };
     let diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut diff_options()))
+        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))
         .map_err(git)?;
     let mut gitlinks = Vec::new();
     changed_files(

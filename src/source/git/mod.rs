@@ -16,10 +16,12 @@
 //!
 //! Stage: source. It hands out bytes; it never matches, filters or reports.
 
+mod cache_tree;
 pub mod changes;
 pub mod clone;
 pub mod history;
 pub mod lifetime;
+pub mod windows;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
