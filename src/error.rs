@@ -38,9 +38,29 @@ pub enum Error {
         /// The path as given.
         path: PathBuf,
     },
-    /// A git repository could not be opened or walked.
-    #[error("git: {0}")]
-    Git(String),
+    /// A git operation failed: which one, and libgit2's error (its
+    /// message is shown, as before; the error itself is the source).
+    #[error("git: {}{}", .op.context(), .source.message())]
+    Git {
+        /// What keyflare was doing.
+        op: GitOp,
+        /// libgit2's error.
+        #[source]
+        source: git2::Error,
+    },
+    /// `git clone --mirror` (the program, for `audit` of a URL) could not
+    /// be run, or failed.
+    #[error("git: {}", clone_message(.remote, .source))]
+    Clone {
+        /// The remote as shown (credentials scrubbed).
+        remote: String,
+        /// Why.
+        #[source]
+        source: CloneFailure,
+    },
+    /// The thread walking the history stopped without an answer.
+    #[error("git: the history walk failed")]
+    WalkAborted,
     /// A configuration or baseline file is malformed.
     #[error("{}: {message}", path.display())]
     Config {
@@ -57,7 +77,63 @@ pub enum Error {
     Merge(#[from] MergeError),
     /// Verification could not be set up (bad --api-base, --ca-cert).
     #[error("verify: {0}")]
-    Verify(String),
+    Verify(#[from] crate::verify::VerifyError),
+}
+
+/// The git operation an [`Error::Git`] comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitOp {
+    /// Opening the repository at this path.
+    Open(PathBuf),
+    /// Walking commits and refs (history, a range, lifetimes).
+    Walk,
+    /// Reading a commit.
+    ReadCommit,
+    /// Reading a tree (HEAD's).
+    ReadTree,
+    /// Opening or reading the index.
+    ReadIndex,
+    /// Comparing trees, or a tree and the index.
+    Diff,
+    /// Opening the object database.
+    OpenObjects,
+    /// Listing every object (`--all-objects`).
+    ListObjects,
+}
+
+impl GitOp {
+    /// What the message says before libgit2's own words (the same text as
+    /// before these errors were typed).
+    fn context(&self) -> String {
+        match self {
+            GitOp::Open(path) => format!("cannot open {}: ", path.display()),
+            GitOp::ListObjects => "cannot list objects: ".to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// `map_err(GitOp::Walk.err())`: the error of this operation.
+    pub fn err(self) -> impl FnOnce(git2::Error) -> Error {
+        move |source| Error::Git { op: self, source }
+    }
+}
+
+/// Why `git clone --mirror` did not give a mirror.
+#[derive(Debug, thiserror::Error)]
+pub enum CloneFailure {
+    /// The program could not be started.
+    #[error("{0}")]
+    Spawn(#[source] std::io::Error),
+    /// It ran and failed; what it said on stderr (scrubbed).
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn clone_message(remote: &str, failure: &CloneFailure) -> String {
+    match failure {
+        CloneFailure::Spawn(e) => format!("cannot run git to clone {remote}: {e}"),
+        CloneFailure::Failed(said) => format!("git clone --mirror {remote} failed: {said}"),
+    }
 }
 
 /// Why `keyflare merge` could not be done (defined here, not in the merge

@@ -7,48 +7,13 @@ mod fake_cloudflare;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use fake_cloudflare::{synthetic_secret, FakeCloudflare, Reply, Script};
 use serde_json::Value;
 use support::{assert_no_secret, keyflare};
 
-fn empty_config() -> PathBuf {
-    let p = std::env::temp_dir().join("keyflare-merge-tests.gitconfig");
-    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
-        std::fs::write(&p, "").expect("write empty git config");
-    }
-    p
-}
-
 fn git(dir: &Path, date: &str, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", empty_config())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_COMMITTER_DATE", date)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::git_at(dir, date, args);
 }
 
 /// A repository at `root/name` with one commit (on `date`) of `files`.

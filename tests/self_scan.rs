@@ -19,39 +19,7 @@ fn token(seed: u32) -> String {
 
 /// git with the user's configuration and environment kept out.
 fn git(dir: &Path, args: &[&str]) -> String {
-    // Not /dev/null, which is not always an empty character device in sandboxes.
-    let empty = std::env::temp_dir().join("keyflare-self-scan.gitconfig");
-    if std::fs::metadata(&empty).map_or(true, |m| m.len() != 0) {
-        std::fs::write(&empty, "").expect("write empty git config");
-    }
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", &empty)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-03-01T12:00:00+01:00")
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_COMMITTER_DATE", "2024-03-01T12:00:00+01:00")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::git_at(dir, "2024-03-01T12:00:00+01:00", args)
 }
 
 /// The repository's tracked files, as they are in the working tree, committed

@@ -266,7 +266,7 @@ pub(super) fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifi
     };
     crate::verify::Verifier::new(cfg)
         .map(Some)
-        .map_err(|e| Error::Verify(e.to_string()))
+        .map_err(Error::from)
 }
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ pub fn run(args: RespondArgs) -> Result<u8, Error> {
         account_id: args.account_id.clone(),
         ..crate::verify::VerifyConfig::default()
     })
-    .map_err(|e| Error::Verify(e.to_string()))?;
+    .map_err(Error::from)?;
     let opts = PlanOptions {
         can_roll: sink.is_some(),
         prefer_delete: args.delete,

@@ -298,33 +298,12 @@ th{background:#eef1f5}code{font-family:ui-monospace,monospace;font-size:12px;bac
 /// HTML text from a shard or a rule: hidden characters made visible, then
 /// the five HTML specials escaped.
 fn esc(s: &str) -> String {
-    let s = crate::escape::text(s);
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::audit::html::esc(&crate::escape::text(s))
 }
 
 /// Our prose with `code` spans.
 fn prose(s: &str) -> String {
-    s.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                format!("<code>{}</code>", esc(part))
-            } else {
-                esc(part)
-            }
-        })
-        .collect()
+    super::audit::html::prose_with(s, esc)
 }
 
 fn html(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> String {

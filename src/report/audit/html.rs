@@ -65,6 +65,12 @@ pub(crate) fn esc(s: &str) -> String {
 
 /// Escaped prose of ours, with `code` spans as `<code>`.
 fn prose(s: &str) -> String {
+    prose_with(s, esc)
+}
+
+/// Prose with `code` spans as `<code>`, each piece escaped by `esc` (the
+/// organisation report escapes hidden characters too).
+pub(crate) fn prose_with(s: &str, esc: fn(&str) -> String) -> String {
     s.split('`')
         .enumerate()
         .map(|(i, part)| {

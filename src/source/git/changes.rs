@@ -19,7 +19,7 @@ use std::path::Path;
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort, Tree};
 
 use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
-use crate::error::Error;
+use crate::error::{Error, GitOp};
 use crate::source::Stats;
 
 /// Which lines of a new version are new.
@@ -111,10 +111,6 @@ pub struct RangeScan {
     pub notices: Vec<String>,
 }
 
-fn git(e: git2::Error) -> Error {
-    Error::Git(e.message().to_string())
-}
-
 fn diff_options() -> DiffOptions {
     let mut o = DiffOptions::new();
     // Submodules are gitlinks here; their content is another repository's.
@@ -157,14 +153,14 @@ where
         notices: shallow_notice(repo).into_iter().collect(),
         ..RangeScan::default()
     };
-    let mut walk = repo.revwalk().map_err(git)?;
+    let mut walk = repo.revwalk().map_err(GitOp::Walk.err())?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(git)?;
-    walk.push(to.id()).map_err(git)?;
-    walk.hide(base).map_err(git)?;
+        .map_err(GitOp::Walk.err())?;
+    walk.push(to.id()).map_err(GitOp::Walk.err())?;
+    walk.hide(base).map_err(GitOp::Walk.err())?;
     let mut gitlinks = Vec::new();
     for oid in walk {
-        let oid = oid.map_err(git)?;
+        let oid = oid.map_err(GitOp::Walk.err())?;
         let commit = match repo.find_commit(oid) {
             Ok(c) => c,
             Err(e) => {
@@ -184,12 +180,12 @@ where
         };
         // Missing parents (a shallow boundary) count as empty.
         let parents: Vec<Tree<'_>> = commit.parents().filter_map(|p| p.tree().ok()).collect();
-        let meta = commit_meta(repo, oid).map_err(git)?;
+        let meta = commit_meta(repo, oid).map_err(GitOp::ReadCommit.err())?;
         let idx = scan.commits.len();
         scan.commits.push(meta);
         let diff = repo
             .diff_tree_to_tree(parents.first(), Some(&tree), Some(&mut diff_options()))
-            .map_err(git)?;
+            .map_err(GitOp::Diff.err())?;
         let what = format!("commit {oid}");
         changed_files(
             repo,
@@ -230,14 +226,14 @@ where
         _ => None,
     };
     let head = match repo.head() {
-        Ok(h) => Some(h.peel_to_tree().map_err(git)?),
+        Ok(h) => Some(h.peel_to_tree().map_err(GitOp::ReadTree.err())?),
         Err(e)
             if e.code() == git2::ErrorCode::UnbornBranch
                 || e.code() == git2::ErrorCode::NotFound =>
         {
             None
         }
-        Err(e) => return Err(git(e)),
+        Err(e) => return Err(GitOp::ReadTree.err()(e)),
     };
     let mut options = diff_options();
     // First the index's cache-tree (see `cache_tree`): the same diff,
@@ -259,17 +255,17 @@ where
         }
         None => {
             let mut index = match index_file {
-                Some(p) => git2::Index::open(&p).map_err(git)?,
-                None => repo.index().map_err(git)?,
+                Some(p) => git2::Index::open(&p).map_err(GitOp::ReadIndex.err())?,
+                None => repo.index().map_err(GitOp::ReadIndex.err())?,
             };
             // Another process may have staged since the repository was opened.
-            index.read(false).map_err(git)?;
+            index.read(false).map_err(GitOp::ReadIndex.err())?;
             index
         }
     };
     let diff = repo
         .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))
-        .map_err(git)?;
+        .map_err(GitOp::Diff.err())?;
     let mut gitlinks = Vec::new();
     changed_files(
         repo,
@@ -316,8 +312,8 @@ where
     F: FnMut(Change<'_>),
 {
     diff.find_similar(Some(DiffFindOptions::new().renames(true)))
-        .map_err(git)?;
-    let odb = repo.odb().map_err(git)?;
+        .map_err(GitOp::Diff.err())?;
+    let odb = repo.odb().map_err(GitOp::OpenObjects.err())?;
     for delta in diff.deltas() {
         if !matches!(
             delta.status(),

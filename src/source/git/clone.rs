@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::error::Error;
+use crate::error::{CloneFailure, Error};
 
 /// Whether `target` names a remote (or `file://`) repository rather than a
 /// local path: a URL with a git transport scheme, or scp-like
@@ -256,14 +256,16 @@ pub fn mirror(url: &str) -> Result<Mirror, Error> {
         cmd.env("GIT_CONFIG_COUNT", (first + config.len()).to_string());
     }
     let shown = &remote.shown;
-    let out = cmd
-        .output()
-        .map_err(|e| Error::Git(format!("cannot run git to clone {shown}: {e}")))?;
+    let out = cmd.output().map_err(|e| Error::Clone {
+        remote: shown.clone(),
+        source: CloneFailure::Spawn(e),
+    })?;
     if !out.status.success() {
         let said = remote.scrub(String::from_utf8_lossy(&out.stderr).trim());
-        return Err(Error::Git(format!(
-            "git clone --mirror {shown} failed: {said}"
-        )));
+        return Err(Error::Clone {
+            remote: shown.clone(),
+            source: CloneFailure::Failed(said),
+        });
     }
     Ok(Mirror { dir, repo })
 }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
 use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
-use crate::error::Error;
+use crate::error::{Error, GitOp};
 use crate::source::Stats;
 
 mod moves;
@@ -230,14 +230,13 @@ impl Walker<'_> {
             let mut path = prefix.as_bytes().to_vec();
             self.add_head(repo, &tree, &mut path);
         }
-        let git = |e: git2::Error| Error::Git(e.message().to_string());
-        let mut walk = repo.revwalk().map_err(git)?;
+        let mut walk = repo.revwalk().map_err(GitOp::Walk.err())?;
         walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-            .map_err(git)?;
+            .map_err(GitOp::Walk.err())?;
         // A detached or plain HEAD; an unborn one has nothing to push.
         let _ = walk.push_head();
         let mut ref_roots: Vec<(String, Oid, ObjectType)> = Vec::new();
-        let refs = repo.references().map_err(git)?;
+        let refs = repo.references().map_err(GitOp::Walk.err())?;
         for r in refs {
             let r = match r {
                 Ok(r) => r,
@@ -360,8 +359,7 @@ where
             for _ in 0..threads {
                 s.spawn(|| read(&rx, opts, stats, &visit));
             }
-            walk.join()
-                .unwrap_or_else(|_| Err(Error::Git("the history walk failed".into())))
+            walk.join().unwrap_or(Err(Error::WalkAborted))
         })
     };
     git2::opts::enable_caching(true);
@@ -466,9 +464,7 @@ fn walk_submodules(
 /// Sends every object of the object database that no walked tree reached;
 /// the readers keep the blobs among them.
 fn add_unreachable(w: &mut Walker<'_>, repo: &Repository) -> Result<(), Error> {
-    let odb = repo
-        .odb()
-        .map_err(|e| Error::Git(e.message().to_string()))?;
+    let odb = repo.odb().map_err(GitOp::OpenObjects.err())?;
     let known: HashSet<Oid> = w.plan.commits.iter().map(|&(_, c)| c).collect();
     let mut extra = Vec::new();
     odb.foreach(|id| {
@@ -477,7 +473,7 @@ fn add_unreachable(w: &mut Walker<'_>, repo: &Repository) -> Result<(), Error> {
         }
         true
     })
-    .map_err(|e| Error::Git(format!("cannot list objects: {}", e.message())))?;
+    .map_err(GitOp::ListObjects.err())?;
     extra.sort();
     extra.dedup();
     w.repo_dir = Arc::new(repo.path().to_path_buf());

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use git2::{Oid, Repository, Sort};
 
 use super::{commit_meta, CommitMeta};
-use crate::error::Error;
+use crate::error::{Error, GitOp};
 use crate::source::Stats;
 
 /// What HEAD's first-parent line says about one secret.
@@ -44,14 +44,13 @@ pub fn removals(
     if watched.is_empty() {
         return Ok(out);
     }
-    let git = |e: git2::Error| Error::Git(e.message().to_string());
-    let mut walk = repo.revwalk().map_err(git)?;
+    let mut walk = repo.revwalk().map_err(GitOp::Walk.err())?;
     if walk.push_head().is_err() {
         return Ok(out);
     }
-    walk.simplify_first_parent().map_err(git)?;
+    walk.simplify_first_parent().map_err(GitOp::Walk.err())?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(git)?;
+        .map_err(GitOp::Walk.err())?;
     let mut holding = vec![0usize; count];
     // Index (in the walk) of the commit since which a secret is held.
     let mut since: Vec<Option<usize>> = vec![None; count];

@@ -30,7 +30,7 @@ use std::sync::atomic::Ordering;
 use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
 
 use super::Stats;
-use crate::error::Error;
+use crate::error::{Error, GitOp};
 
 /// The start of a Git LFS pointer file: its content lives elsewhere.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
@@ -91,7 +91,10 @@ pub fn open(path: &Path) -> Result<Repository, Error> {
         git2::ErrorCode::NotFound => Error::NotRepository {
             path: path.to_path_buf(),
         },
-        _ => Error::Git(format!("cannot open {}: {}", path.display(), e.message())),
+        _ => Error::Git {
+            op: GitOp::Open(path.to_path_buf()),
+            source: e,
+        },
     })
 }
 
