@@ -21,6 +21,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::time::{Duration, Instant};
@@ -279,6 +280,28 @@ fn adversarial_tree() {
         }
         rows.push((case, what, m));
     }
+    // As root, locked.txt above was read like any file. The special case
+    // again as a user for whom it is a read error (nobody, via setpriv, when
+    // the tests run as root, as in CI): its warning, its count and exit 2.
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = support::keyflare_unprivileged()
+        .arg("scan")
+        .arg(tree.join("special"))
+        .args(["--format", "json"])
+        .timeout(HANG_GUARD)
+        .output()
+        .expect("run keyflare");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("special, unprivileged: {e}: {stderr}"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "special, unprivileged: {stderr}"
+    );
+    assert_eq!(summary(&report, "errors"), 1, "{stderr}");
+    assert_eq!(summary(&report, "findings"), 0, "{stderr}");
+    assert!(stderr.contains("locked.txt"), "{stderr}");
 
     let rss = |m: &Measured| {
         m.peak_rss_kb

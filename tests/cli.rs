@@ -8,7 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 
 use predicates::prelude::*;
 use serde_json::Value;
-use support::{assert_no_secret, fixture_secrets, fixture_tree, fixtures, json_scan, keyflare};
+use support::{
+    assert_no_secret, fixture_secrets, fixture_tree, fixtures, json_scan, keyflare,
+    keyflare_unprivileged,
+};
 
 fn triples(v: &Value) -> BTreeSet<(String, u64, String)> {
     v["findings"]
@@ -359,7 +362,10 @@ fn gitignored_files_are_skipped_unless_no_ignore() {
 
 #[test]
 fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
-    let (_t, dir) = fixture_tree("tree");
+    let (t, dir) = fixture_tree("tree");
+    // keyflare runs as nobody when the tests run as root (CI does), so that
+    // the mode-000 file is a read error there too: the tree must let it in.
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let fifo = dir.join("pipe");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     assert!(made.map(|s| s.success()).unwrap_or(false), "mkfifo");
@@ -368,11 +374,10 @@ fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
     let locked = dir.join("locked.txt");
     std::fs::write(&locked, "x").expect("write");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    let unreadable = std::fs::read(&locked).is_err(); // root can read anything
-                                                      // A read error that root gets too (CI runs as root): a file whose full
-                                                      // path is longer than PATH_MAX (4096). Its directory lists, but opening
-                                                      // it by its full path fails (ENAMETOOLONG). Made from inside the
-                                                      // directory, where its relative name is short enough.
+    // A second read error, of another kind: a file whose full path is longer
+    // than PATH_MAX (4096). Its directory lists, but opening it by its full
+    // path fails (ENAMETOOLONG). Made from inside the directory, where its
+    // relative name is short enough.
     let mut deep = dir.join("deep");
     while deep.as_os_str().len() < 3850 {
         deep.push("d".repeat(200));
@@ -384,33 +389,47 @@ fn fifos_symlink_loops_and_unreadable_files_do_not_stop_the_scan() {
         .current_dir(&deep)
         .status();
     assert!(made.map(|s| s.success()).unwrap_or(false), "long file");
-    let out = keyflare()
-        .arg("scan")
-        .arg(&dir)
-        .args(["--format", "json"])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "findings still decide the exit code"
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let scan = |target: &std::path::Path| {
+        let out = keyflare_unprivileged()
+            .arg("scan")
+            .arg(target)
+            .args(["--format", "json"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .expect("run");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        (
+            out.status.code(),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, v, stderr) = scan(&dir);
+    assert_eq!(code, Some(1), "findings still decide the exit code");
     assert_eq!(triples(&v), expected_triples());
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("cannot read") && stderr.contains("toolong-"),
         "{stderr}"
     );
-    if unreadable {
-        assert!(stderr.contains("locked.txt"), "{stderr}");
-    }
+    assert!(stderr.contains("locked.txt"), "{stderr}");
     assert_eq!(
         v["summary"]["errors"].as_u64(),
-        Some(1 + u64::from(unreadable)),
+        Some(2),
         "each read error counted"
     );
+    // Read errors and no credential: exit 2, for either kind.
+    let (code, v, stderr) = scan(dir.join("deep").as_path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(v["summary"]["errors"].as_u64(), Some(1), "{stderr}");
+    let alone = dir.join("alone");
+    std::fs::create_dir(&alone).expect("mkdir");
+    std::fs::rename(&locked, alone.join("locked.txt")).expect("move");
+    let (code, v, stderr) = scan(&alone);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(v["summary"]["errors"].as_u64(), Some(1), "{stderr}");
+    assert!(stderr.contains("locked.txt"), "{stderr}");
 }
 
 #[test]

@@ -213,7 +213,9 @@ sys.exit(1 if bad else 0)
 PY
 }
 check "pipeline: each shard holds exactly its repository's tokens (shared ones in each)" shards_match
-no_raw() { # no whole token in any shard or report (redacted by default)
+no_raw() { # no whole token in any shard or report (redacted by default); each must exist
+  local f
+  for f in "$@"; do [[ -e "$f" ]] || { echo "    missing: $f"; return 1; }; done
   ! grep -rqE 'cfut_[A-Za-z0-9]{40}[0-9a-f]{8}' "$@"
 }
 check "pipeline: no raw token in the shards" no_raw "$TMP/k8s/shards"

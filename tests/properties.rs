@@ -533,6 +533,53 @@ fn random_rule_files_mostly_load() {
     assert!(loaded >= 32, "only {loaded} of 64 random rule files loaded");
 }
 
+/// A rule file with arbitrary text spliced in: anywhere in the file (this
+/// mostly tests the TOML parser's errors), or into the rule's regex, which
+/// then reaches the rule compiler (random text alone never does).
+fn spliced_rule_file() -> impl Strategy<Value = String> {
+    let splice = |text: &str, at: prop::sample::Index, insert: &str| {
+        let at = cut_at_char(text, at.index(text.len() + 1));
+        format!("{}{insert}{}", &text[..at], &text[at..])
+    };
+    let words = || vec!["cf".to_string(), "token".to_string()];
+    prop_oneof![
+        1 => (random_rule_file(), any::<prop::sample::Index>(), any::<String>())
+            .prop_map(move |(file, at, insert)| splice(&file, at, &insert)),
+        2 => (valid_regex(), any::<prop::sample::Index>(), any::<String>())
+            .prop_map(move |(regex, at, insert)| {
+                rule_file(&splice(&regex, at, &insert), &words(), &words(), 3, 0, 3.0, None)
+            }),
+    ]
+}
+
+/// The spliced files are checked too: enough of them must load (pass the
+/// TOML parser and the rule compiler), or `any_rule_text_loads_or_fails_clearly`
+/// only ever tests the parser's errors.
+#[test]
+fn spliced_rule_files_reach_the_compiler() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = spliced_rule_file();
+    static SET: OnceLock<Mutex<RuleSet>> = OnceLock::new();
+    let (mut loaded, mut compiled) = (0, 0);
+    for _ in 0..128 {
+        let text = strategy.new_tree(&mut runner).expect("a value").current();
+        let mut set = scratch(&SET, false);
+        match set.add_file("spliced.toml", &text) {
+            Ok(()) => loaded += 1,
+            // Parsed, then refused by the rule checks or the regex compiler.
+            Err(e) if !e.to_string().contains("TOML") => compiled += 1,
+            Err(_) => {}
+        }
+    }
+    println!("{loaded} of 128 spliced rule files loaded, {compiled} more refused after parsing");
+    assert!(
+        loaded >= 16,
+        "only {loaded} of 128 spliced rule files loaded"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -540,23 +587,18 @@ proptest! {
 
     #[test]
     fn any_rule_text_loads_or_fails_clearly(
-        text in prop_oneof![
-            any::<String>(),
-            // A rule file with arbitrary text spliced in: parses often enough
-            // to reach the rule compiler, which random text alone never does.
-            (random_rule_file(), any::<prop::sample::Index>(), any::<String>()).prop_map(
-                |(file, at, insert)| {
-                    let at = cut_at_char(&file, at.index(file.len() + 1));
-                    format!("{}{insert}{}", &file[..at], &file[at..])
-                }
-            ),
-        ]
+        text in prop_oneof![any::<String>(), spliced_rule_file()]
     ) {
         static SET: OnceLock<Mutex<RuleSet>> = OnceLock::new();
         let mut set = scratch(&SET, true);
-        if let Err(e) = set.add_file("prop.toml", &text) {
-            let message = e.to_string();
-            prop_assert!(message.contains("prop.toml"), "{}", message);
+        match set.add_file("prop.toml", &text) {
+            Ok(()) => {
+                // What loaded builds a matcher that scans.
+                let m = Matcher::new(&set);
+                let sample = b"CLOUDFLARE_API_TOKEN=Xk9vB2mN4pQ7rS1tU3wY5zA8cD0eF2gH4jK6lM8n\n";
+                check_matches(&set, sample, &m.scan_blob(".env", sample))?;
+            }
+            Err(e) => prop_assert!(e.to_string().contains("prop.toml"), "{}", e),
         }
     }
 

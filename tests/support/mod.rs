@@ -39,6 +39,29 @@ pub fn keyflare() -> Command {
     cmd
 }
 
+/// Whether the tests run as root, who reads a mode-000 file without error.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// keyflare as a user for whom a mode-000 file is a read error: as root
+/// (CI runs as root), the binary runs as `nobody` through setpriv
+/// (util-linux); otherwise as this user. The tree it scans must be readable
+/// by others (a `tempfile` dir is 0700: open it up first).
+pub fn keyflare_unprivileged() -> Command {
+    if !is_root() {
+        return keyflare();
+    }
+    let bin = assert_cmd::cargo::cargo_bin("keyflare");
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
 /// Every secret the fixture tree holds (from fixtures/tree.expected.json).
 pub fn fixture_secrets() -> Vec<String> {
     let text = std::fs::read_to_string(fixtures().join("tree.expected.json")).expect("expected");
