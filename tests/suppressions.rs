@@ -163,7 +163,7 @@ fn a_pull_request_that_adds_a_token_with_an_allow_marker_fails() {
         out.contains("1 suppressed (by markers 1, config 0, baseline 0)"),
         "{out}"
     );
-    assert_redacted_everywhere(&dir, &["--range", &range(&base)], &[t.clone()]);
+    assert_redacted_everywhere(&dir, &["--range", &range(&base)], std::slice::from_ref(&t));
     assert_redacted_everywhere(&dir, &[], &[t]);
 }
 
