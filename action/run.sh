@@ -287,6 +287,7 @@ plan_scan() {
       ensure_commits "$repo" "$base" "$head" ||
         die 2 "commits ${base:0:12} (base) or ${head:0:12} (head) are not in the checkout and could not be fetched: use actions/checkout with fetch-depth: 0"
       scope=range what="the commits of this pull request (${base:0:12}..${head:0:12})" kind="pull request"
+      pr_base="$base"
       ;;
     merge_group)
       base="$(event merge_group.base_sha)" head="$(event merge_group.head_sha)"
@@ -334,6 +335,77 @@ plan_scan() {
       ;;
   esac
   scan_flags=(--range "$base..$head")
+}
+
+# base_suppressions REPO BASE DIR: a pull request must not grant its own
+# suppressions, so keyflare.toml and the baseline are read as the base commit
+# has them, written under DIR/base/ (at their paths in the repository, so that
+# the configuration's `baseline` key resolves there too). Prints
+# "config PATH", "baseline PATH" and "changed NAME" lines. A file outside the
+# repository (an absolute config input) is left as it is: the pull request
+# cannot change it.
+base_suppressions() {
+  python3 - "$1" "$2" "$3" "${INPUT_CONFIG:-}" "${INPUT_BASELINE:-}" <<'PY'
+import os, subprocess, sys
+repo, base, out, cfg_in, bl_in = sys.argv[1:6]
+top = subprocess.run(["git", "-C", repo, "rev-parse", "--show-toplevel"],
+                     capture_output=True, text=True).stdout.strip()
+if not top:
+    sys.exit(0)
+top = os.path.realpath(top)
+EMPTY_BASELINE = b'{"version": 1, "tool": "keyflare", "entries": []}\n'
+
+def rel(path):
+    p = os.path.relpath(os.path.realpath(path), top)
+    return None if p == ".." or p.startswith(".." + os.sep) else p.replace(os.sep, "/")
+
+def at_base(r):
+    got = subprocess.run(["git", "-C", top, "show", f"{base}:{r}"], capture_output=True)
+    return got.stdout if got.returncode == 0 else None
+
+def now(r):
+    try:
+        return open(os.path.join(top, r), "rb").read()
+    except OSError:
+        return None
+
+def place(r, data):
+    p = os.path.join(out, "base", r)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as fh:
+        fh.write(data)
+    return p
+
+cfg = cfg_in or os.path.join(repo, "keyflare.toml")
+cfg_rel = rel(cfg)
+base_cfg = None
+if cfg_rel is not None:
+    base_cfg = at_base(cfg_rel)
+    if base_cfg != now(cfg_rel):
+        print(f"changed {cfg_rel}")
+    # The base had no configuration: an empty one, not the pull request's.
+    print(f"config {place(cfg_rel, base_cfg or b'')}")
+bl_rel = None
+if bl_in:
+    bl_rel = rel(bl_in)
+elif base_cfg is not None:
+    try:
+        import tomllib
+        key = tomllib.loads(base_cfg.decode("utf-8", "replace")).get("baseline")
+    except Exception:
+        key = None
+    if isinstance(key, str):
+        bl_rel = os.path.normpath(os.path.join(os.path.dirname(cfg_rel), key)).replace(os.sep, "/")
+        if bl_rel.startswith(".."):
+            bl_rel = None
+if bl_rel is not None:
+    base_bl = at_base(bl_rel)
+    if base_bl != now(bl_rel):
+        print(f"changed {bl_rel}")
+    p = place(bl_rel, base_bl or EMPTY_BASELINE)
+    if bl_in:
+        print(f"baseline {p}")
+PY
 }
 
 # check_fail_on VALUE: keyflare's --fail-on grammar: any, active or none (at
@@ -393,7 +465,7 @@ cmd_scan() {
   rm -f "$json" "$md" "$sarif"
 
   local -a scan_flags=()
-  local scope="" what="" kind=""
+  local scope="" what="" kind="" pr_base=""
   plan_scan "$path" "$mode"
   [[ "$scope" == history ]] && ensure_history "$path"
   local category="${INPUT_CATEGORY:-}"
@@ -427,8 +499,24 @@ cmd_scan() {
     --format json --output "$json"
     --report "sarif:$sarif" --report "markdown:$md" --report "github:-")
   [[ "$verify" == true ]] && cmd+=(--verify)
-  [[ -n "${INPUT_BASELINE:-}" ]] && cmd+=(--baseline "$INPUT_BASELINE")
-  [[ -n "${INPUT_CONFIG:-}" ]] && cmd+=(--config "$INPUT_CONFIG")
+  # A pull request's own keyflare.toml and baseline could suppress its own
+  # leak: they are read as the base commit has them.
+  local base_config="${INPUT_CONFIG:-}" base_baseline="${INPUT_BASELINE:-}" changed=""
+  if [[ -n "$pr_base" ]]; then
+    local line
+    while IFS= read -r line; do
+      case "$line" in
+        "config "*) base_config="${line#config }" ;;
+        "baseline "*) base_baseline="${line#baseline }" ;;
+        "changed "*) changed+="${changed:+, }${line#changed }" ;;
+      esac
+    done < <(base_suppressions "$path" "$pr_base" "$outdir")
+    if [[ -n "$changed" ]]; then
+      notice "this pull request changes $changed: the scan used the base commit's version, so that a pull request cannot suppress its own findings"
+    fi
+  fi
+  [[ -n "$base_baseline" ]] && cmd+=(--baseline "$base_baseline")
+  [[ -n "$base_config" ]] && cmd+=(--config "$base_config")
   cmd+=(${extra[@]+"${extra[@]}"} "$path")
 
   echo "keyflare: scanning $what" >&2
@@ -452,9 +540,9 @@ cmd_scan() {
   # Counts, the summary (truncated under GitHub's cap) and the note about
   # secrets that the range added and removed again.
   local stats
-  stats="$(python3 - "$json" "$md" "$scope" "$what" "${kind:-}" "$SUMMARY_LIMIT" "${GITHUB_STEP_SUMMARY:-}" <<'PY'
+  stats="$(python3 - "$json" "$md" "$scope" "$what" "${kind:-}" "$SUMMARY_LIMIT" "${GITHUB_STEP_SUMMARY:-}" "$changed" <<'PY'
 import json, sys
-jpath, mdpath, scope, what, kind, limit, out = sys.argv[1:8]
+jpath, mdpath, scope, what, kind, limit, out, changed = sys.argv[1:9]
 limit = int(limit)
 rep = json.load(open(jpath, encoding="utf-8"))
 findings = rep.get("findings", [])
@@ -464,8 +552,20 @@ gone = [f for f in findings if f.get("in_head") is False]
 def n(count, one, many):
     return f"{count} {one if count == 1 else many}"
 
+summary = rep.get("summary") or {}
+suppressed = summary.get("suppressed") or 0
+by_change = summary.get("suppressions_added_by_this_change") or 0
 head = [f"**keyflare** scanned {what}: {n(len(findings), 'finding', 'findings')}"
-        + (f", {len(active)} active" if active else "") + ".", ""]
+        + (f", {len(active)} active" if active else "")
+        + (f"; {suppressed} suppressed (by markers {summary.get('suppressed_by_markers', 0)}, "
+           f"config {summary.get('suppressed_by_config', 0)}, baseline {summary.get('suppressed_by_baseline', 0)})"
+           if suppressed else "")
+        + (f"; {by_change} suppressed by this change, not applied" if by_change else "")
+        + ".", ""]
+if changed:
+    head.append(f"> [!IMPORTANT]\n> This {kind or 'change'} changes {changed}: the scan used the base commit's "
+                "version, so that a pull request cannot suppress its own findings.")
+    head.append("")
 if gone:
     it, them = ("it", "it") if len(gone) == 1 else ("they", "them")
     if scope == "range":

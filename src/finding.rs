@@ -245,6 +245,95 @@ pub struct Finding {
     /// For a documented example: how many other places held the same value
     /// (reported once, here).
     pub example_repeats: usize,
+    /// The inline allow marker on the secret's line (`keyflare:allow`,
+    /// `gitleaks:allow`, `pragma: allowlist secret`), as the matcher saw it.
+    /// Only [`crate::pipeline::filter::suppress`] decides what it does.
+    pub marker: Option<String>,
+    /// Set when a suppression (marker, configuration, baseline) covers this
+    /// finding: what it is, where it lives, and whether it was applied.
+    pub suppression: Option<Suppression>,
+}
+
+/// What kind of suppression covers a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    /// An inline marker on the secret's line.
+    Marker,
+    /// `allow_values` or `allow_patterns` in the configuration.
+    ConfigAllow,
+    /// `exclude` in the configuration.
+    ConfigExclude,
+    /// An entry of the baseline.
+    Baseline,
+}
+
+impl SuppressionKind {
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SuppressionKind::Marker => "inline marker",
+            SuppressionKind::ConfigAllow => "configuration allow",
+            SuppressionKind::ConfigExclude => "configuration exclude",
+            SuppressionKind::Baseline => "baseline entry",
+        }
+    }
+}
+
+/// Whether a suppression was applied, and if not, why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionStatus {
+    /// Applied: the finding is reported as suppressed and does not count.
+    Applied,
+    /// Not applied: the scanned range itself added the suppression, and
+    /// `--trust-range-suppressions` was not given.
+    AddedByThisChange,
+    /// Not applied: verification found the credential live.
+    LiveCredential,
+}
+
+/// A suppression that covers a finding, and where it lives. It never holds
+/// a secret: an `allow_values` entry is named by the finding's redacted form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// Marker, configuration allow or exclude, baseline.
+    pub kind: SuppressionKind,
+    /// Applied or not, and why not.
+    pub status: SuppressionStatus,
+    /// What it is: "`keyflare:allow`", "exclude \"vendor/**\"", "baseline
+    /// entry 3 (fingerprint ...)".
+    pub reason: String,
+    /// The file it lives in (the marker's file, the configuration, the
+    /// baseline), as reports show paths.
+    pub file: String,
+    /// Its line in that file, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The configuration key (`exclude`, `allow_values`, `allow_patterns`)
+    /// or `entries` for a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl Suppression {
+    /// Where it lives: "path:line" or "path".
+    pub fn place(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}", self.file),
+            None => self.file.clone(),
+        }
+    }
+
+    /// One line for reports: "inline marker `keyflare:allow` at a.env:3".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} at {}",
+            self.kind.describe(),
+            self.reason,
+            self.place()
+        )
+    }
 }
 
 /// What a finding is, for `--fail-on` and for the words reports use: a
@@ -301,6 +390,8 @@ impl Finding {
             decoded: None,
             documented_example: None,
             example_repeats: 0,
+            marker: m.marker,
+            suppression: None,
         }
     }
 
@@ -312,6 +403,13 @@ impl Finding {
             Some(k) => format!("{how} \u{2192} {k}"),
             None => how.to_string(),
         })
+    }
+
+    /// True if a suppression covers this finding and was applied.
+    pub fn suppressed(&self) -> bool {
+        self.suppression
+            .as_ref()
+            .is_some_and(|s| s.status == SuppressionStatus::Applied)
     }
 
     /// The secret as reports show it.

@@ -353,6 +353,70 @@ S2="$TMP/shallow-history"
 WORKDIR="$SHALLOW-2" run_step "$S2" scan workflow_dispatch "$TMP/dispatch.json"
 eq "shallow, history scan: unshallowed first, both of feature's tokens (findings=2)" "$(output "$S2" findings)" 2 "$S2"
 
+echo "# pull_request that changes keyflare.toml to exclude its own leak"
+# The base excludes vendor/ only; the pull request adds secrets/** to the
+# exclusions and a token under secrets/. The action must scan with the base
+# commit's configuration, fail, and say so in the summary.
+TOK_D="$(token d)"
+REPO2="$TMP/repo2"
+git2_() { git -C "$REPO2" -c user.name=Test -c user.email=test@example.com -c commit.gpgsign=false "$@"; }
+mkdir -p "$REPO2"
+git2_ init -q -b main
+printf 'exclude = ["vendor/**"]\n' >"$REPO2/keyflare.toml"
+echo "# app" >"$REPO2/README.md"
+git2_ add -A && git2_ commit -qm "base: config"
+BASE2="$(git2_ rev-parse HEAD)"
+git2_ checkout -qb leak
+printf 'exclude = ["vendor/**", "secrets/**"]\n' >"$REPO2/keyflare.toml"
+mkdir -p "$REPO2/secrets"
+printf 'CLOUDFLARE_API_TOKEN=%s\n' "$TOK_D" >"$REPO2/secrets/prod.env"
+git2_ add -A && git2_ commit -qm "PR: exclude secrets/, add a token there"
+HEAD2="$(git2_ rev-parse HEAD)"
+event "$TMP/pr2.json" "{\"action\":\"synchronize\",\"number\":8,
+  \"pull_request\":{\"number\":8,
+    \"base\":{\"sha\":\"$BASE2\",\"ref\":\"main\",\"repo\":{\"full_name\":\"acme/app\"}},
+    \"head\":{\"sha\":\"$HEAD2\",\"ref\":\"leak\",\"repo\":{\"full_name\":\"acme/app\"}}},
+  \"repository\":{\"full_name\":\"acme/app\",\"default_branch\":\"main\"}}"
+S2="$TMP/pr-config"
+WORKDIR="$REPO2" run_step "$S2" scan pull_request "$TMP/pr2.json"
+eq "pr changing keyflare.toml: the scan step exits 0" "$(rc "$S2")" 0 "$S2"
+eq "pr changing keyflare.toml: its own excluded token is reported, findings=1" "$(output "$S2" findings)" 1 "$S2"
+check "pr changing keyflare.toml: the scan used the base commit's configuration" \
+  grep -qE -- "--config [^ ]*/base/keyflare\.toml" "$S2/stderr"
+check "pr changing keyflare.toml: the summary says the base's configuration was used" \
+  grep -q "changes keyflare.toml: the scan used the base commit's" "$S2/summary"
+check "pr changing keyflare.toml: a notice says so too" grep -q '^::notice.*changes keyflare.toml' "$S2/stdout"
+check "pr changing keyflare.toml: annotation on secrets/prod.env" grep -q '^::error file=secrets/prod.env,line=1' "$S2/stdout"
+check "pr changing keyflare.toml: no raw token anywhere" \
+  eval '! grep -qF -e "$TOK_D" "$S2/summary" "$S2/output" "$S2/stdout" "$S2/stderr" "$S2/runner/keyflare/keyflare.json" "$S2/runner/keyflare/keyflare.md"'
+G="$TMP/pr-config-gate"
+WORKDIR="$REPO2" run_step "$G" gate pull_request "$TMP/pr2.json" KEYFLARE_JSON="$(output "$S2" json-file)"
+eq "pr changing keyflare.toml: the gate fails the job (exit 1)" "$(rc "$G")" 1 "$G"
+# The same leak on push (no pull request): the CLI itself refuses the
+# exclusion the range added, and reports it as suppressed by this change.
+event "$TMP/push2.json" "{\"ref\":\"refs/heads/leak\",\"before\":\"$BASE2\",\"after\":\"$HEAD2\",
+  \"repository\":{\"full_name\":\"acme/app\",\"default_branch\":\"main\"}}"
+S2="$TMP/push-config"
+WORKDIR="$REPO2" run_step "$S2" scan push "$TMP/push2.json"
+eq "push changing keyflare.toml: the token is still reported, findings=1" "$(output "$S2" findings)" 1 "$S2"
+check "push changing keyflare.toml: the summary says suppressed by this change" \
+  grep -q "suppressed by this change" "$S2/summary"
+# A token under vendor/, which the base already excluded, passes: shown as suppressed.
+git2_ checkout -q main
+mkdir -p "$REPO2/vendor"
+printf 'CLOUDFLARE_API_TOKEN=%s\n' "$TOK_D" >"$REPO2/vendor/sdk.env"
+git2_ checkout -qb vendored && git2_ add -A && git2_ commit -qm "PR: vendored sample"
+HEAD3="$(git2_ rev-parse HEAD)"
+sed "s/$HEAD2/$HEAD3/; s/\"leak\"/\"vendored\"/" "$TMP/pr2.json" >"$TMP/pr3.json"
+S2="$TMP/pr-vendored"
+WORKDIR="$REPO2" run_step "$S2" scan pull_request "$TMP/pr3.json"
+eq "pr under a path the base excludes: findings=0" "$(output "$S2" findings)" 0 "$S2"
+check "pr under a path the base excludes: the summary counts it as suppressed" \
+  grep -q "1 suppressed (by markers 0, config 1, baseline 0)" "$S2/summary"
+G="$TMP/pr-vendored-gate"
+WORKDIR="$REPO2" run_step "$G" gate pull_request "$TMP/pr3.json" KEYFLARE_JSON="$(output "$S2" json-file)"
+eq "pr under a path the base excludes: the gate passes" "$(rc "$G")" 0 "$G"
+
 # ------------------------------------------------------------- static checks
 echo "# action.yml passes every INPUT_* that run.sh reads"
 while read -r v; do

@@ -113,6 +113,12 @@ pub(super) struct ScanArgs {
     /// By default each is reported once, as a documented example.
     #[arg(long)]
     pub(super) strict_examples: bool,
+    /// With --range: apply the suppressions the range itself adds (inline
+    /// markers on its lines, new allow/exclude entries in keyflare.toml, new
+    /// baseline entries). By default they are reported as "suppressed by
+    /// this change" and count for --fail-on.
+    #[arg(long, requires = "range")]
+    pub(super) trust_range_suppressions: bool,
     #[command(flatten)]
     pub(super) verify: VerifyArgs,
 }

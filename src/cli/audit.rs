@@ -66,7 +66,14 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
             if let Some(notice) = examples.mark(&mut r.findings, strict) {
                 r.notices.push(notice);
             }
-            filter::apply(r, &config, &rules, &notes, baseline.as_ref())
+            filter::apply(
+                r,
+                &config,
+                &rules,
+                &notes,
+                baseline.as_ref(),
+                &filter::suppress::Trust::default(),
+            )
         })?;
     if let Some(record) = &responses {
         for c in &mut audit.credentials {

@@ -100,7 +100,26 @@ pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error>
     {
         report.notices.push(notice);
     }
-    filter::apply(&mut report, &config, &rules, &notes, baseline.as_ref());
+    let trust = match (&args.range, git_options(&args, &config)?) {
+        (Some(range), Some(g)) => {
+            let (base, notices) =
+                range_base(&g.repo, range, &config, baseline_path, baseline.as_ref())?;
+            report.notices.extend(notices);
+            filter::suppress::Trust {
+                range: Some(base),
+                trust_range: args.trust_range_suppressions,
+            }
+        }
+        _ => filter::suppress::Trust::default(),
+    };
+    filter::apply(
+        &mut report,
+        &config,
+        &rules,
+        &notes,
+        baseline.as_ref(),
+        &trust,
+    );
     if make_baseline {
         let path = args
             .output
@@ -120,9 +139,80 @@ pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error>
         });
     }
     if let Some(v) = &verifier {
+        // Suppressed findings are verified too: a live credential is never
+        // silenced (filter::suppress::lift_live).
+        let reported = report.findings.len();
+        report.findings.append(&mut report.suppressed);
         crate::pipeline::verify::verify_findings(&mut report.findings, v);
+        report.suppressed = report.findings.split_off(reported);
+        filter::suppress::lift_live(&mut report);
+        report.recount();
     }
     finish(&args, &rules, report)
+}
+
+/// What the base of a scanned range held of the configuration and the
+/// baseline, so that entries the range added are told apart, and notices
+/// saying which of the two files the range changed.
+fn range_base(
+    repo: &std::path::Path,
+    range: &str,
+    config: &Config,
+    baseline_path: Option<&std::path::Path>,
+    baseline: Option<&Baseline>,
+) -> Result<(filter::suppress::RangeBase, Vec<String>), Error> {
+    use filter::suppress::{ConfigEntries, RangeBase};
+    let mut files = Vec::new();
+    files.extend(config.path.as_deref());
+    let config_at = config.path.as_ref().map(|_| 0);
+    let baseline_at = baseline_path.map(|p| {
+        files.push(p);
+        files.len() - 1
+    });
+    let versions = crate::pipeline::git::base_versions(repo, range, &files)?;
+    let version = |i: Option<usize>| i.and_then(|i| versions.get(i).cloned().flatten());
+    let mut notices = Vec::new();
+    let changed = |name: &std::path::Path, now: &[u8], then: &Option<Vec<u8>>| {
+        (then.as_deref() != Some(now)).then(|| {
+            format!(
+                "this range changes {}: suppressions it adds there are not applied unless --trust-range-suppressions",
+                crate::finding::printable_path(&name.display().to_string())
+            )
+        })
+    };
+    // The configuration: outside the repository (or none), nothing to
+    // compare; a base version that does not parse granted nothing.
+    let config_base = match (version(config_at), &config.path) {
+        (Some(then), Some(path)) => {
+            let now = std::fs::read(path).unwrap_or_default();
+            notices.extend(changed(path, &now, &then));
+            let base = then
+                .and_then(|t| Config::parse(&String::from_utf8_lossy(&t), path).ok())
+                .map(|c| ConfigEntries::of(&c))
+                .unwrap_or_default();
+            Some(base)
+        }
+        _ => None,
+    };
+    let baseline_base = match (version(baseline_at), baseline_path, baseline) {
+        (Some(then), Some(path), Some(_)) => {
+            let now = std::fs::read(path).unwrap_or_default();
+            notices.extend(changed(path, &now, &then));
+            Some(
+                then.and_then(|t| Baseline::parse(&t, path).ok())
+                    .map(|b| b.keys())
+                    .unwrap_or_default(),
+            )
+        }
+        _ => None,
+    };
+    Ok((
+        RangeBase {
+            config: config_base,
+            baseline: baseline_base,
+        },
+        notices,
+    ))
 }
 
 /// The git source's options, if a git mode was asked for.

@@ -30,6 +30,10 @@ pub struct Match {
     pub emails: Vec<String>,
     /// 32-hex account ids found near an account token.
     pub account_ids: Vec<String>,
+    /// The inline allow marker on the secret's line that covers this rule,
+    /// lowercased (`keyflare:allow`...). The matcher only notes it: whether
+    /// it suppresses the finding is the filter stage's decision.
+    pub marker: Option<String>,
 }
 
 impl std::fmt::Debug for Match {
@@ -39,6 +43,7 @@ impl std::fmt::Debug for Match {
             .field("rule", &self.rule)
             .field("line", &self.line)
             .field("column", &self.column)
+            .field("marker", &self.marker)
             .field(
                 "secret",
                 &format_args!("<{} bytes redacted>", self.secret.len()),

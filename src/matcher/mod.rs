@@ -6,7 +6,9 @@
 //! regexes of the patterns left run, and each match must pass the rule's
 //! credibility checks (checksum, validator, entropy, placeholder filter,
 //! words and cut-off runs ([`crate::rules::credibility`]), nearby Cloudflare
-//! context, denied key names, inline allow comments).
+//! context, denied key names). An inline allow marker on the secret's line
+//! is noted on the match ([`Match::marker`]), never acted on here: the filter
+//! stage decides whether it suppresses the finding.
 //! Overlapping matches are resolved by rule priority, so one piece of text is
 //! one finding. Line and column numbers are computed in one forward pass, so
 //! a single enormous line costs linear time.
@@ -320,9 +322,7 @@ impl<'r> Matcher<'r> {
                             continue;
                         }
                     }
-                    if self.allowed_inline(data, start, &rule.id) {
-                        continue;
-                    }
+                    let marker = self.allowed_inline(data, start, &rule.id);
                     found.push(Match {
                         rule: ri,
                         start,
@@ -334,6 +334,7 @@ impl<'r> Matcher<'r> {
                         key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
                         emails: Vec::new(),
                         account_ids: Vec::new(),
+                        marker,
                     });
                 }
             }
@@ -560,14 +561,17 @@ impl<'r> Matcher<'r> {
         true
     }
 
-    /// True if the match's line carries an allow marker that covers this rule.
-    fn allowed_inline(&self, data: &[u8], at: usize, rule_id: &str) -> bool {
+    /// The allow marker on the match's line that covers this rule, if any
+    /// (lowercased). Noted, never acted on here: the filter stage decides
+    /// ([`crate::pipeline::filter::suppress`]).
+    fn allowed_inline(&self, data: &[u8], at: usize, rule_id: &str) -> Option<String> {
         let (start, end) = line_window(data, at, at, 0);
         let line = &data[start..end];
         for m in ALLOW_MARKERS.find_iter(line) {
             let marker = &line[m.start()..m.end()];
+            let name = String::from_utf8_lossy(marker).to_ascii_lowercase();
             if !marker.eq_ignore_ascii_case(b"keyflare:allow") {
-                return true;
+                return Some(name);
             }
             // `keyflare:allow` alone allows every rule; followed by rule ids, only those.
             let rest = &line[m.end()..];
@@ -577,10 +581,10 @@ impl<'r> Matcher<'r> {
                 .take_while(|w| w.starts_with(b"kf."))
                 .collect();
             if ids.is_empty() || ids.contains(&rule_id.as_bytes()) {
-                return true;
+                return Some(name);
             }
         }
-        false
+        None
     }
 
     /// Keeps one match per piece of text: the highest priority rule wins.

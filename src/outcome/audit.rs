@@ -79,6 +79,10 @@ pub struct Audit {
     /// Documented example values and hygiene notes found: not credentials,
     /// so not in [`Audit::credentials`]; counted apart.
     pub others: crate::outcome::ClassCounts,
+    /// "2 suppressed (by markers 1, config 1, baseline 0)" and suppressions
+    /// not applied, as [`crate::outcome::Summary::describe_suppressed`] says
+    /// it; None when nothing was suppressed.
+    pub suppressed: Option<String>,
 }
 
 /// One place a credential is or was.

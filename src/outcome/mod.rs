@@ -25,6 +25,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Notes about what the scan covered (partial history, skipped submodules...).
     pub notices: Vec<String>,
+    /// Findings a suppression (inline marker, configuration, baseline)
+    /// covers and that were applied: kept, with the suppression, for the
+    /// reports; they never count for `--fail-on`. Sorted like `findings`.
+    pub suppressed: Vec<Finding>,
 }
 
 /// What was scanned and found.
@@ -64,6 +68,21 @@ pub struct Summary {
     pub low: usize,
     /// Wall time of the scan.
     pub duration_ms: u64,
+    /// Findings suppressed (not counted above): by inline markers, the
+    /// configuration and the baseline.
+    pub suppressed: usize,
+    /// Of those, by inline markers.
+    pub suppressed_by_markers: usize,
+    /// Of those, by the configuration (`allow_*`, `exclude`).
+    pub suppressed_by_config: usize,
+    /// Of those, by the baseline.
+    pub suppressed_by_baseline: usize,
+    /// Findings above whose suppression the scanned range itself added, so
+    /// that it was not applied.
+    pub suppressions_added_by_this_change: usize,
+    /// Findings above whose suppression was lifted because the credential
+    /// verified active.
+    pub suppressions_lifted_live: usize,
 }
 
 impl Report {
@@ -91,7 +110,15 @@ impl Report {
             summary,
             warnings,
             notices: Vec::new(),
+            suppressed: Vec::new(),
         }
+    }
+
+    /// Recomputes the summary's counts of findings and suppressions.
+    pub fn recount(&mut self) {
+        self.summary.recount(&self.findings);
+        self.summary
+            .count_suppressed(&self.findings, &self.suppressed);
     }
 }
 
@@ -108,6 +135,65 @@ impl Summary {
         self.high = count(Severity::High);
         self.medium = count(Severity::Medium);
         self.low = count(Severity::Low);
+    }
+}
+
+impl Summary {
+    /// Counts suppressions: those applied (`suppressed`, by kind) and those
+    /// refused on reported findings.
+    pub fn count_suppressed(&mut self, findings: &[Finding], suppressed: &[Finding]) {
+        use crate::finding::{SuppressionKind as K, SuppressionStatus as S};
+        let kind = |k: K| {
+            suppressed
+                .iter()
+                .filter(|f| f.suppression.as_ref().is_some_and(|s| s.kind == k))
+                .count()
+        };
+        self.suppressed = suppressed.len();
+        self.suppressed_by_markers = kind(K::Marker);
+        self.suppressed_by_config = kind(K::ConfigAllow) + kind(K::ConfigExclude);
+        self.suppressed_by_baseline = kind(K::Baseline);
+        let status = |st: S| {
+            findings
+                .iter()
+                .filter(|f| f.suppression.as_ref().is_some_and(|s| s.status == st))
+                .count()
+        };
+        self.suppressions_added_by_this_change = status(S::AddedByThisChange);
+        self.suppressions_lifted_live = status(S::LiveCredential);
+    }
+
+    /// "3 suppressed (by markers 1, config 1, baseline 1)", plus the
+    /// suppressions not applied; None when there are none of either.
+    pub fn describe_suppressed(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.suppressed > 0 {
+            parts.push(format!(
+                "{} suppressed (by markers {}, config {}, baseline {})",
+                self.suppressed,
+                self.suppressed_by_markers,
+                self.suppressed_by_config,
+                self.suppressed_by_baseline
+            ));
+        }
+        if self.suppressions_added_by_this_change > 0 {
+            parts.push(format!(
+                "{} suppressed by this change, not applied (--trust-range-suppressions applies them)",
+                self.suppressions_added_by_this_change
+            ));
+        }
+        if self.suppressions_lifted_live > 0 {
+            parts.push(format!(
+                "{} suppression{} lifted: the credential is live",
+                self.suppressions_lifted_live,
+                if self.suppressions_lifted_live == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 

@@ -108,14 +108,27 @@ pub fn audit(
     let mut tree = tree
         .unwrap_or_else(|| Report::new(Vec::new(), &Stats::default(), "tree", Default::default()));
     drop_allowed(&mut tree);
-    // One verification pass over both, so each secret is sent once.
+    // One verification pass over both, suppressed findings included (a
+    // live credential is never silenced), so each secret is sent once.
     if let Some(v) = verifier {
-        let split = hist.findings.len();
+        let cuts = [
+            hist.findings.len(),
+            hist.suppressed.len(),
+            tree.findings.len(),
+        ];
         let mut all: Vec<Finding> = std::mem::take(&mut hist.findings);
+        all.append(&mut hist.suppressed);
         all.append(&mut tree.findings);
+        all.append(&mut tree.suppressed);
         verify_findings(&mut all, v);
-        tree.findings = all.split_off(split);
+        let mut rest = all.split_off(cuts[0]);
         hist.findings = all;
+        let mut rest2 = rest.split_off(cuts[1]);
+        hist.suppressed = rest;
+        tree.suppressed = rest2.split_off(cuts[2]);
+        tree.findings = rest2;
+        crate::pipeline::filter::suppress::lift_live(&mut hist);
+        crate::pipeline::filter::suppress::lift_live(&mut tree);
     }
     let credentials = audit::group(&hist.findings, &tree.findings, &facts);
     let mut merged = hist;
@@ -130,9 +143,22 @@ pub fn audit(
             .filter(|f| !known.contains(&(f.path.clone(), f.fingerprint.clone())))
             .cloned(),
     );
-    merged.findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-    });
+    let known_suppressed: std::collections::HashSet<(String, String)> = merged
+        .suppressed
+        .iter()
+        .map(|f| (f.path.clone(), f.fingerprint.clone()))
+        .collect();
+    merged.suppressed.extend(
+        tree.suppressed
+            .iter()
+            .filter(|f| !known_suppressed.contains(&(f.path.clone(), f.fingerprint.clone())))
+            .cloned(),
+    );
+    for list in [&mut merged.findings, &mut merged.suppressed] {
+        list.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+    }
     merged.summary.source = "audit".into();
     merged.summary.files_scanned += tree.summary.files_scanned;
     merged.summary.bytes_scanned += tree.summary.bytes_scanned;
@@ -142,7 +168,7 @@ pub fn audit(
     merged.summary.errors = merged.warnings.len() as u64;
     merged.notices.extend(tree.notices.iter().cloned());
     merged.notices.extend(notices);
-    merged.summary.recount(&merged.findings);
+    merged.recount();
     let target = if remote {
         source::git::clone::display_url(&opts.target)
     } else {
@@ -161,6 +187,7 @@ pub fn audit(
         notices: merged.notices.clone(),
         warnings: merged.warnings.clone(),
         others: outcome::ClassCounts::of(&merged.findings),
+        suppressed: merged.summary.describe_suppressed(),
     };
     merged.summary.duration_ms = audit.duration.as_millis() as u64;
     // The mirror (if any) is removed here, when it goes out of scope.

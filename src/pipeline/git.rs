@@ -508,6 +508,38 @@ pub fn scan_range(
     Ok(report)
 }
 
+/// What the base commit of `range` held at each of `files` (paths on disk,
+/// such as keyflare.toml and the baseline): None for a file outside the
+/// repository's working tree (the range cannot have changed it), Some(None)
+/// for a file the base lacks.
+pub fn base_versions(
+    repo: &std::path::Path,
+    range: &str,
+    files: &[&std::path::Path],
+) -> Result<Vec<Option<Option<Vec<u8>>>>, Error> {
+    let repo = git::open(repo)?;
+    let (base, _) = changes::range_ends(&repo, range)?;
+    let tree = repo
+        .find_commit(base)
+        .map_err(|e| Error::Git(e.message().to_string()))?
+        .tree_id();
+    let top = repo.workdir().and_then(|w| std::fs::canonicalize(w).ok());
+    Ok(files
+        .iter()
+        .map(|f| {
+            let top = top.as_ref()?;
+            let abs = std::fs::canonicalize(f).ok()?;
+            let rel = abs.strip_prefix(top).ok()?;
+            // git paths are `/`-separated.
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Some(changes::blob_at(&repo, tree, &rel.join("/")))
+        })
+        .collect())
+}
+
 /// Scans only what the index adds to HEAD, as a pre-commit hook needs (see
 /// [`changes`]). Works before the first commit.
 pub fn scan_staged(

@@ -62,6 +62,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         if let Some(v) = &f.verification {
             msg.push_str(&format!(" Status: {:?} ({}).", v.status, v.detail));
         }
+        if let Some(s) = &f.suppression {
+            msg.push_str(&format!(" {}.", super::text::refused(s)));
+        }
         if let Some(c) = &f.commit {
             msg.push_str(&format!(" Added in {}.", c.commit));
             if let Some(m) = c.move_note() {
@@ -92,6 +95,17 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             // Escapes first: the log viewer renders ANSI sequences.
             message(&crate::escape::text(&msg))
         );
+    }
+    // Suppressed findings: one notice with the counts (each is in the
+    // JSON and SARIF reports), so that a suppression is never silent.
+    if let Some(line) = report.summary.describe_suppressed() {
+        if !report.suppressed.is_empty() {
+            let _ = writeln!(
+                out,
+                "::notice title=keyflare: suppressions::{}",
+                message(&crate::escape::text(&line))
+            );
+        }
     }
     out.into_bytes()
 }

@@ -17,6 +17,9 @@ struct JsonReport<'a> {
     summary: &'a Summary,
     warnings: &'a [String],
     notices: &'a [String],
+    /// Findings a suppression covers (marker, configuration, baseline),
+    /// each with its `suppression`: they do not count for `--fail-on`.
+    suppressed: Vec<JsonFinding<'a>>,
     /// Fields a caller adds after these (an audit shard's `repository`,
     /// `rules_digest`, `audit`): additions only.
     #[serde(flatten)]
@@ -71,6 +74,11 @@ struct JsonFinding<'a> {
     first_path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     moved: Option<&'a crate::finding::Move>,
+    /// The suppression that covers it: applied (in `suppressed`), or not
+    /// applied (in `findings`: added by the scanned range, or the
+    /// credential is live).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression: Option<&'a crate::finding::Suppression>,
 }
 
 pub(super) fn render(
@@ -82,53 +90,52 @@ pub(super) fn render(
 }
 
 /// [`render`], with `extra` fields after the usual ones.
-pub(super) fn render_with(
-    report: &Report,
-    rules: &RuleSet,
+pub(super) fn render_with<'a>(
+    report: &'a Report,
+    rules: &'a RuleSet,
     opts: &RenderOptions,
-    extra: &serde_json::Map<String, serde_json::Value>,
+    extra: &'a serde_json::Map<String, serde_json::Value>,
 ) -> Result<Vec<u8>, Error> {
-    let findings = report
-        .findings
-        .iter()
-        .map(|f| JsonFinding {
-            rule_id: &f.rule_id,
-            rule_name: &f.rule_name,
-            severity: f.severity.as_str(),
-            class: class_id(f.class()),
-            kind: f.kind,
-            path: &f.path,
-            line: f.line,
-            column: f.column,
-            end_column: f.end_column,
-            secret: f.shown_secret(opts.no_redact),
-            documented_example: f.documented_example.as_deref(),
-            fingerprint: &f.fingerprint,
-            key: f.key.as_deref(),
-            decoded: f.decoded.as_deref(),
-            email: f.emails.first().map(String::as_str),
-            account_ids: &f.account_ids,
-            remediation: rules
-                .get(&f.rule_id)
-                .map(|r| r.remediation.as_str())
-                .unwrap_or(""),
-            remediation_steps: steps_for(rules, &f.rule_id),
-            verification: f.verification.as_ref(),
-            commit: f.commit.as_ref().map(|c| c.commit.as_str()),
-            author: f.commit.as_ref().map(|c| c.author.as_str()),
-            date: f.commit.as_ref().map(|c| c.date.as_str()),
-            in_head: f.commit.as_ref().map(|c| c.in_head),
-            in_head_at_path: f.commit.as_ref().map(|c| c.in_head_at_path),
-            head_paths: f.commit.as_ref().map_or(&[], |c| &c.head_paths),
-            head_path_count: f
-                .commit
-                .as_ref()
-                .filter(|c| !c.head_paths.is_empty())
-                .map(|c| c.head_path_count),
-            first_path: f.commit.as_ref().and_then(|c| c.first_path.as_deref()),
-            moved: f.commit.as_ref().and_then(|c| c.moved.as_ref()),
-        })
-        .collect();
+    let one = |f: &'a crate::finding::Finding| JsonFinding {
+        rule_id: &f.rule_id,
+        rule_name: &f.rule_name,
+        severity: f.severity.as_str(),
+        class: class_id(f.class()),
+        kind: f.kind,
+        path: &f.path,
+        line: f.line,
+        column: f.column,
+        end_column: f.end_column,
+        secret: f.shown_secret(opts.no_redact),
+        documented_example: f.documented_example.as_deref(),
+        fingerprint: &f.fingerprint,
+        key: f.key.as_deref(),
+        decoded: f.decoded.as_deref(),
+        email: f.emails.first().map(String::as_str),
+        account_ids: &f.account_ids,
+        remediation: rules
+            .get(&f.rule_id)
+            .map(|r| r.remediation.as_str())
+            .unwrap_or(""),
+        remediation_steps: steps_for(rules, &f.rule_id),
+        verification: f.verification.as_ref(),
+        commit: f.commit.as_ref().map(|c| c.commit.as_str()),
+        author: f.commit.as_ref().map(|c| c.author.as_str()),
+        date: f.commit.as_ref().map(|c| c.date.as_str()),
+        in_head: f.commit.as_ref().map(|c| c.in_head),
+        in_head_at_path: f.commit.as_ref().map(|c| c.in_head_at_path),
+        head_paths: f.commit.as_ref().map_or(&[], |c| &c.head_paths),
+        head_path_count: f
+            .commit
+            .as_ref()
+            .filter(|c| !c.head_paths.is_empty())
+            .map(|c| c.head_path_count),
+        first_path: f.commit.as_ref().and_then(|c| c.first_path.as_deref()),
+        moved: f.commit.as_ref().and_then(|c| c.moved.as_ref()),
+        suppression: f.suppression.as_ref(),
+    };
+    let findings = report.findings.iter().map(one).collect();
+    let suppressed = report.suppressed.iter().map(one).collect();
     let doc = JsonReport {
         version: env!("CARGO_PKG_VERSION"),
         tool: "keyflare",
@@ -136,6 +143,7 @@ pub(super) fn render_with(
         summary: &report.summary,
         warnings: &report.warnings,
         notices: &report.notices,
+        suppressed,
         extra,
     };
     let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;

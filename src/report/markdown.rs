@@ -158,10 +158,61 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         );
     }
     others_section(&mut out, &others, rules, opts);
+    suppressions_section(&mut out, report, opts);
     for n in &report.notices {
         let _ = writeln!(out, "\n> note: {}", md_prose(n, Md::Inline));
     }
     out.into_bytes()
+}
+
+/// How many suppression rows the summary lists at most.
+const SUPPRESSION_ROWS: usize = 50;
+
+/// "N suppressed (by markers M, config C, baseline B)", then one row per
+/// suppressed finding and per finding whose suppression was not applied
+/// (added by the scanned change, or lifted for a live credential).
+fn suppressions_section(out: &mut String, report: &Report, opts: &RenderOptions) {
+    use crate::finding::SuppressionStatus;
+    let Some(line) = report.summary.describe_suppressed() else {
+        return;
+    };
+    let _ = writeln!(out, "\n### Suppressions\n\n{}.\n", md_text(&line));
+    let _ = writeln!(out, "| where | rule | secret | suppression | applied |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let rows = report
+        .findings
+        .iter()
+        .filter(|f| f.suppression.is_some())
+        .chain(&report.suppressed);
+    let mut shown = 0;
+    for f in rows {
+        let Some(s) = &f.suppression else { continue };
+        shown += 1;
+        if shown > SUPPRESSION_ROWS || out.len() > MAX_BYTES {
+            continue;
+        }
+        let applied = match s.status {
+            SuppressionStatus::Applied => "yes",
+            SuppressionStatus::AddedByThisChange => "**no: added by this change**",
+            SuppressionStatus::LiveCredential => "**no: the credential is live**",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            md_code(&format!("{}:{}", f.path, f.line), Md::Cell),
+            md_code(&f.rule_id, Md::Cell),
+            md_code(f.shown_secret(opts.no_redact), Md::Cell),
+            md_text(&s.describe()),
+            applied
+        );
+    }
+    if shown > SUPPRESSION_ROWS {
+        let _ = writeln!(
+            out,
+            "\n_{} more not shown; see the JSON or SARIF report._",
+            shown - SUPPRESSION_ROWS
+        );
+    }
 }
 
 /// Documented examples and notes, after the credentials: neither is a

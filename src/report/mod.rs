@@ -285,6 +285,7 @@ mod tests {
             key: None,
             emails: Vec::new(),
             account_ids: Vec::new(),
+            marker: None,
         };
         let mut f = Finding::new(&rules.rules()[index], "sdk/README.md", m);
         f.documented_example = source.map(str::to_string);

@@ -300,6 +300,10 @@ fn result(
     } else {
         level(f.severity)
     };
+    if let Some(s) = &f.suppression {
+        text.push_str(&format!(" {}.", t(&super::text::refused(s))));
+        props.insert("suppression".to_string(), json!(s));
+    }
     let mut r = SarifResult::builder()
         .rule_id(f.rule_id.clone())
         .level(lvl)
@@ -309,7 +313,64 @@ fn result(
         .properties(PropertyBag::builder().additional_properties(props).build())
         .build();
     r.rule_index = rule_index.map(|i| i as i64);
+    if let Some(s) = &f.suppression {
+        r.suppressions = suppression(s, opts).map(|s| vec![s]);
+    }
     r
+}
+
+/// SARIF's `suppression`: "inSource" for an inline marker, "external" for
+/// the configuration and the baseline; status "accepted" when applied,
+/// "rejected" when not (added by the scanned change, or the credential is
+/// live), with the reason as justification and where it lives as location.
+fn suppression(
+    s: &crate::finding::Suppression,
+    opts: &RenderOptions,
+) -> Option<serde_sarif::sarif::Suppression> {
+    use crate::finding::{SuppressionKind, SuppressionStatus};
+    let kind = match s.kind {
+        SuppressionKind::Marker => "inSource",
+        _ => "external",
+    };
+    let status = match s.status {
+        SuppressionStatus::Applied => "accepted",
+        _ => "rejected",
+    };
+    let justification = match s.status {
+        SuppressionStatus::Applied => s.describe(),
+        _ => super::text::refused(s),
+    };
+    // A file under the scanned directory is named relative to it.
+    let relative = match &opts.root {
+        Some(root) => std::path::Path::new(&s.file)
+            .strip_prefix(root)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/")),
+        None => None,
+    };
+    let mut artifact = match (&relative, s.kind) {
+        (_, SuppressionKind::Marker) => json!({"uri": uri_path(&s.file), "uriBaseId": SRCROOT}),
+        (Some(rel), _) => json!({"uri": uri_path(rel), "uriBaseId": SRCROOT}),
+        (None, _) => json!({"uri": uri_path(&s.file)}),
+    };
+    if s.kind == SuppressionKind::Marker {
+        // An archive member's marker: point at the archive.
+        if let Some((outer, _)) = s.file.split_once('!') {
+            artifact = json!({"uri": uri_path(outer), "uriBaseId": SRCROOT});
+        }
+    }
+    let mut physical = json!({ "artifactLocation": artifact });
+    if let Some(line) = s.line.filter(|_| !s.file.contains('!')) {
+        physical["region"] = json!({ "startLine": line });
+    }
+    let value = json!({
+        "kind": kind,
+        "status": status,
+        "justification": crate::escape::sarif_text(&justification),
+        "location": { "physicalLocation": physical },
+        "properties": { "keyflare": s },
+    });
+    serde_json::from_value(value).ok()
 }
 
 pub(super) fn render(
@@ -335,6 +396,9 @@ pub(super) fn render(
         chosen.truncate(MAX_RESULTS);
     }
     let mut occurrences: HashMap<(&str, &str), usize> = HashMap::new();
+    // Suppressed findings follow, with their suppressions, in the room left.
+    let room = MAX_RESULTS.saturating_sub(chosen.len());
+    chosen.extend(report.suppressed.iter().take(room));
     let results: Vec<SarifResult> = chosen
         .iter()
         .map(|f| {

@@ -66,6 +66,9 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         if let Some(source) = &f.documented_example {
             let _ = writeln!(out, "    published in: {}", esc(source));
         }
+        for s in g.findings.iter().filter_map(|f| f.suppression.as_ref()) {
+            let _ = writeln!(out, "    {}", esc(&refused(s)));
+        }
         if let Some(v) = &f.verification {
             let status = match v.status {
                 VerifyStatus::Active => paint.wrap("1;31", "ACTIVE"),
@@ -186,10 +189,46 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
         let _ = write!(out, ", {} not scanned (see warnings)", s.errors);
     }
     out.push('\n');
+    if let Some(line) = s.describe_suppressed() {
+        let _ = writeln!(out, "{}", esc(&line));
+    }
+    for f in &report.suppressed {
+        let by = f
+            .suppression
+            .as_ref()
+            .map(|s| s.describe())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  suppressed: {}:{}:{}  {}  {}  by {}",
+            esc(&f.path),
+            f.line,
+            f.column,
+            esc(&f.rule_id),
+            esc(f.shown_secret(opts.no_redact)),
+            esc(&by)
+        );
+    }
     for n in &report.notices {
         let _ = writeln!(out, "note: {}", esc(n));
     }
     out.into_bytes()
+}
+
+/// What a report says of a suppression that was not applied.
+pub(super) fn refused(s: &crate::finding::Suppression) -> String {
+    use crate::finding::SuppressionStatus;
+    match s.status {
+        SuppressionStatus::AddedByThisChange => format!(
+            "suppressed by this change, not applied: {} (--trust-range-suppressions applies it)",
+            s.describe()
+        ),
+        SuppressionStatus::LiveCredential => format!(
+            "suppression lifted, the credential is live: {}",
+            s.describe()
+        ),
+        SuppressionStatus::Applied => format!("suppressed: {}", s.describe()),
+    }
 }
 
 fn human_bytes(n: u64) -> String {

@@ -10,8 +10,8 @@
 //! Pipeline, filter stage: reads and writes its own file only; never a source,
 //! never a renderer.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,10 +46,24 @@ fn entry(f: &Finding) -> Entry {
     }
 }
 
+fn key(e: &Entry) -> String {
+    format!(
+        "{}\0{}\0{}",
+        e.rule_id,
+        e.fingerprint,
+        e.path.as_deref().unwrap_or("")
+    )
+}
+
 /// A loaded baseline.
 #[derive(Debug, Default)]
 pub struct Baseline {
-    entries: HashSet<Entry>,
+    /// Each entry and its position in the file.
+    entries: HashMap<Entry, usize>,
+    /// Where it was read from.
+    path: PathBuf,
+    /// Its text, for the line of an entry.
+    text: String,
 }
 
 impl Baseline {
@@ -59,7 +73,12 @@ impl Baseline {
             path: path.to_path_buf(),
             source,
         })?;
-        let file: BaselineFile = serde_json::from_slice(&bytes).map_err(|e| Error::Config {
+        Baseline::parse(&bytes, path)
+    }
+
+    /// Parses a baseline's bytes; `path` names it in errors and reports.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Baseline, Error> {
+        let file: BaselineFile = serde_json::from_slice(bytes).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: format!("not a keyflare baseline: {e}"),
         })?;
@@ -72,14 +91,46 @@ impl Baseline {
                 ),
             });
         }
+        let mut entries = HashMap::new();
+        for (i, e) in file.entries.into_iter().enumerate() {
+            entries.entry(e).or_insert(i);
+        }
         Ok(Baseline {
-            entries: file.entries.into_iter().collect(),
+            entries,
+            path: path.to_path_buf(),
+            text: String::from_utf8_lossy(bytes).into_owned(),
         })
     }
 
     /// True if the finding was in the baseline.
     pub fn contains(&self, f: &Finding) -> bool {
-        self.entries.contains(&entry(f))
+        self.entries.contains_key(&entry(f))
+    }
+
+    /// The finding's entry, if any: its position in the file and its key
+    /// (as [`Baseline::keys`] gives them).
+    pub fn entry_of(&self, f: &Finding) -> Option<(usize, String)> {
+        let e = entry(f);
+        let i = *self.entries.get(&e)?;
+        Some((i, key(&e)))
+    }
+
+    /// Every entry's key, for telling which entries a change added.
+    pub fn keys(&self) -> HashSet<String> {
+        self.entries.keys().map(key).collect()
+    }
+
+    /// Where the baseline was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The 1-based line where `needle` (a fingerprint) first appears.
+    pub fn line_of(&self, needle: &str) -> Option<usize> {
+        self.text
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
     }
 
     /// Renders a baseline of `findings` (sorted, deduplicated, no secrets).

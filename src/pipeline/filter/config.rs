@@ -71,6 +71,10 @@ pub struct Config {
     pub disable_rules: Vec<String>,
     allow_values: Vec<String>,
     allow_patterns: Vec<Regex>,
+    /// `allow_patterns` as written, in the same order.
+    allow_pattern_texts: Vec<String>,
+    /// The file's text, for the line of an entry ([`Config::line_of`]).
+    text: String,
     /// Default for `--verify`.
     pub verify: Option<bool>,
     /// Default for `--fail-on` (validated on load, with the flag's parser).
@@ -141,6 +145,8 @@ impl Config {
             disable_rules: file.disable_rules,
             allow_values: file.allow_values,
             allow_patterns,
+            allow_pattern_texts: file.allow_patterns,
+            text: text.to_string(),
             verify: file.verify,
             fail_on: file.fail_on,
             vendored_notes: file.vendored_notes,
@@ -171,9 +177,33 @@ impl Config {
 
     /// True if the finding's secret is allowlisted.
     pub fn allows(&self, f: &Finding) -> bool {
+        self.allow_hit(f).is_some()
+    }
+
+    /// The entry that allowlists the finding's secret, if any.
+    pub fn allow_hit(&self, f: &Finding) -> Option<AllowHit<'_>> {
         let s = f.secret.expose();
-        self.allow_values.iter().any(|v| v == s)
-            || self.allow_patterns.iter().any(|p| p.is_match(s))
+        if let Some(v) = self.allow_values.iter().find(|v| *v == s) {
+            return Some(AllowHit {
+                key: "allow_values",
+                entry: v,
+            });
+        }
+        let i = self.allow_patterns.iter().position(|p| p.is_match(s))?;
+        Some(AllowHit {
+            key: "allow_patterns",
+            entry: self.allow_pattern_texts.get(i)?,
+        })
+    }
+
+    /// `allow_values` as written (secrets: never to be shown).
+    pub fn allow_values(&self) -> &[String] {
+        &self.allow_values
+    }
+
+    /// `allow_patterns` as written.
+    pub fn allow_pattern_texts(&self) -> &[String] {
+        &self.allow_pattern_texts
     }
 
     /// True if `path` (relative, `/`-separated) is excluded.
@@ -181,6 +211,23 @@ impl Config {
     /// compiling them per call took most of the filter's time.
     pub fn excludes(&self, path: &str) -> bool {
         self.exclude_set.matches(path)
+    }
+
+    /// The first `exclude` glob that matches `path`, if any.
+    pub fn exclude_hit(&self, path: &str) -> Option<&str> {
+        let i = self.exclude_set.first_match(path)?;
+        self.exclude.get(i).map(String::as_str)
+    }
+
+    /// The 1-based line of the file where `entry` is first written, if it is.
+    pub fn line_of(&self, entry: &str) -> Option<usize> {
+        if entry.is_empty() {
+            return None;
+        }
+        self.text
+            .lines()
+            .position(|l| l.contains(entry))
+            .map(|i| i + 1)
     }
 }
 
@@ -208,6 +255,23 @@ impl Exclude {
     pub fn matches(&self, path: &str) -> bool {
         !self.0.is_empty() && self.0.is_match(path)
     }
+
+    /// The index of the first glob that matches `path`.
+    pub fn first_match(&self, path: &str) -> Option<usize> {
+        if self.0.is_empty() {
+            return None;
+        }
+        self.0.matches(path).into_iter().min()
+    }
+}
+
+/// The configuration entry that allowlists a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllowHit<'c> {
+    /// `allow_values` or `allow_patterns`.
+    pub key: &'static str,
+    /// The entry as written (for `allow_values`, the secret: never shown).
+    pub entry: &'c str,
 }
 
 /// Which credentials fail the run (`--fail-on any|active|none`).

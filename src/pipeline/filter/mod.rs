@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod config;
 pub mod examples;
 pub mod notes;
+pub mod suppress;
 
 use std::path::PathBuf;
 
@@ -15,40 +16,30 @@ use crate::outcome::Report;
 use crate::rules::RuleSet;
 use baseline::Baseline;
 use config::Config;
+use suppress::Trust;
 
-/// Drops what the configuration allows or excludes, shapes the hygiene
-/// notes ([`crate::pipeline::filter::notes`]: values are allowlisted before a file's notes are
-/// folded into one), then drops what the baseline already knows, before
-/// anything is verified.
+/// Sets aside what inline markers and the configuration suppress (allowed
+/// values, excluded paths), shapes the hygiene notes
+/// ([`crate::pipeline::filter::notes`]: values are allowlisted before a
+/// file's notes are folded into one), then sets aside what the baseline
+/// already knows, before anything is verified. Nothing is dropped: what is
+/// suppressed moves to [`Report::suppressed`], and what `trust` refuses
+/// (suppressions a scanned range added) stays a finding with its
+/// suppression named ([`suppress`] decides).
 pub fn apply(
     report: &mut Report,
     config: &Config,
     rules: &RuleSet,
     notes: &notes::NoteOptions,
     baseline: Option<&Baseline>,
+    trust: &Trust,
 ) {
-    let before = report.findings.len();
-    report
-        .findings
-        .retain(|f| !config.allows(f) && !config.excludes(&f.path));
-    let allowed = before - report.findings.len();
+    suppress::partition(report, |f| suppress::by_marker_or_config(f, config, trust));
     notes::shape(&mut report.findings, rules, notes);
     if let Some(b) = baseline {
-        let before = report.findings.len();
-        report.findings.retain(|f| !b.contains(f));
-        let known = before - report.findings.len();
-        if known > 0 {
-            report.notices.push(format!(
-                "{known} finding(s) already in the baseline were not reported"
-            ));
-        }
+        suppress::partition(report, |f| suppress::by_baseline(f, b, trust));
     }
-    if allowed > 0 {
-        report.notices.push(format!(
-            "{allowed} finding(s) allowed by the configuration were not reported"
-        ));
-    }
-    report.summary.recount(&report.findings);
+    report.recount();
 }
 
 /// The notes stage's options: submodule paths from `.gitmodules` in the

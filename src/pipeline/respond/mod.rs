@@ -146,6 +146,7 @@ fn to_finding(t: &Target, secret: &Secret, rules: &RuleSet) -> Option<crate::fin
         key: None,
         emails: t.emails.clone(),
         account_ids: t.account_ids.clone(),
+        marker: None,
     };
     let f = crate::finding::Finding::new(rule, &t.path, m);
     Some(f)

@@ -120,9 +120,12 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         (true, false) => "every ref's history (no working tree)",
         (false, _) => "the working tree only (not a git repository)",
     };
-    let others = super::labels::others_line(a)
+    let mut others = super::labels::others_line(a)
         .map(|l| format!(" {l}"))
         .unwrap_or_default();
+    if let Some(s) = super::labels::suppressed_line(a) {
+        others.push_str(&format!(" {s}"));
+    }
     let _ = writeln!(
         o,
         "<p class=\"sub\">Scanned {}.{}{}</p>",

@@ -95,6 +95,14 @@ pub(super) fn took(a: &Audit) -> String {
     }
 }
 
+/// "Suppressed, not counted: 2 suppressed (by markers 1, config 1,
+/// baseline 0).", or None when nothing was.
+pub(super) fn suppressed_line(a: &Audit) -> Option<String> {
+    a.suppressed
+        .as_ref()
+        .map(|s| format!("Suppressions: {s} (the JSON report lists them)."))
+}
+
 /// "Not counted as credentials: 1 documented example, 3 notes (...)", or
 /// None when there are neither.
 pub(super) fn others_line(a: &Audit) -> Option<String> {

@@ -9,7 +9,8 @@
 use std::fmt::Write;
 
 use super::labels::{
-    blast_label, day, last_label, others_line, presence_label, short, status_label, took,
+    blast_label, day, last_label, others_line, presence_label, short, status_label,
+    suppressed_line, took,
 };
 use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::outcome::audit::{self, Audit};
@@ -59,6 +60,9 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let _ = writeln!(out, "Scanned {scope}.");
     if let Some(others) = others_line(a) {
         let _ = writeln!(out, " {others}");
+    }
+    if let Some(s) = suppressed_line(a) {
+        let _ = writeln!(out, " {}", crate::escape::md_text(&s));
     }
     if !a.verified {
         let _ = writeln!(

@@ -118,19 +118,9 @@ fn diff_options() -> DiffOptions {
     o
 }
 
-/// Scans the commits of `spec` (`BASE..HEAD`, or `BASE...HEAD` for the
-/// commits since the merge base), oldest first, calling `visit` for each
-/// changed file of each commit.
-pub fn range<F>(
-    repo: &Repository,
-    spec: &str,
-    opts: &GitOptions,
-    stats: &Stats,
-    mut visit: F,
-) -> Result<RangeScan, Error>
-where
-    F: FnMut(Change<'_>),
-{
+/// The base commit of `spec` (`BASE..HEAD`: BASE; `BASE...HEAD`: the
+/// merge base) and its HEAD commit.
+pub fn range_ends(repo: &Repository, spec: &str) -> Result<(Oid, Oid), Error> {
     let bad = |msg: &str| Error::Usage(format!("--range {spec}: {msg}"));
     let rs = repo.revparse(spec).map_err(|e| bad(e.message()))?;
     if !rs.mode().contains(git2::RevparseMode::RANGE) {
@@ -147,6 +137,24 @@ where
     } else {
         from.id()
     };
+    Ok((base, to.id()))
+}
+
+/// Scans the commits of `spec` (`BASE..HEAD`, or `BASE...HEAD` for the
+/// commits since the merge base), oldest first, calling `visit` for each
+/// changed file of each commit.
+pub fn range<F>(
+    repo: &Repository,
+    spec: &str,
+    opts: &GitOptions,
+    stats: &Stats,
+    mut visit: F,
+) -> Result<RangeScan, Error>
+where
+    F: FnMut(Change<'_>),
+{
+    let (base, to) = range_ends(repo, spec)?;
+    let to = repo.find_commit(to).map_err(git)?;
     let mut scan = RangeScan {
         base_tree: repo.find_commit(base).ok().map(|c| c.tree_id()),
         head_tree: Some(to.tree_id()),
