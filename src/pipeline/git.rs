@@ -521,7 +521,7 @@ pub fn base_versions(
     let (base, _) = changes::range_ends(&repo, range)?;
     let tree = repo
         .find_commit(base)
-        .map_err(|e| Error::Git(e.message().to_string()))?
+        .map_err(crate::error::GitOp::ReadCommit.err())?
         .tree_id();
     let top = repo.workdir().and_then(|w| std::fs::canonicalize(w).ok());
     Ok(files

@@ -154,7 +154,7 @@ where
     F: FnMut(Change<'_>),
 {
     let (base, to) = range_ends(repo, spec)?;
-    let to = repo.find_commit(to).map_err(git)?;
+    let to = repo.find_commit(to).map_err(GitOp::ReadCommit.err())?;
     let mut scan = RangeScan {
         base_tree: repo.find_commit(base).ok().map(|c| c.tree_id()),
         head_tree: Some(to.tree_id()),
