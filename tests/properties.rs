@@ -580,6 +580,29 @@ fn spliced_rule_files_reach_the_compiler() {
     );
 }
 
+/// Found by `random_rules_compile_or_fail_clearly_and_then_scan_safely`:
+/// a keyword shorter than four bytes whose second byte is inside a
+/// character (" ®") made the matcher cut its two-byte key mid-character
+/// and panic while building. Any text is a valid keyword.
+#[test]
+fn short_keywords_with_wide_characters_build_a_matcher() {
+    static SET: OnceLock<Mutex<RuleSet>> = OnceLock::new();
+    for keyword in [" \u{ae}", "\"\u{d1}", "\u{20ac}", "\u{1d11e}", "a\u{e9}"] {
+        let text = format!(
+            "[[rule]]\nid = \"test.wide\"\nname = \"n\"\ndescription = \"d\"\n\
+             severity = \"low\"\npriority = 0\nkeywords = [{keyword:?}]\nmin_entropy = 0.0\n\
+             remediation = \"r\"\n[[rule.patterns]]\nregex = \"(?P<secret>[a-z]{{8}})\"\n"
+        );
+        let mut set = scratch(&SET, false);
+        set.add_file("wide.toml", &text)
+            .unwrap_or_else(|e| panic!("{keyword:?}: {e}"));
+        let m = Matcher::new(&set);
+        let data = format!("x {keyword} qzmvkrtw\n");
+        let found = m.scan_blob("f.txt", data.as_bytes());
+        assert_eq!(found.len(), 1, "{keyword:?}: {found:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 

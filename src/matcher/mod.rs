@@ -161,7 +161,13 @@ impl<'r> Matcher<'r> {
         // the fingerprint lets every position with its bytes through.
         let mut keys: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
         for k in (0..anchors.len()).filter(|&k| anchors[k].len() < 4) {
-            let prefix = &anchors[k][..anchors[k].len().min(2)];
+            // Two bytes, or the first character where it is longer: a
+            // rule's keyword may be any text (a key must end on a boundary).
+            let anchor = &anchors[k];
+            let end = (1..=anchor.len())
+                .find(|&e| e >= 2.min(anchor.len()) && anchor.is_char_boundary(e))
+                .unwrap_or(anchor.len());
+            let prefix = &anchor[..end];
             match keys.iter_mut().find(|(key, _)| key == prefix) {
                 Some((_, members)) => members.push((k, 0)),
                 None => keys.push((prefix.to_string(), vec![(k, 0)])),
