@@ -269,13 +269,13 @@ pub enum SuppressionKind {
 }
 
 impl SuppressionKind {
-    /// How reports name it.
+    /// How reports name where it lives; the reason that follows names the
+    /// entry ("allow_values entry …", "exclude entry …", "entry 3 (…)").
     pub fn describe(self) -> &'static str {
         match self {
             SuppressionKind::Marker => "inline marker",
-            SuppressionKind::ConfigAllow => "configuration allow",
-            SuppressionKind::ConfigExclude => "configuration exclude",
-            SuppressionKind::Baseline => "baseline entry",
+            SuppressionKind::ConfigAllow | SuppressionKind::ConfigExclude => "configuration",
+            SuppressionKind::Baseline => "baseline",
         }
     }
 }
