@@ -29,7 +29,8 @@ pub struct AuditOptions {
     pub threads: usize,
     /// Honour .gitignore in the working tree.
     pub respect_ignore: bool,
-    /// Globs the working-tree scan skips.
+    /// The configuration's `exclude` globs: scanned, their findings
+    /// suppressed by `drop_allowed`'s filter.
     pub exclude: Vec<String>,
     /// Archives and decoding, as for a scan.
     pub scan: ScanOptions,
