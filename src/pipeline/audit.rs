@@ -131,6 +131,8 @@ pub fn audit(
         crate::pipeline::filter::suppress::lift_live(&mut hist);
         crate::pipeline::filter::suppress::lift_live(&mut tree);
     }
+    let notice = crate::pipeline::git::history_notice(&hist.findings);
+    hist.notices.extend(notice);
     let credentials = audit::group(&hist.findings, &tree.findings, &facts);
     let mut merged = hist;
     let known: std::collections::HashSet<(String, String)> = merged

@@ -173,7 +173,11 @@ fn holds(hay: &[u8], secret: &str) -> bool {
         || crate::source::blob::utf16_to_utf8(hay).is_some_and(|t| finder.find(&t).is_some())
 }
 
-fn history_notice(findings: &[Finding]) -> Option<String> {
+/// "N findings only in history (not in HEAD): ...", for the findings a
+/// history or range scan reports: callers add it once the filters have
+/// run, so that suppressed findings (an excluded fixture deleted long ago)
+/// do not count.
+pub fn history_notice(findings: &[Finding]) -> Option<String> {
     let n = findings
         .iter()
         .filter(|f| f.commit.as_ref().is_some_and(|c| !c.in_head))
@@ -187,7 +191,8 @@ fn history_notice(findings: &[Finding]) -> Option<String> {
 }
 
 /// Scans every blob reachable from any ref of the repository at
-/// `opts.repo` (see [`history`]).
+/// `opts.repo` (see [`history`]). The notice about findings only in
+/// history is the caller's, after filtering ([`history_notice`]).
 pub fn scan_history(
     opts: &GitOptions,
     scan: &ScanOptions,
@@ -347,7 +352,6 @@ fn history_scan(
         })
         .collect();
     let mut notices = plan.notices.clone();
-    notices.extend(history_notice(&findings));
     if findings
         .iter()
         .any(|f| f.path.starts_with("(unreachable)/"))
@@ -509,8 +513,7 @@ pub fn scan_range(
             }
         }
     }
-    let mut notices = scan.notices;
-    notices.extend(history_notice(&findings));
+    let notices = scan.notices;
     let mut report = Report::new(findings, &stats, "range", started.elapsed());
     report.notices.extend(notices);
     Ok(report)
