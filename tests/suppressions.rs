@@ -434,3 +434,267 @@ fn a_suppressed_token_that_verifies_active_is_reported() {
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(list(&v, "suppressed").len(), 2);
 }
+
+/// A tree with `keyflare.toml` excluding `third_party/` (a bare directory
+/// name, as in a `.gitignore`) and `vendor/**`: a token under each, one in
+/// a path `.gitignore` lists, and a zip bomb under `vendor/`.
+fn excluded_tree() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("repo");
+    let vendored = token(8);
+    let nested = token(9);
+    write(
+        &dir,
+        "keyflare.toml",
+        "# vendored code\nexclude = [\n  \"vendor/**\",\n  \"third_party\",\n]\n",
+    );
+    write(
+        &dir,
+        "vendor/lib/sample.env",
+        &format!("CLOUDFLARE_API_TOKEN={vendored}\n"),
+    );
+    write(
+        &dir,
+        "web/third_party/sdk/config.js",
+        &format!("const token = \"{nested}\";\n"),
+    );
+    // What .gitignore lists is not read at all: not a suppression.
+    write(&dir, ".gitignore", "ignored/\n");
+    write(
+        &dir,
+        "ignored/local.env",
+        &format!("CLOUDFLARE_API_TOKEN={}\n", token(10)),
+    );
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hiding/bombs/bomb.zip"),
+        dir.join("vendor/bomb.zip"),
+    )
+    .expect("copy the bomb");
+    write(&dir, "src/main.rs", "fn main() {}\n");
+    (tmp, dir, vendored, nested)
+}
+
+#[test]
+fn a_tree_scan_reads_excluded_paths_and_keeps_their_findings_as_suppressed() {
+    let (_t, dir, vendored, nested) = excluded_tree();
+    let config = dir
+        .join("keyflare.toml")
+        .to_str()
+        .expect("utf-8")
+        .to_string();
+
+    let (v, code) = json(&dir, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(list(&v, "findings").is_empty(), "{v:#}");
+    assert!(list(&v, "warnings").is_empty(), "{v:#}");
+    let s = list(&v, "suppressed");
+    assert_eq!(s.len(), 2, "{v:#}");
+    // Exactly this, for each: the glob, where it is written, the key.
+    assert_eq!(s[0]["path"], "vendor/lib/sample.env");
+    assert_eq!(
+        s[0]["suppression"],
+        serde_json::json!({
+            "kind": "config-exclude",
+            "status": "applied",
+            "reason": "exclude entry \"vendor/**\"",
+            "file": config,
+            "line": 3,
+            "key": "exclude",
+        })
+    );
+    assert_eq!(s[1]["path"], "web/third_party/sdk/config.js");
+    assert_eq!(
+        s[1]["suppression"],
+        serde_json::json!({
+            "kind": "config-exclude",
+            "status": "applied",
+            "reason": "exclude entry \"third_party\"",
+            "file": config,
+            "line": 4,
+            "key": "exclude",
+        })
+    );
+    assert_eq!(v["summary"]["suppressed"], 2);
+    assert_eq!(v["summary"]["suppressed_by_config"], 2);
+    assert_eq!(v["summary"]["suppressed_by_markers"], 0);
+    assert_eq!(v["summary"]["suppressed_by_baseline"], 0);
+    assert_eq!(v["summary"]["errors"], 0);
+    // The bomb under vendor/ is a notice, not an error.
+    let notices = v["notices"].to_string();
+    assert!(
+        notices.contains("1 problem reading paths the configuration excludes"),
+        "{notices}"
+    );
+    assert!(notices.contains("vendor/bomb.zip"), "{notices}");
+
+    // Text: the count, each suppressed finding, the glob.
+    let (out, code) = text(&dir, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 suppressed (by markers 0, config 2, baseline 0)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("suppressed: vendor/lib/sample.env:1:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("by configuration exclude exclude entry \"vendor/**\""),
+        "{out}"
+    );
+    assert!(!out.contains("ignored/local.env"), "{out}");
+
+    // SARIF: results with an external suppression, accepted, pointing at
+    // the glob's line in keyflare.toml.
+    let (sarif, _, code) = run(&dir, "sarif", &[]);
+    assert_eq!(code, 0);
+    let sarif: Value = serde_json::from_slice(&sarif).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{sarif:#}");
+    let vendored_result = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "vendor/lib/sample.env"
+        })
+        .expect("the vendored result");
+    assert_eq!(
+        vendored_result["suppressions"],
+        serde_json::json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!(
+                "configuration exclude exclude entry \"vendor/**\" at {config}:3"
+            ),
+            "location": {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": "keyflare.toml", "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": 3},
+                }
+            },
+            "properties": {"keyflare": {
+                "kind": "config-exclude",
+                "status": "applied",
+                "reason": "exclude entry \"vendor/**\"",
+                "file": config,
+                "line": 3,
+                "key": "exclude",
+            }},
+        }])
+    );
+
+    // Without the configuration both tokens are findings.
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "").expect("write");
+    let (v, code) = json(&dir, &["--config", empty.to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(list(&v, "findings").len(), 2, "{v:#}");
+    // And the bomb is a warning (an error) again.
+    assert_eq!(v["summary"]["errors"], 1, "{v:#}");
+    assert!(
+        list(&v, "warnings")[0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("vendor/bomb.zip")),
+        "{v:#}"
+    );
+    assert!(list(&v, "suppressed").is_empty());
+    std::fs::remove_file(&empty).expect("rm");
+
+    assert_redacted_everywhere(&dir, &[], &[vendored, nested]);
+}
+
+#[test]
+fn a_history_scan_reads_excluded_paths_too() {
+    let (_t, dir, vendored, nested) = excluded_tree();
+    git(&dir, &["init", "-q"]);
+    commit(&dir, "vendored code");
+    // Removed from the tree, still in history.
+    std::fs::remove_file(dir.join("vendor/lib/sample.env")).expect("rm");
+    commit(&dir, "drop the sample");
+
+    let (v, code) = json(&dir, &["--git"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(list(&v, "findings").is_empty(), "{v:#}");
+    let s = list(&v, "suppressed");
+    let paths: Vec<&str> = s.iter().filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(
+        paths,
+        ["vendor/lib/sample.env", "web/third_party/sdk/config.js"],
+        "{v:#}"
+    );
+    assert_eq!(s[0]["suppression"]["kind"], "config-exclude");
+    assert_eq!(s[0]["suppression"]["reason"], "exclude entry \"vendor/**\"");
+    assert_eq!(s[0]["suppression"]["key"], "exclude");
+    assert_eq!(s[0]["suppression"]["line"], 3);
+    assert_eq!(s[0]["in_head"], false);
+    assert_eq!(
+        s[1]["suppression"]["reason"],
+        "exclude entry \"third_party\""
+    );
+    let (out, code) = text(&dir, &["--git"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 suppressed (by markers 0, config 2, baseline 0)"),
+        "{out}"
+    );
+    assert_redacted_everywhere(&dir, &["--git"], &[vendored, nested]);
+}
+
+#[test]
+fn an_excluded_token_that_verifies_active_is_reported() {
+    let (_t, dir, vendored, nested) = excluded_tree();
+    let server = FakeCloudflare::scripted(
+        Script::new()
+            .secret(&vendored, Reply::token("active"))
+            .secret(&nested, Reply::invalid_token()),
+    );
+    let verify = [
+        "--verify",
+        "--api-base",
+        &server.api_base(),
+        "--ca-cert",
+        server.ca_cert_path().to_str().expect("utf-8"),
+    ];
+    let (v, code) = json(&dir, &verify);
+    assert_eq!(code, 1, "{v:#}");
+    let findings = list(&v, "findings");
+    assert_eq!(findings.len(), 1, "{v:#}");
+    assert_eq!(findings[0]["path"], "vendor/lib/sample.env");
+    assert_eq!(findings[0]["verification"]["status"], "active");
+    assert_eq!(findings[0]["suppression"]["kind"], "config-exclude");
+    assert_eq!(findings[0]["suppression"]["status"], "live-credential");
+    let suppressed = list(&v, "suppressed");
+    assert_eq!(suppressed.len(), 1, "{v:#}");
+    assert_eq!(suppressed[0]["path"], "web/third_party/sdk/config.js");
+    assert_eq!(v["summary"]["suppressions_lifted_live"], 1);
+    assert_redacted_everywhere(&dir, &verify, &[vendored, nested]);
+}
+
+#[test]
+fn the_text_report_lists_fifty_suppressed_findings_and_counts_them_all() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("repo");
+    write(&dir, "keyflare.toml", "exclude = [\"vendor/**\"]\n");
+    let tokens: Vec<String> = (100..153).map(token).collect();
+    for (i, t) in tokens.iter().enumerate() {
+        write(
+            &dir,
+            &format!("vendor/pkg{i:02}/sample.env"),
+            &format!("CLOUDFLARE_API_TOKEN={t}\n"),
+        );
+    }
+    let (out, code) = text(&dir, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("53 suppressed (by markers 0, config 53, baseline 0)"),
+        "{out}"
+    );
+    assert_eq!(out.matches("  suppressed: vendor/").count(), 50, "{out}");
+    assert!(
+        out.contains("... 3 more suppressed not shown; see the JSON or SARIF report"),
+        "{out}"
+    );
+    let (v, _) = json(&dir, &[]);
+    assert_eq!(list(&v, "suppressed").len(), 53);
+    assert_redacted_everywhere(&dir, &[], &tokens);
+}

@@ -148,6 +148,10 @@ pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error>
         filter::suppress::lift_live(&mut report);
         report.recount();
     }
+    if args.git || args.range.is_some() {
+        let notice = crate::pipeline::git::history_notice(&report.findings);
+        report.notices.extend(notice);
+    }
     finish(&args, &rules, report)
 }
 

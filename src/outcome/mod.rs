@@ -105,11 +105,24 @@ impl Report {
             ..Summary::default()
         };
         summary.recount(&findings);
+        let excluded = stats
+            .excluded_warnings
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
+        let notices = match excluded.as_slice() {
+            [] => Vec::new(),
+            [first, rest @ ..] => vec![format!(
+                "{} problem{} reading paths the configuration excludes, not counted as errors (first: {first})",
+                rest.len() + 1,
+                if rest.is_empty() { "" } else { "s" }
+            )],
+        };
         Report {
             findings,
             summary,
             warnings,
-            notices: Vec::new(),
+            notices,
             suppressed: Vec::new(),
         }
     }

@@ -29,7 +29,8 @@ pub struct AuditOptions {
     pub threads: usize,
     /// Honour .gitignore in the working tree.
     pub respect_ignore: bool,
-    /// Globs the working-tree scan skips.
+    /// The configuration's `exclude` globs: scanned, their findings
+    /// suppressed by `drop_allowed`'s filter.
     pub exclude: Vec<String>,
     /// Archives and decoding, as for a scan.
     pub scan: ScanOptions,
@@ -130,6 +131,8 @@ pub fn audit(
         crate::pipeline::filter::suppress::lift_live(&mut hist);
         crate::pipeline::filter::suppress::lift_live(&mut tree);
     }
+    let notice = crate::pipeline::git::history_notice(&hist.findings);
+    hist.notices.extend(notice);
     let credentials = audit::group(&hist.findings, &tree.findings, &facts);
     let mut merged = hist;
     let known: std::collections::HashSet<(String, String)> = merged

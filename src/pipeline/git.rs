@@ -25,6 +25,7 @@ use crate::finding::{CommitInfo, Finding, Move, HISTORY_REMEDIATION, PLACES_SHOW
 use crate::matcher::Volume;
 use crate::outcome::audit::{HistoryFacts, SecretFacts};
 use crate::outcome::Report;
+use crate::pipeline::filter::config::Exclude;
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, Scanner};
 use crate::source::git::{self, changes, history, CommitMeta, GitOptions};
@@ -172,7 +173,11 @@ fn holds(hay: &[u8], secret: &str) -> bool {
         || crate::source::blob::utf16_to_utf8(hay).is_some_and(|t| finder.find(&t).is_some())
 }
 
-fn history_notice(findings: &[Finding]) -> Option<String> {
+/// "N findings only in history (not in HEAD): ...", for the findings a
+/// history or range scan reports: callers add it once the filters have
+/// run, so that suppressed findings (an excluded fixture deleted long ago)
+/// do not count.
+pub fn history_notice(findings: &[Finding]) -> Option<String> {
     let n = findings
         .iter()
         .filter(|f| f.commit.as_ref().is_some_and(|c| !c.in_head))
@@ -186,7 +191,8 @@ fn history_notice(findings: &[Finding]) -> Option<String> {
 }
 
 /// Scans every blob reachable from any ref of the repository at
-/// `opts.repo` (see [`history`]).
+/// `opts.repo` (see [`history`]). The notice about findings only in
+/// history is the caller's, after filtering ([`history_notice`]).
 pub fn scan_history(
     opts: &GitOptions,
     scan: &ScanOptions,
@@ -218,14 +224,20 @@ fn history_scan(
     let hits = Mutex::new(Vec::new());
     // With `track`: which blob holds which credential (fingerprint).
     let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
-    let excluded = crate::pipeline::filter::config::Exclude::new(&opts.exclude)
-        .map_err(|e| Error::Usage(format!("exclude: {e}")))?;
+    let excluded = excluded(opts)?;
     let plan = history::scan(repo, opts, &stats, |blob| {
-        // As a tree scan never opens an excluded file: no findings, no warnings.
-        if excluded.matches(&blob.path) {
-            return;
-        }
-        let local: Vec<Hit> = scan_bytes(&scanner, &blob.path, blob.data, &stats)
+        // Excluded paths are scanned as a tree scan scans them: their
+        // findings are kept (the filter suppresses them), their problems
+        // are no errors.
+        let found = if excluded.matches(&blob.path) {
+            let local = Stats::default();
+            let found = scan_bytes(&scanner, &blob.path, blob.data, &local);
+            stats.absorb_excluded(local);
+            found
+        } else {
+            scan_bytes(&scanner, &blob.path, blob.data, &stats)
+        };
+        let local: Vec<Hit> = found
             .into_iter()
             .map(|finding| Hit {
                 finding,
@@ -340,7 +352,6 @@ fn history_scan(
         })
         .collect();
     let mut notices = plan.notices.clone();
-    notices.extend(history_notice(&findings));
     if findings
         .iter()
         .any(|f| f.path.starts_with("(unreachable)/"))
@@ -360,7 +371,7 @@ fn history_scan(
         facts.secrets = lifetimes(opts, &findings, &holders, &latest, &metas, &stats)?;
     }
     let mut report = Report::new(findings, &stats, "git", started.elapsed());
-    report.notices = notices;
+    report.notices.extend(notices);
     Ok((report, facts))
 }
 
@@ -428,10 +439,11 @@ pub fn scan_range(
     rules: &RuleSet,
 ) -> Result<Report, Error> {
     let (started, repo, stats, scanner) = open_changes(opts, scan, rules, Volume::Bulk)?;
+    let excluded = excluded(opts)?;
     let mut hits = Vec::new();
     let scan = changes::range(&repo, range, opts, &stats, |c| {
         hits.extend(
-            added_findings(&scanner, &c, &stats)
+            added_findings(&scanner, &c, &excluded, &stats)
                 .into_iter()
                 .map(|f| Hit {
                     finding: f,
@@ -501,10 +513,9 @@ pub fn scan_range(
             }
         }
     }
-    let mut notices = scan.notices;
-    notices.extend(history_notice(&findings));
+    let notices = scan.notices;
     let mut report = Report::new(findings, &stats, "range", started.elapsed());
-    report.notices = notices;
+    report.notices.extend(notices);
     Ok(report)
 }
 
@@ -549,12 +560,13 @@ pub fn scan_staged(
 ) -> Result<Report, Error> {
     // A staged change is kilobytes: automata cheap to build beat fast ones.
     let (started, repo, stats, scanner) = open_changes(opts, scan, rules, Volume::Little)?;
+    let excluded = excluded(opts)?;
     let mut findings = Vec::new();
     let notices = changes::staged(&repo, opts, &stats, |c| {
-        findings.extend(added_findings(&scanner, &c, &stats));
+        findings.extend(added_findings(&scanner, &c, &excluded, &stats));
     })?;
     let mut report = Report::new(findings, &stats, "staged", started.elapsed());
-    report.notices = notices;
+    report.notices.extend(notices);
     Ok(report)
 }
 
@@ -576,8 +588,26 @@ fn open_changes<'r>(
     ))
 }
 
-/// Matches on the lines a change added, whose secret no replaced version held.
-fn added_findings(scanner: &Scanner<'_>, c: &changes::Change<'_>, stats: &Stats) -> Vec<Finding> {
+/// The configuration's `exclude` globs, compiled.
+fn excluded(opts: &GitOptions) -> Result<Exclude, Error> {
+    Exclude::new(&opts.exclude).map_err(|e| Error::Usage(format!("exclude: {e}")))
+}
+
+/// Matches on the lines a change added, whose secret no replaced version
+/// held. In an excluded path the findings are kept (the filter decides on
+/// them) and read problems are no errors.
+fn added_findings(
+    scanner: &Scanner<'_>,
+    c: &changes::Change<'_>,
+    excluded: &Exclude,
+    stats: &Stats,
+) -> Vec<Finding> {
+    if excluded.matches(c.path) {
+        let local = Stats::default();
+        let found = added_findings(scanner, c, &Exclude::default(), &local);
+        stats.absorb_excluded(local);
+        return found;
+    }
     let focus = c.added.byte_ranges(c.data);
     scanner
         .scan_focused(c.path, c.data, focus.as_deref(), stats)

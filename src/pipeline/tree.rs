@@ -1,6 +1,8 @@
 //! Pipeline, tree driver: walks a working tree (the fs source), scans each
 //! file whole or, when too large to hold, in chunks (the scan stage), and
-//! collects an outcome. It never filters, verifies or renders.
+//! collects an outcome. It never filters, verifies or renders; it reads
+//! the paths the configuration excludes too, counting their read problems
+//! apart (the filter stage suppresses their findings).
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -8,6 +10,7 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::outcome::Report;
+use crate::pipeline::filter::config::Exclude;
 use crate::rules::RuleSet;
 use crate::scan::{large, ScanOptions, Scanner};
 use crate::source::{self, Stats};
@@ -33,18 +36,24 @@ pub fn scan_tree_with_stats(
     let scanner = Scanner::new(rules, scan.clone());
     let findings = Mutex::new(Vec::new());
     let layout = large::Layout::default();
+    // Excluded paths are read like any other (the filter keeps their
+    // findings as suppressed); what goes wrong reading them is no error.
+    let excluded =
+        Exclude::new(&opts.exclude).map_err(|e| Error::Usage(format!("exclude: {e}")))?;
     source::fs::walk(opts, stats, |entry| {
-        let found = match entry {
-            source::fs::Entry::Whole(blob) => scan_blob(&scanner, &blob, stats),
-            source::fs::Entry::Large { path, file, len } => {
-                match large::scan_file(&scanner, &path, &file, len, opts.threads, &layout, stats) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        stats.warn(format!("cannot read {path}: {e}"));
-                        Vec::new()
-                    }
-                }
+        let path = match &entry {
+            source::fs::Entry::Whole(blob) => blob.path.as_str(),
+            source::fs::Entry::Large { path, .. } | source::fs::Entry::Unreadable { path, .. } => {
+                path.as_str()
             }
+        };
+        let found = if excluded.matches(path) {
+            let local = Stats::default();
+            let found = scan_entry(&scanner, entry, opts, &layout, &local);
+            stats.absorb_excluded(local);
+            found
+        } else {
+            scan_entry(&scanner, entry, opts, &layout, stats)
         };
         if !found.is_empty() {
             if let Ok(mut all) = findings.lock() {
@@ -54,6 +63,32 @@ pub fn scan_tree_with_stats(
     })?;
     let findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(Report::new(findings, stats, "tree", started.elapsed()))
+}
+
+/// Scans one entry of the walk; a file that cannot be read is a warning.
+fn scan_entry(
+    scanner: &Scanner<'_>,
+    entry: source::fs::Entry,
+    opts: &source::fs::FsOptions,
+    layout: &large::Layout,
+    stats: &Stats,
+) -> Vec<Finding> {
+    match entry {
+        source::fs::Entry::Whole(blob) => scan_blob(scanner, &blob, stats),
+        source::fs::Entry::Large { path, file, len } => {
+            match large::scan_file(scanner, &path, &file, len, opts.threads, layout, stats) {
+                Ok(found) => found,
+                Err(e) => {
+                    stats.warn(format!("cannot read {path}: {e}"));
+                    Vec::new()
+                }
+            }
+        }
+        source::fs::Entry::Unreadable { path, error } => {
+            stats.warn(format!("cannot read {path}: {error}"));
+            Vec::new()
+        }
+    }
 }
 
 /// Scans one blob from any source (a file, a git object): opens it if it is

@@ -192,7 +192,7 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
     if let Some(line) = s.describe_suppressed() {
         let _ = writeln!(out, "{}", esc(&line));
     }
-    for f in &report.suppressed {
+    for f in report.suppressed.iter().take(SUPPRESSED_SHOWN) {
         let by = f
             .suppression
             .as_ref()
@@ -209,11 +209,23 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
             esc(&by)
         );
     }
+    if report.suppressed.len() > SUPPRESSED_SHOWN {
+        let _ = writeln!(
+            out,
+            "  ... {} more suppressed not shown; see the JSON or SARIF report",
+            report.suppressed.len() - SUPPRESSED_SHOWN
+        );
+    }
     for n in &report.notices {
         let _ = writeln!(out, "note: {}", esc(n));
     }
     out.into_bytes()
 }
+
+/// How many suppressed findings the text report lists at most (all are
+/// counted; JSON and SARIF list them all): excluded vendored trees can
+/// hold hundreds.
+const SUPPRESSED_SHOWN: usize = 50;
 
 /// What a report says of a suppression that was not applied.
 pub(super) fn refused(s: &crate::finding::Suppression) -> String {

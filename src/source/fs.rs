@@ -42,7 +42,10 @@ pub struct FsOptions {
     pub threads: usize,
     /// Honour .gitignore, .ignore and git excludes.
     pub respect_ignore: bool,
-    /// Globs (relative to the first root) of paths not to scan.
+    /// The configuration's `exclude` globs. The walk reads excluded paths
+    /// like any other (their findings are kept as suppressed by the filter
+    /// stage); the tree driver uses these only to tell their read problems
+    /// apart, which are not errors.
     pub exclude: Vec<String>,
 }
 
@@ -59,10 +62,20 @@ pub enum Entry {
         /// Its length when opened.
         len: u64,
     },
+    /// A file that could not be opened or read: the visitor decides
+    /// whether that is a warning.
+    Unreadable {
+        /// As for [`Blob::path`].
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
 }
 
 /// Walks `opts.roots` and calls `visit` with each regular file, from
-/// several threads. Unreadable entries become warnings in `stats`. Fails
+/// several threads. Entries the walk cannot list become warnings in
+/// `stats`; files it cannot read are handed over as
+/// [`Entry::Unreadable`]. Fails
 /// only if a root does not exist.
 pub fn walk<F>(opts: &FsOptions, stats: &Stats, visit: F) -> Result<(), Error>
 where
@@ -93,23 +106,6 @@ where
         .require_git(false)
         .threads(opts.threads)
         .filter_entry(|e| e.file_name() != ".git");
-    if !opts.exclude.is_empty() {
-        let dir = if first.is_dir() {
-            first.as_path()
-        } else {
-            Path::new(".")
-        };
-        let mut overrides = ignore::overrides::OverrideBuilder::new(dir);
-        for g in &opts.exclude {
-            overrides
-                .add(&format!("!{g}"))
-                .map_err(|e| Error::Usage(format!("exclude {g:?}: {e}")))?;
-        }
-        let built = overrides
-            .build()
-            .map_err(|e| Error::Usage(format!("exclude: {e}")))?;
-        builder.overrides(built);
-    }
     // A single directory root: report paths relative to it, as the repo sees them.
     let base: Option<&Path> = match opts.roots.as_slice() {
         [only] if only.is_dir() => Some(only.as_path()),
@@ -154,7 +150,7 @@ where
                 Ok(Read_::NotRegular) => {
                     stats.skipped_special.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => stats.warn(format!("cannot read {shown}: {e}")),
+                Err(error) => visit(Entry::Unreadable { path: shown, error }),
             }
             WalkState::Continue
         })

@@ -28,6 +28,9 @@ pub struct Stats {
     pub decoded_values: AtomicU64,
     /// Things that could not be read: each a warning.
     pub warnings: Mutex<Vec<String>>,
+    /// The same, in paths the configuration excludes: not errors (the
+    /// user scoped those paths out), but said in a notice.
+    pub excluded_warnings: Mutex<Vec<String>>,
 }
 
 impl Stats {
@@ -35,6 +38,36 @@ impl Stats {
     pub fn warn(&self, message: String) {
         if let Ok(mut w) = self.warnings.lock() {
             w.push(message);
+        }
+    }
+
+    /// Adds what `local` counted (while scanning one blob of an excluded
+    /// path) to these counts; its warnings become excluded warnings.
+    pub fn absorb_excluded(&self, local: Stats) {
+        let add = |to: &AtomicU64, from: &AtomicU64| {
+            to.fetch_add(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        };
+        add(&self.blobs, &local.blobs);
+        add(&self.bytes, &local.bytes);
+        add(&self.skipped_large, &local.skipped_large);
+        add(&self.skipped_special, &local.skipped_special);
+        add(&self.archive_members, &local.archive_members);
+        add(&self.decoded_values, &local.decoded_values);
+        let mut moved = local
+            .warnings
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        moved.extend(
+            local
+                .excluded_warnings
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if moved.is_empty() {
+            return;
+        }
+        if let Ok(mut w) = self.excluded_warnings.lock() {
+            w.append(&mut moved);
         }
     }
 

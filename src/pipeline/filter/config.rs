@@ -1,7 +1,7 @@
 //! Team configuration: `keyflare.toml` at the scan root, or `--config FILE`.
 //!
 //! ```toml
-//! exclude = ["vendor/**", "*.min.js"]        # paths not scanned (globs)
+//! exclude = ["vendor/**", "*.min.js"]        # paths whose findings are suppressed (globs)
 //! disable_rules = ["kf.cloudflare.hygiene.global-key-auth"]
 //! allow_values = ["cfut_..."]                # exact secrets that are not findings
 //! allow_patterns = ['^cfut_Test']            # regexes over the secret
@@ -63,7 +63,7 @@ struct ConfigFile {
 pub struct Config {
     /// Where it came from, if anywhere.
     pub path: Option<PathBuf>,
-    /// Globs of paths not to scan.
+    /// Globs of paths whose findings are suppressed (still scanned).
     pub exclude: Vec<String>,
     /// The same globs compiled once, for [`Config::excludes`].
     exclude_set: Exclude,
@@ -231,37 +231,84 @@ impl Config {
     }
 }
 
-/// The `exclude` globs compiled once, matching as [`Config::excludes`] does:
-/// a history scan skips the blobs at matching paths (a path's every version,
-/// also those committed before the configuration was).
+/// The `exclude` globs compiled once, matching as [`Config::excludes`] does,
+/// in every kind of scan (tree, history, range, staged), and as a
+/// `.gitignore` line would: a glob that matches a directory covers
+/// everything under it (`node_modules`, `vendor/`), a glob without a `/`
+/// matches at any depth (`*.min.js`, `secrets.env`), a leading `/` anchors
+/// it to the root, a trailing `/` matches directories only; `*` also
+/// crosses `/`, as `exclude` always did. Excluded paths are still read:
+/// their findings are kept as suppressed ([`super::suppress`]).
 #[derive(Clone, Debug, Default)]
-pub struct Exclude(globset::GlobSet);
+pub struct Exclude {
+    set: globset::GlobSet,
+    /// Per compiled glob: the entry it comes from, and whether it matches
+    /// directories only.
+    from: Vec<(usize, bool)>,
+}
 
 impl Exclude {
-    /// Compiles `globs`; `*` also crosses `/`, as `exclude` always did.
+    /// Compiles `globs`.
     pub fn new(globs: &[String]) -> Result<Exclude, globset::Error> {
         let mut set = globset::GlobSetBuilder::new();
-        for g in globs {
-            set.add(
-                globset::GlobBuilder::new(g)
-                    .literal_separator(false)
-                    .build()?,
-            );
+        let mut from = Vec::new();
+        for (i, g) in globs.iter().enumerate() {
+            let mut text = g.as_str();
+            let dir_only = text.len() > 1 && text.ends_with('/');
+            if dir_only {
+                text = &text[..text.len() - 1];
+            }
+            let anchored = text.len() > 1 && text.starts_with('/');
+            if anchored {
+                text = &text[1..];
+            }
+            let mut variants = vec![text.to_string()];
+            if !anchored && !text.contains('/') {
+                variants.push(format!("**/{text}"));
+            }
+            for v in variants {
+                set.add(
+                    globset::GlobBuilder::new(&v)
+                        .literal_separator(false)
+                        .build()?,
+                );
+                from.push((i, dir_only));
+            }
         }
-        set.build().map(Exclude)
+        Ok(Exclude {
+            set: set.build()?,
+            from,
+        })
     }
 
-    /// True if `path` (relative to the scan root, `/`-separated) matches.
+    /// True if `path` (relative to the scan root, `/`-separated) or a
+    /// directory above it matches.
     pub fn matches(&self, path: &str) -> bool {
-        !self.0.is_empty() && self.0.is_match(path)
+        self.first_match(path).is_some()
     }
 
-    /// The index of the first glob that matches `path`.
+    /// The index of the first glob that matches `path` or a directory
+    /// above it.
     pub fn first_match(&self, path: &str) -> Option<usize> {
-        if self.0.is_empty() {
+        if self.set.is_empty() {
             return None;
         }
-        self.0.matches(path).into_iter().min()
+        let mut best: Option<usize> = None;
+        let mut consider = |candidate: &str, is_dir: bool| {
+            for k in self.set.matches(candidate) {
+                let (i, dir_only) = self.from[k];
+                if is_dir || !dir_only {
+                    best = Some(best.map_or(i, |b| b.min(i)));
+                }
+            }
+        };
+        consider(path, false);
+        for (at, _) in path.match_indices('/') {
+            if at > 0 {
+                consider(&path[..at], true);
+            }
+        }
+        best
     }
 }
 
@@ -417,5 +464,42 @@ mod tests {
         assert!(set.matches("rules/examples.toml"));
         assert!(!set.matches("src/fixtures.rs") && !set.matches("docs/rules/a.toml"));
         assert!(!Exclude::default().matches("anything"));
+    }
+
+    #[test]
+    fn excludes_match_as_a_gitignore_line_would() {
+        let globs: Vec<String> = [
+            "node_modules",
+            "build/",
+            "/top.env",
+            "*.min.js",
+            "vendor/**",
+            "rules/*.toml",
+        ]
+        .iter()
+        .map(|g| g.to_string())
+        .collect();
+        let set = Exclude::new(&globs).unwrap();
+        let hit = |p: &str| set.first_match(p);
+        // A directory covers what is under it, at any depth without a `/`.
+        assert_eq!(hit("node_modules/a/index.js"), Some(0));
+        assert_eq!(hit("web/node_modules/a.js"), Some(0));
+        assert_eq!(hit("node_modules"), Some(0));
+        // A trailing `/`: directories only.
+        assert_eq!(hit("build/out.txt"), Some(1));
+        assert_eq!(hit("src/build/out.txt"), Some(1));
+        assert_eq!(hit("build"), None);
+        // A leading `/`: the root only.
+        assert_eq!(hit("top.env"), Some(2));
+        assert_eq!(hit("sub/top.env"), None);
+        assert_eq!(hit("web/app.min.js"), Some(3));
+        assert_eq!(hit("vendor/a/b.txt"), Some(4));
+        assert_eq!(hit("src/vendor/b.txt"), None);
+        assert_eq!(hit("rules/a.toml"), Some(5));
+        assert_eq!(hit("docs/rules/a.toml"), None);
+        assert_eq!(hit("src/main.rs"), None);
+        // The first entry that matches is named.
+        let two = Exclude::new(&["**".to_string(), "vendor/**".to_string()]).unwrap();
+        assert_eq!(two.first_match("vendor/x"), Some(0));
     }
 }

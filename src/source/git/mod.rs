@@ -49,8 +49,10 @@ pub struct GitOptions {
     pub all_objects: bool,
     /// History mode: scan checked-out submodules' histories too.
     pub recurse_submodules: bool,
-    /// History mode: globs (relative to the repository's top) of paths whose
-    /// blobs are not scanned, in any commit.
+    /// The configuration's `exclude` globs (relative to the repository's
+    /// top). The sources read excluded paths like any other; the git driver
+    /// uses these only to tell their read problems apart, which are not
+    /// errors (the filter stage suppresses their findings).
     pub exclude: Vec<String>,
 }
 
