@@ -389,7 +389,6 @@ check "pr changing keyflare.toml: the summary says the base's configuration was 
   grep -q "changes keyflare.toml: the scan used the base commit's" "$S2/summary"
 check "pr changing keyflare.toml: a notice says so too" grep -q '^::notice.*changes keyflare.toml' "$S2/stdout"
 check "pr changing keyflare.toml: annotation on secrets/prod.env" grep -q '^::error file=secrets/prod.env,line=1' "$S2/stdout"
-# shellcheck disable=SC2016 # eval expands it, on purpose
 check "pr changing keyflare.toml: no raw token anywhere" \
   no_raw "$S2/summary" "$S2/output" "$S2/stdout" "$S2/stderr" "$S2/runner/keyflare/keyflare.json" "$S2/runner/keyflare/keyflare.md"
 G="$TMP/pr-config-gate"

@@ -539,7 +539,7 @@ fn a_tree_scan_reads_excluded_paths_and_keeps_their_findings_as_suppressed() {
         "{out}"
     );
     assert!(
-        out.contains("by configuration exclude exclude entry \"vendor/**\""),
+        out.contains("by configuration exclude entry \"vendor/**\""),
         "{out}"
     );
     assert!(!out.contains("ignored/local.env"), "{out}");
@@ -564,7 +564,7 @@ fn a_tree_scan_reads_excluded_paths_and_keeps_their_findings_as_suppressed() {
             "kind": "external",
             "status": "accepted",
             "justification": format!(
-                "configuration exclude exclude entry \"vendor/**\" at {config}:3"
+                "configuration exclude entry \"vendor/**\" at {config}:3"
             ),
             "location": {
                 "physicalLocation": {
