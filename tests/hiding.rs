@@ -7,7 +7,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 
 use serde_json::Value;
 use support::{fixture_tree, fixtures, json_scan, keyflare};
