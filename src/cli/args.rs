@@ -288,6 +288,33 @@ pub(super) fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifi
 mod tests {
     use super::*;
 
+    /// Each flag `audit_wording` names exists: audit's help for it is its
+    /// own, scan's stays scan's.
+    #[test]
+    fn audit_rewords_the_shared_flags_it_names() {
+        use clap::CommandFactory;
+        let cli = super::super::Cli::command();
+        let help = |command: &str, flag: &str| -> String {
+            cli.find_subcommand(command)
+                .and_then(|c| c.get_arguments().find(|a| a.get_id() == flag))
+                .and_then(|a| a.get_help())
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
+        for flag in ["no_redact", "max_file_size", "no_ignore", "quiet", "config"] {
+            let audit = help("audit", flag);
+            assert_eq!(
+                audit,
+                audit_wording(clap::Arg::new(flag))
+                    .get_help()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+            assert!(!audit.is_empty() && audit != help("scan", flag), "{flag}");
+        }
+        assert_eq!(help("audit", "threads"), help("scan", "threads"));
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(parse_size("10"), Ok(10));
