@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::keyflare;
+use support::{git_at, keyflare};
 
 const AUTHOR: &str = "Test Author <author@example.com>";
 const DATE: &str = "2024-03-01T12:00:00+01:00";
@@ -23,21 +23,17 @@ struct Repo {
     dir: PathBuf,
 }
 
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    support::git_at(dir, DATE, args)
-}
-
 impl Repo {
     fn new() -> Repo {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("repo");
         std::fs::create_dir(&dir).expect("mkdir");
-        git_in(&dir, &["init", "-q"]);
+        git_at(&dir, DATE, &["init", "-q"]);
         Repo { _tmp: tmp, dir }
     }
 
     fn git(&self, args: &[&str]) -> String {
-        git_in(&self.dir, args)
+        git_at(&self.dir, DATE, args)
     }
 
     fn write(&self, path: &str, content: &str) {
@@ -373,8 +369,9 @@ fn bare_and_shallow_repositories() {
     r.commit("new secret");
 
     let bare = r.sibling("bare.git");
-    git_in(
+    git_at(
         r.dir.parent().expect("parent"),
+        DATE,
         &["clone", "-q", "--bare", "repo", "bare.git"],
     );
     let (v, code, _) = scan(&bare, &["--git"]);
@@ -383,8 +380,9 @@ fn bare_and_shallow_repositories() {
     assert!(!notices(&v).contains("partial"));
 
     let url = format!("file://{}", r.dir.display());
-    git_in(
+    git_at(
         r.dir.parent().expect("parent"),
+        DATE,
         &["clone", "-q", "--depth", "1", &url, "shallow"],
     );
     let (v, code, _) = scan(&r.sibling("shallow"), &["--git"]);
@@ -481,10 +479,10 @@ fn lfs_pointers_unreachable_blobs_worktrees_and_submodules() {
         format!("CLOUDFLARE_API_TOKEN={}\n", token(72)),
     )
     .expect("write");
-    git_in(&wt, &["add", "wt.env"]);
+    git_at(&wt, DATE, &["add", "wt.env"]);
     let (v, code, _) = scan(&wt, &["--staged"]);
     assert_eq!((code, findings(&v).len()), (1, 1), "{v}");
-    git_in(&wt, &["commit", "-q", "-m", "wt"]);
+    git_at(&wt, DATE, &["commit", "-q", "-m", "wt"]);
     let (v, code, _) = scan(&wt, &["--git"]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(findings(&v)[0]["path"], "wt.env");
@@ -492,14 +490,14 @@ fn lfs_pointers_unreachable_blobs_worktrees_and_submodules() {
     // A submodule: skipped with a notice, scanned with --recurse-submodules.
     let sub = r.sibling("sub");
     std::fs::create_dir(&sub).expect("mkdir");
-    git_in(&sub, &["init", "-q"]);
+    git_at(&sub, DATE, &["init", "-q"]);
     std::fs::write(
         sub.join("s.env"),
         format!("CLOUDFLARE_API_TOKEN={}\n", token(73)),
     )
     .expect("write");
-    git_in(&sub, &["add", "s.env"]);
-    git_in(&sub, &["commit", "-q", "-m", "sub"]);
+    git_at(&sub, DATE, &["add", "s.env"]);
+    git_at(&sub, DATE, &["commit", "-q", "-m", "sub"]);
     r.git(&["submodule", "add", "-q", "../sub", "vendor/sub"]);
     r.commit("add submodule");
     let (v, code, _) = scan(&r.dir, &["--git"]);

@@ -7,7 +7,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 
 use serde_json::Value;
 use support::{fixture_tree, fixtures, json_scan, keyflare};
@@ -191,17 +190,7 @@ fn sarif_points_archive_members_at_the_archive() {
         .output()
         .expect("run");
     let sarif: Value = serde_json::from_slice(&out.stdout).expect("sarif");
-    let schema_text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
-    )
-    .expect("schema");
-    let schema: Value = serde_json::from_str(&schema_text).expect("schema json");
-    let validator = jsonschema::validator_for(&schema).expect("compile schema");
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
+    support::assert_valid_sarif(&sarif);
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     assert_eq!(results.len(), expected().len());
     let member = results

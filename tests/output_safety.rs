@@ -255,12 +255,7 @@ fn a_hostile_repository_cannot_inject_into_any_output() {
     }
 
     // SARIF validates; JSON parses and keeps the values.
-    let schema_text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
-    )
-    .expect("schema");
-    let schema: Value = serde_json::from_str(&schema_text).expect("schema json");
-    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    let validator = support::sarif_validator();
     // SARIF plain-text messages turn `[text](target)` into links (§3.11.6)
     // unless the bracket is escaped.
     let link = regex::Regex::new(r"(^|[^\\])\[[^\]]*\]\(").expect("regex");
@@ -270,7 +265,7 @@ fn a_hostile_repository_cannot_inject_into_any_output() {
     ] {
         let (sarif, _) = run(args, &dir);
         let v: Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
-        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        let errors = support::sarif_schema_errors(&validator, &v);
         assert!(errors.is_empty(), "{args:?}: {errors:#?}");
         let results = v["runs"][0]["results"].as_array().expect("results");
         assert!(results.len() >= 5, "{args:?}");

@@ -56,23 +56,12 @@ pub(super) struct ScanArgs {
     /// Report format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
     pub(super) format: Format,
-    /// Write the report to FILE (atomically) instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub(super) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) common: CommonArgs,
     /// Also write a report in another format, in the same run: FORMAT:FILE
     /// (FILE `-` is stdout). Repeatable, e.g. `--report sarif:out.sarif --report github:-`.
     #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_report)]
     pub(super) report: Vec<(Format, PathBuf)>,
-    /// Show secrets in full in the report. Off by default: reports show at
-    /// most a public prefix and the last 4 characters.
-    #[arg(long)]
-    pub(super) no_redact: bool,
-    /// Skip files larger than this (bytes; K, M and G suffixes allowed).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
-    pub(super) max_file_size: u64,
-    /// Scan files that .gitignore/.ignore would skip.
-    #[arg(long)]
-    pub(super) no_ignore: bool,
     /// Don't decode base64, percent-encoded and escaped values to scan
     /// what they hide.
     #[arg(long)]
@@ -80,15 +69,9 @@ pub(super) struct ScanArgs {
     /// Don't open archives (zip, jar, tar, tar.gz, gz) to scan their members.
     #[arg(long)]
     pub(super) no_archives: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
-    pub(super) threads: usize,
     /// When to colour the text report (NO_COLOR is honoured with auto).
     #[arg(long, value_enum, default_value = "auto")]
     pub(super) color: ColorChoice,
-    /// Don't print warnings about unreadable files on stderr.
-    #[arg(long, short = 'q')]
-    pub(super) quiet: bool,
     /// Which findings make the exit code 1, comma-separated. Credentials:
     /// any (default), active (verified live; needs --verify) or none. Add
     /// `examples` (documented example values) and/or `notes` (hygiene
@@ -102,9 +85,6 @@ pub(super) struct ScanArgs {
     /// Credentials there are always reported.
     #[arg(long)]
     pub(super) vendored_notes: bool,
-    /// Configuration file (default: keyflare.toml at the scan root, if present).
-    #[arg(long, value_name = "FILE")]
-    pub(super) config: Option<PathBuf>,
     /// Report only findings that are not in this baseline (see `keyflare baseline`).
     #[arg(long, value_name = "FILE")]
     pub(super) baseline: Option<PathBuf>,
@@ -124,6 +104,7 @@ pub(super) struct ScanArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_args(audit_wording))]
 pub(super) struct AuditArgs {
     /// A local repository or directory (scanned in place, never written),
     /// or a git URL (https://, ssh://, git@host:path, file://) to mirror
@@ -134,27 +115,8 @@ pub(super) struct AuditArgs {
     /// self-contained file), or json/sarif (the merged findings, as scan).
     #[arg(long, short = 'f', value_enum, default_value = "markdown")]
     pub(super) format: AuditFormat,
-    /// Write the report to FILE (atomically) instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub(super) output: Option<PathBuf>,
-    /// Show secrets in full in the report. Off by default.
-    #[arg(long)]
-    pub(super) no_redact: bool,
-    /// Skip files and blobs larger than this (bytes; K, M and G suffixes allowed).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
-    pub(super) max_file_size: u64,
-    /// Scan working-tree files that .gitignore/.ignore would skip.
-    #[arg(long)]
-    pub(super) no_ignore: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
-    pub(super) threads: usize,
-    /// Don't print warnings on stderr.
-    #[arg(long, short = 'q')]
-    pub(super) quiet: bool,
-    /// Configuration file (default: keyflare.toml at a local PATH, if present).
-    #[arg(long, value_name = "FILE")]
-    pub(super) config: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) common: CommonArgs,
     /// A `keyflare respond` record: credentials it rolled or deleted show
     /// "rolled at ..." or "deleted at ...".
     #[arg(long, value_name = "FILE")]
@@ -171,6 +133,35 @@ pub(super) struct AuditArgs {
     pub(super) keep_secrets: bool,
     #[command(flatten)]
     pub(super) verify: VerifyArgs,
+}
+
+// The flags scan (and baseline) and audit share, flattened into each. Their
+// help is scan's; `AuditArgs` rewords those that read differently for an
+// audit. Plain comments: a doc comment would become the command's about.
+#[derive(Args, Debug)]
+pub(super) struct CommonArgs {
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(super) output: Option<PathBuf>,
+    /// Show secrets in full in the report. Off by default: reports show at
+    /// most a public prefix and the last 4 characters.
+    #[arg(long)]
+    pub(super) no_redact: bool,
+    /// Skip files larger than this (bytes; K, M and G suffixes allowed).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub(super) max_file_size: u64,
+    /// Scan files that .gitignore/.ignore would skip.
+    #[arg(long)]
+    pub(super) no_ignore: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub(super) threads: usize,
+    /// Don't print warnings about unreadable files on stderr.
+    #[arg(long, short = 'q')]
+    pub(super) quiet: bool,
+    /// Configuration file (default: keyflare.toml at the scan root, if present).
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -210,6 +201,24 @@ pub(super) struct VerifyArgs {
     /// Total time allowed for one verification request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     pub(super) verify_timeout: u64,
+}
+
+/// Audit's help for the [`CommonArgs`] whose scan wording does not fit an
+/// audit (clap drops a one-sentence help's final period: so do these).
+/// Applied with `mut_args`, which keeps the flags' order (`mut_arg` would
+/// move each to the end, reordering the shell completions).
+fn audit_wording(arg: clap::Arg) -> clap::Arg {
+    let help = match arg.get_id().as_str() {
+        "no_redact" => "Show secrets in full in the report. Off by default",
+        "max_file_size" => {
+            "Skip files and blobs larger than this (bytes; K, M and G suffixes allowed)"
+        }
+        "no_ignore" => "Scan working-tree files that .gitignore/.ignore would skip",
+        "quiet" => "Don't print warnings on stderr",
+        "config" => "Configuration file (default: keyflare.toml at a local PATH, if present)",
+        _ => return arg,
+    };
+    arg.help(help)
 }
 
 /// Parses `sarif:out.sarif`.
@@ -278,6 +287,33 @@ pub(super) fn verifier(args: &VerifyArgs) -> Result<Option<crate::verify::Verifi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each flag `audit_wording` names exists: audit's help for it is its
+    /// own, scan's stays scan's.
+    #[test]
+    fn audit_rewords_the_shared_flags_it_names() {
+        use clap::CommandFactory;
+        let cli = super::super::Cli::command();
+        let help = |command: &str, flag: &str| -> String {
+            cli.find_subcommand(command)
+                .and_then(|c| c.get_arguments().find(|a| a.get_id() == flag))
+                .and_then(|a| a.get_help())
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
+        for flag in ["no_redact", "max_file_size", "no_ignore", "quiet", "config"] {
+            let audit = help("audit", flag);
+            assert_eq!(
+                audit,
+                audit_wording(clap::Arg::new(flag))
+                    .get_help()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+            assert!(!audit.is_empty() && audit != help("scan", flag), "{flag}");
+        }
+        assert_eq!(help("audit", "threads"), help("scan", "threads"));
+    }
 
     #[test]
     fn sizes() {

@@ -21,7 +21,7 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     let local = (!crate::source::git::clone::is_url(&args.target))
         .then(|| PathBuf::from(&args.target))
         .filter(|p| p.is_dir());
-    let config = Config::load(args.config.as_deref(), local.as_deref())?;
+    let config = Config::load(args.common.config.as_deref(), local.as_deref())?;
     let mut rules = RuleSet::builtin()?;
     config.apply_to_rules(&mut rules)?;
     if config.verify == Some(true) && !args.verify.no_verify {
@@ -30,13 +30,13 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     let verifier = verifier(&args.verify)?;
     let opts = crate::pipeline::audit::AuditOptions {
         target: args.target.clone(),
-        max_file_size: args.max_file_size,
-        threads: args.threads,
-        respect_ignore: !args.no_ignore,
+        max_file_size: args.common.max_file_size,
+        threads: args.common.threads,
+        respect_ignore: !args.common.no_ignore,
         exclude: config.exclude.clone(),
         scan: crate::scan::ScanOptions {
             archive_limits: crate::scan::archive::ArchiveLimits {
-                max_member_bytes: args.max_file_size,
+                max_member_bytes: args.common.max_file_size,
                 ..crate::scan::archive::ArchiveLimits::default()
             },
             ..crate::scan::ScanOptions::default()
@@ -80,14 +80,14 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
             c.response = record.response_for(&c.finding.fingerprint);
         }
     }
-    if !args.quiet {
+    if !args.common.quiet {
         for w in &merged.warnings {
             // Warnings name files from the scanned tree: escape control
             // characters so a file name cannot drive the terminal.
             eprintln!("keyflare: warning: {}", crate::finding::printable_path(w));
         }
     }
-    let bytes = match report::render_audit(&audit, &rules, args.format, args.no_redact) {
+    let bytes = match report::render_audit(&audit, &rules, args.format, args.common.no_redact) {
         Some(b) => b,
         None => {
             let opts = RenderOptions {
@@ -96,7 +96,7 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
                 } else {
                     Format::Json
                 },
-                no_redact: args.no_redact,
+                no_redact: args.common.no_redact,
                 color: false,
                 root: local.filter(|_| audit.worktree),
                 brief: false,
@@ -108,7 +108,7 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
             }
         }
     };
-    report::write_output(&bytes, args.output.as_deref())?;
+    report::write_output(&bytes, args.common.output.as_deref())?;
     Ok(exit_code(&merged, FailPolicy::default()))
 }
 
@@ -136,7 +136,7 @@ fn shard_json(
         repository,
         &rules_digest(rules),
         args.keep_secrets,
-        args.no_redact,
+        args.common.no_redact,
     );
     report::render_json_with(merged, rules, opts, &extra)
 }

@@ -27,7 +27,7 @@ pub(super) fn scan_root(paths: &[PathBuf]) -> Option<&std::path::Path> {
 }
 
 pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error> {
-    let config = Config::load(args.config.as_deref(), scan_root(&args.paths))?;
+    let config = Config::load(args.common.config.as_deref(), scan_root(&args.paths))?;
     let mut rules = RuleSet::builtin()?;
     config.apply_to_rules(&mut rules)?;
     // Flags win over the configuration's defaults.
@@ -70,16 +70,16 @@ pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error>
     let verifier = verifier(&args.verify)?;
     let opts = FsOptions {
         roots: args.paths.clone(),
-        max_file_size: args.max_file_size,
-        threads: args.threads,
-        respect_ignore: !args.no_ignore,
+        max_file_size: args.common.max_file_size,
+        threads: args.common.threads,
+        respect_ignore: !args.common.no_ignore,
         exclude: config.exclude.clone(),
     };
     let scan_opts = crate::scan::ScanOptions {
         decode: !args.no_decode,
         archives: !args.no_archives,
         archive_limits: crate::scan::archive::ArchiveLimits {
-            max_member_bytes: args.max_file_size,
+            max_member_bytes: args.common.max_file_size,
             ..crate::scan::archive::ArchiveLimits::default()
         },
     };
@@ -90,7 +90,7 @@ pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error>
             Some(range) => crate::pipeline::git::scan_range(&g, range, &scan_opts, &rules)?,
             None => crate::pipeline::git::scan_staged(&g, &scan_opts, &rules)?,
         },
-        None => with_progress(&stats, args.quiet, || {
+        None => with_progress(&stats, args.common.quiet, || {
             crate::pipeline::tree::scan_tree_with_stats(&opts, &scan_opts, &rules, &stats)
         })?,
     };
@@ -122,6 +122,7 @@ pub(super) fn scan(mut args: ScanArgs, make_baseline: bool) -> Result<u8, Error>
     );
     if make_baseline {
         let path = args
+            .common
             .output
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::pipeline::filter::baseline::DEFAULT_FILE));
@@ -231,8 +232,8 @@ pub(super) fn git_options(args: &ScanArgs, config: &Config) -> Result<Option<Git
     };
     Ok(Some(GitOptions {
         repo: repo.clone(),
-        max_file_size: args.max_file_size,
-        threads: args.threads,
+        max_file_size: args.common.max_file_size,
+        threads: args.common.threads,
         all_objects: args.all_objects,
         recurse_submodules: args.recurse_submodules,
         exclude: config.exclude.clone(),
@@ -240,7 +241,7 @@ pub(super) fn git_options(args: &ScanArgs, config: &Config) -> Result<Option<Git
 }
 
 pub(super) fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result<u8, Error> {
-    if !args.quiet {
+    if !args.common.quiet {
         for w in &report.warnings {
             // Warnings name files from the scanned tree: escape control
             // characters so a file name cannot drive the terminal.
@@ -251,7 +252,7 @@ pub(super) fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.is_none()
+            args.common.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
@@ -262,13 +263,13 @@ pub(super) fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result
     };
     let mut opts = RenderOptions {
         format: args.format,
-        no_redact: args.no_redact,
+        no_redact: args.common.no_redact,
         color,
         root,
         brief: false,
     };
     let bytes = report::render(&report, rules, &opts)?;
-    report::write_output(&bytes, args.output.as_deref())?;
+    report::write_output(&bytes, args.common.output.as_deref())?;
     for (format, path) in &args.report {
         opts.format = *format;
         opts.color = false;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{class_id, steps_for, RenderOptions, Report, Summary};
+use super::{class_id, remediation_for, steps_for, RenderOptions, Report, Summary};
 use crate::error::Error;
 use crate::rules::RuleSet;
 use crate::verify::Verification;
@@ -113,10 +113,7 @@ pub(super) fn render_with<'a>(
         decoded: f.decoded.as_deref(),
         email: f.emails.first().map(String::as_str),
         account_ids: &f.account_ids,
-        remediation: rules
-            .get(&f.rule_id)
-            .map(|r| r.remediation.as_str())
-            .unwrap_or(""),
+        remediation: remediation_for(rules, &f.rule_id),
         remediation_steps: steps_for(rules, &f.rule_id),
         verification: f.verification.as_ref(),
         commit: f.commit.as_ref().map(|c| c.commit.as_str()),

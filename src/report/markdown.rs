@@ -6,9 +6,10 @@
 
 use std::fmt::Write;
 
+use super::md_table::{first_five, head, row};
 use super::{
-    group_by_credential, match_label, ClassCounts, CredentialGroup, RenderOptions, Report,
-    EXAMPLE_ADVICE,
+    group_by_credential, match_label, remediation_for, ClassCounts, CredentialGroup, RenderOptions,
+    Report, EXAMPLE_ADVICE,
 };
 use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::finding::FindingClass;
@@ -61,11 +62,10 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 None => String::new(),
             }
         );
-        let _ = writeln!(
-            out,
-            "| severity | credential | secret | status | where | fix |"
+        head(
+            &mut out,
+            "severity | credential | secret | status | where | fix",
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
         let mut truncated = 0;
         for g in &groups {
             if out.len() > MAX_BYTES {
@@ -78,11 +78,8 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                 Some(v) => format!("{:?}", v.status).to_lowercase(),
                 None => "not verified".to_string(),
             };
-            let mut places: Vec<String> = g
-                .findings
-                .iter()
-                .take(5)
-                .map(|f| {
+            let places = first_five(
+                g.findings.iter().map(|f| {
                     let mut p = md_code(&format!("{}:{}", f.path, f.line), Md::Cell);
                     if let Some(c) = &f.commit {
                         let short = c.commit.get(..10).unwrap_or(&c.commit);
@@ -95,24 +92,19 @@ pub(super) fn render(report: &Report, rules: &RuleSet, opts: &RenderOptions) -> 
                         p.push(')');
                     }
                     p
-                })
-                .collect();
-            if g.findings.len() > 5 {
-                places.push(format!("and {} more", g.findings.len() - 5));
-            }
-            let fix = rules
-                .get(&f.rule_id)
-                .map(|r| r.remediation.as_str())
-                .unwrap_or("");
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                f.severity,
-                md_text(&f.rule_name),
-                md_code(f.shown_secret(opts.no_redact), Md::Cell),
-                status,
-                places.join("<br>"),
-                md_prose(fix, Md::Cell)
+                }),
+                g.findings.len(),
+            );
+            row(
+                &mut out,
+                &[
+                    &f.severity,
+                    &md_text(&f.rule_name),
+                    &md_code(f.shown_secret(opts.no_redact), Md::Cell),
+                    &status,
+                    &places,
+                    &md_prose(remediation_for(rules, &f.rule_id), Md::Cell),
+                ],
             );
         }
         if truncated > 0 {
@@ -177,8 +169,7 @@ fn suppressions_section(out: &mut String, report: &Report, opts: &RenderOptions)
         return;
     };
     let _ = writeln!(out, "\n### Suppressions\n\n{}.\n", md_text(&line));
-    let _ = writeln!(out, "| where | rule | secret | suppression | applied |");
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    head(out, "where | rule | secret | suppression | applied");
     let rows = report
         .findings
         .iter()
@@ -196,14 +187,15 @@ fn suppressions_section(out: &mut String, report: &Report, opts: &RenderOptions)
             SuppressionStatus::AddedByThisChange => "**no: added by this change**",
             SuppressionStatus::LiveCredential => "**no: the credential is live**",
         };
-        let _ = writeln!(
+        row(
             out,
-            "| {} | {} | {} | {} | {} |",
-            md_code(&format!("{}:{}", f.path, f.line), Md::Cell),
-            md_code(&f.rule_id, Md::Cell),
-            md_code(f.shown_secret(opts.no_redact), Md::Cell),
-            md_text(&s.describe()),
-            applied
+            &[
+                &md_code(&format!("{}:{}", f.path, f.line), Md::Cell),
+                &md_code(&f.rule_id, Md::Cell),
+                &md_code(f.shown_secret(opts.no_redact), Md::Cell),
+                &md_text(&s.describe()),
+                &applied,
+            ],
         );
     }
     if shown > SUPPRESSION_ROWS {
@@ -238,15 +230,13 @@ fn others_section(
                 out,
                 "Values published as examples: not leaks, {EXAMPLE_ADVICE}.\n"
             );
-            let _ = writeln!(out, "| kind | example value | published in | where |");
-            let _ = writeln!(out, "|---|---|---|---|");
+            head(out, "kind | example value | published in | where");
         } else {
             let _ = writeln!(
                 out,
                 "How credentials are handled, not leaked credentials; they do not fail the run unless `--fail-on notes`.\n"
             );
-            let _ = writeln!(out, "| severity | note | matched | where | fix |");
-            let _ = writeln!(out, "|---|---|---|---|---|");
+            head(out, "severity | note | matched | where | fix");
         }
         let mut truncated = 0;
         for g in rows {
@@ -255,42 +245,37 @@ fn others_section(
                 continue;
             }
             let f = g.first();
-            let mut places: Vec<String> = g
-                .findings
-                .iter()
-                .take(5)
-                .map(|f| md_code(&format!("{}:{}", f.path, f.line), Md::Cell))
-                .collect();
-            if g.findings.len() > 5 {
-                places.push(format!("and {} more", g.findings.len() - 5));
-            }
+            let places = first_five(
+                g.findings
+                    .iter()
+                    .map(|f| md_code(&format!("{}:{}", f.path, f.line), Md::Cell)),
+                g.findings.len(),
+            );
             let shown = format!(
                 "{}: {}",
                 md_text(match_label(f, rules)),
                 md_code(f.shown_secret(opts.no_redact), Md::Cell)
             );
             if class == FindingClass::Example {
-                let _ = writeln!(
+                row(
                     out,
-                    "| {} | {} | {} | {} |",
-                    md_text(&f.rule_name),
-                    shown,
-                    md_text(f.documented_example.as_deref().unwrap_or("")),
-                    places.join("<br>")
+                    &[
+                        &md_text(&f.rule_name),
+                        &shown,
+                        &md_text(f.documented_example.as_deref().unwrap_or("")),
+                        &places,
+                    ],
                 );
             } else {
-                let fix = rules
-                    .get(&f.rule_id)
-                    .map(|r| r.remediation.as_str())
-                    .unwrap_or("");
-                let _ = writeln!(
+                row(
                     out,
-                    "| {} | {} | {} | {} | {} |",
-                    f.severity,
-                    md_text(&f.rule_name),
-                    shown,
-                    places.join("<br>"),
-                    md_prose(fix, Md::Cell)
+                    &[
+                        &f.severity,
+                        &md_text(&f.rule_name),
+                        &shown,
+                        &places,
+                        &md_prose(remediation_for(rules, &f.rule_id), Md::Cell),
+                    ],
                 );
             }
         }

@@ -12,6 +12,7 @@ mod audit;
 mod github;
 mod json;
 mod markdown;
+mod md_table;
 pub mod org;
 mod sarif;
 mod text;
@@ -194,6 +195,14 @@ pub(crate) fn group_by_credential(findings: &[Finding]) -> Vec<CredentialGroup<'
     // Stable: equal urgency keeps report order.
     groups.sort_by_key(|g| std::cmp::Reverse(g.urgency()));
     groups
+}
+
+/// The remediation of a finding's rule; empty if the rule is unknown.
+pub(crate) fn remediation_for<'r>(rules: &'r RuleSet, rule_id: &str) -> &'r str {
+    rules
+        .get(rule_id)
+        .map(|r| r.remediation.as_str())
+        .unwrap_or("")
 }
 
 /// The remediation of a finding's rule, as steps; empty if the rule is unknown.

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::pipeline::merge::shard::ShardCommit;
 use crate::pipeline::merge::{OrgAudit, OrgCredential};
+use crate::report::md_table::{head, row};
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
 
@@ -165,47 +166,54 @@ fn markdown(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> String {
         "not verified".into()
     };
     out.push_str("# keyflare organisation audit\n\n");
-    out.push_str("| repositories | with credentials | credentials | live | in several repositories | commits scanned | files and blobs read |\n|---|---|---|---|---|---|---|\n");
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} | {} |\n",
-        a.repositories.len(),
-        with_credentials(a),
-        a.credentials.len(),
-        live,
-        shared(a),
-        a.commits_scanned,
-        a.files_scanned
+    head(&mut out, "repositories | with credentials | credentials | live | in several repositories | commits scanned | files and blobs read");
+    row(
+        &mut out,
+        &[
+            &a.repositories.len(),
+            &with_credentials(a),
+            &a.credentials.len(),
+            &live,
+            &shared(a),
+            &a.commits_scanned,
+            &a.files_scanned,
+        ],
     );
+    out.push('\n');
     for m in &a.mixed {
         let _ = writeln!(out, "> **Warning:** {}\n", md_text(m));
     }
     out.push_str("## Repositories, worst first\n\n");
-    out.push_str(
-        "| repository | credentials | live | still present | worst severity | commits | unreadable |\n|---|---|---|---|---|---|---|\n",
+    head(
+        &mut out,
+        "repository | credentials | live | still present | worst severity | commits | unreadable",
     );
     for r in &a.repositories {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            md_code(&r.repository.name, Md::Cell),
-            r.credentials,
-            if a.verified {
-                r.active.to_string()
-            } else {
-                "-".into()
-            },
-            r.present,
-            r.worst.map_or("-", |s| s.as_str()),
-            r.commits_scanned,
-            r.warnings
+        row(
+            &mut out,
+            &[
+                &md_code(&r.repository.name, Md::Cell),
+                &r.credentials,
+                &if a.verified {
+                    r.active.to_string()
+                } else {
+                    "-".into()
+                },
+                &r.present,
+                &r.worst.map_or("-", |s| s.as_str()),
+                &r.commits_scanned,
+                &r.warnings,
+            ],
         );
     }
     if a.credentials.is_empty() {
         out.push_str("\nNo Cloudflare credentials found in any repository.\n");
     } else {
         out.push_str("\n## Credentials, most urgent first\n\n");
-        out.push_str("| # | credential | secret | status | severity | repositories | first commit |\n|---|---|---|---|---|---|---|\n");
+        head(
+            &mut out,
+            "# | credential | secret | status | severity | repositories | first commit",
+        );
         for (i, c) in a.credentials.iter().enumerate() {
             let first = c.first().map_or("never committed".into(), |(repo, f)| {
                 format!(
@@ -215,16 +223,17 @@ fn markdown(a: &OrgAudit, rules: &RuleSet, no_redact: bool) -> String {
                     day(f)
                 )
             });
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                i + 1,
-                md_text(&c.rule_name),
-                md_code(shown(c, no_redact), Md::Cell),
-                status_label(c),
-                c.severity.as_str(),
-                c.repositories.len(),
-                first
+            row(
+                &mut out,
+                &[
+                    &(i + 1),
+                    &md_text(&c.rule_name),
+                    &md_code(shown(c, no_redact), Md::Cell),
+                    &status_label(c),
+                    &c.severity.as_str(),
+                    &c.repositories.len(),
+                    &first,
+                ],
             );
         }
         out.push_str("\n## Where each credential is, and what to do\n");

@@ -1,5 +1,6 @@
-//! Shared helpers for the integration tests: temp trees from fixtures and a
-//! command builder for the binary.
+//! Shared helpers for the integration tests: temp trees from fixtures, a
+//! command builder for the binary, isolated git, secret-leak assertions and
+//! the SARIF 2.1.0 schema check.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -185,4 +186,31 @@ pub fn git_at(dir: &Path, date: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The SARIF 2.1.0 schema (tests/data), compiled.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let schema_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
+    )
+    .expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema json");
+    jsonschema::validator_for(&schema).expect("compile schema")
+}
+
+/// What the SARIF 2.1.0 schema finds wrong with `sarif`, one message each.
+pub fn sarif_schema_errors(
+    validator: &jsonschema::Validator,
+    sarif: &serde_json::Value,
+) -> Vec<String> {
+    validator
+        .iter_errors(sarif)
+        .map(|e| e.to_string())
+        .collect()
+}
+
+/// Asserts that `sarif` is valid against the SARIF 2.1.0 schema.
+pub fn assert_valid_sarif(sarif: &serde_json::Value) {
+    let errors = sarif_schema_errors(&sarif_validator(), sarif);
+    assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
 }

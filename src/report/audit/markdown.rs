@@ -14,6 +14,7 @@ use super::labels::{
 };
 use crate::escape::{md_code, md_prose, md_text, Md};
 use crate::outcome::audit::{self, Audit};
+use crate::report::md_table::{first_five, head, row};
 use crate::rules::RuleSet;
 use crate::verify::VerifyStatus;
 
@@ -32,26 +33,27 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
     let mut out = String::new();
     let t = a.totals();
     let _ = writeln!(out, "# keyflare audit: {}\n", text(&a.target));
-    let _ = writeln!(
-        out,
-        "| credentials | live | files | commits scanned | files and blobs read | time taken |"
+    head(
+        &mut out,
+        "credentials | live | files | commits scanned | files and blobs read | time taken",
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
     let live = if a.verified {
         format!("**{}**", t.active)
     } else {
         "not verified".into()
     };
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} |\n",
-        t.credentials,
-        live,
-        t.files,
-        a.commits_scanned,
-        a.files_scanned,
-        took(a)
+    row(
+        &mut out,
+        &[
+            &t.credentials,
+            &live,
+            &t.files,
+            &a.commits_scanned,
+            &a.files_scanned,
+            &took(a),
+        ],
     );
+    out.push('\n');
     let scope = match (a.history, a.worktree) {
         (true, true) => "the working tree and every ref's history",
         (true, false) => "every ref's history (no working tree)",
@@ -76,11 +78,7 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         return out.into_bytes();
     }
     let _ = writeln!(out, "\n## Credentials, most urgent first\n");
-    let _ = writeln!(
-        out,
-        "| # | credential | secret | status | severity | first commit | last seen | now | paths | blast radius |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    head(&mut out, "# | credential | secret | status | severity | first commit | last seen | now | paths | blast radius");
     for (i, c) in a.credentials.iter().enumerate() {
         let f = &c.finding;
         let mut status = match c.status() {
@@ -98,46 +96,47 @@ pub(crate) fn render(a: &Audit, rules: &RuleSet, no_redact: bool) -> Vec<u8> {
         let last = last_label(c)
             .map(|(w, l)| format!("{w} {} {}", code(short(&l.commit)), day(l)))
             .unwrap_or_else(|| "–".into());
-        let paths: Vec<String> = c.places.iter().take(5).map(|p| code(&p.path)).collect();
-        let mut paths = paths.join("<br>");
-        if c.places.len() > 5 {
-            let _ = write!(paths, "<br>and {} more", c.places.len() - 5);
-        }
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            i + 1,
-            text(&f.rule_name),
-            code(f.shown_secret(no_redact)),
-            status,
-            f.severity,
-            first,
-            last,
-            text(&presence_label(c)),
-            paths,
-            text(&blast_label(c)),
+        let paths = first_five(c.places.iter().map(|p| code(&p.path)), c.places.len());
+        row(
+            &mut out,
+            &[
+                &(i + 1),
+                &text(&f.rule_name),
+                &code(f.shown_secret(no_redact)),
+                &status,
+                &f.severity,
+                &first,
+                &last,
+                &text(&presence_label(c)),
+                &paths,
+                &text(&blast_label(c)),
+            ],
         );
     }
     let events = audit::timeline(&a.credentials);
     if !events.is_empty() {
         let _ = writeln!(out, "\n## Timeline\n");
-        let _ = writeln!(out, "| date | event | credential | commit |");
-        let _ = writeln!(out, "|---|---|---|---|");
+        head(&mut out, "date | event | credential | commit");
         for e in &events {
             let c = &a.credentials[e.credential];
-            let _ = writeln!(
-                out,
-                "| {} | {} | #{} {} {} | {} |",
-                e.date.get(..10).unwrap_or(e.date),
-                if e.introduced {
-                    "introduced"
-                } else {
-                    "removed"
-                },
+            let credential = format!(
+                "#{} {} {}",
                 e.credential + 1,
                 text(&c.finding.rule_name),
                 code(c.finding.shown_secret(no_redact)),
-                code(short(e.commit)),
+            );
+            row(
+                &mut out,
+                &[
+                    &e.date.get(..10).unwrap_or(e.date),
+                    &if e.introduced {
+                        "introduced"
+                    } else {
+                        "removed"
+                    },
+                    &credential,
+                    &code(short(e.commit)),
+                ],
             );
         }
     }
