@@ -1,6 +1,8 @@
 //! Inline allow markers: a synthetic user API token followed on its line by
 //! arbitrary text. Never a panic; a line with no marker at all still reports
-//! the token; a bare `keyflare:allow` right after it always allows it.
+//! the token, with no marker noted; a bare `keyflare:allow` right after it is
+//! always noted on the token's match (the matcher notes markers, the filter
+//! decides, so the match must still be there, carrying its marker).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -37,16 +39,24 @@ fuzz_target!(|suffix: &[u8]| {
     let mut data = format!("x={t} # ").into_bytes();
     data.extend_from_slice(suffix);
     let found = m.scan_blob("f.txt", &data);
-    let has_token = found.iter().any(|f| f.secret == t);
     if no_marker {
-        assert!(has_token, "token lost without an allow marker");
+        assert!(
+            found.iter().any(|f| f.secret == t && f.marker.is_none()),
+            "token lost, or a marker noted, without an allow marker"
+        );
     }
 
     let mut allowed = format!("x={t} # keyflare:allow\n").into_bytes();
     allowed.extend_from_slice(suffix);
     let found = m.scan_blob("f.txt", &allowed);
     assert!(
-        !found.iter().any(|f| f.line == 1),
-        "a bare keyflare:allow did not allow its line"
+        found
+            .iter()
+            .any(|f| f.line == 1 && f.secret == t && f.marker.is_some()),
+        "a bare keyflare:allow was not noted on its line's token"
+    );
+    assert!(
+        found.iter().filter(|f| f.line == 1).all(|f| f.marker.is_some()),
+        "a match on the allowed line without its marker"
     );
 });
