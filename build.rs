@@ -9,7 +9,11 @@ use std::path::Path;
 
 /// The same list as `BUILTIN_RULE_FILES` in src/rules/mod.rs (a test there
 /// compares the rules from both).
-const RULE_FILES: [&str; 2] = ["cloudflare.toml", "cloudflare-tools.toml"];
+const RULE_FILES: [&str; 3] = [
+    "companions.toml",
+    "cloudflare.toml",
+    "cloudflare-tools.toml",
+];
 
 fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");

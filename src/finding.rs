@@ -16,6 +16,72 @@ use sha2::{Digest, Sha256};
 use crate::rules::{Rule, RuleKind, Severity, VerifyKind};
 use crate::verify::Verification;
 
+/// How a value was encoded where it was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Encoding {
+    /// Base64, standard or URL-safe (PEM bodies included).
+    Base64,
+    /// Percent-encoding (URLs, query strings, form bodies).
+    Percent,
+    /// Backslash escapes in a JSON or YAML double-quoted string.
+    Escape,
+}
+
+impl Encoding {
+    /// The name reports use ("base64", "percent", "escape").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Percent => "percent",
+            Encoding::Escape => "escape",
+        }
+    }
+}
+
+/// How a secret's text was encoded where it was found, outermost encoding
+/// first (a base64 value inside a percent-encoded one: percent, base64).
+/// Reports show it as the encodings' names joined by " > " ("base64",
+/// "base64 > percent"), and serialise it as that string.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Decoded(Vec<Encoding>);
+
+impl Decoded {
+    /// Found inside one encoded value.
+    pub fn new(outer: Encoding) -> Decoded {
+        Decoded(vec![outer])
+    }
+
+    /// Found inside a value encoded with `inner`, inside this one.
+    pub fn then(&self, inner: Encoding) -> Decoded {
+        let mut chain = self.0.clone();
+        chain.push(inner);
+        Decoded(chain)
+    }
+
+    /// The encodings, outermost first.
+    pub fn encodings(&self) -> &[Encoding] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Decoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" > ")?;
+            }
+            f.write_str(e.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Decoded {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A credential's text. Only [`Secret::expose`] gives it out.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Secret(String);
@@ -237,7 +303,7 @@ pub struct Finding {
     /// How the secret's text was encoded where it was found ("base64",
     /// "base64 > base64", "percent", "escape"); None if it was in plain sight.
     /// `line`/`column` then point at the encoded text.
-    pub decoded: Option<String>,
+    pub decoded: Option<Decoded>,
     /// Set when the secret is a value that Cloudflare or a well-known tool
     /// publishes as an example: where it was published. Such a finding is
     /// reported as a documented example, not as a leak.
@@ -398,7 +464,7 @@ impl Finding {
     /// "base64 → api-token": how the secret was decoded and the name it
     /// was stored under, for reports. None for secrets in plain sight.
     pub fn decoded_note(&self) -> Option<String> {
-        let how = self.decoded.as_deref()?;
+        let how = self.decoded.as_ref()?;
         Some(match &self.key {
             Some(k) => format!("{how} \u{2192} {k}"),
             None => how.to_string(),
@@ -425,6 +491,19 @@ impl Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoded_chains_read_and_serialise_as_their_names() {
+        let one = Decoded::new(Encoding::Base64);
+        assert_eq!(one.to_string(), "base64");
+        let two = one.then(Encoding::Percent).then(Encoding::Escape);
+        assert_eq!(two.to_string(), "base64 > percent > escape");
+        assert_eq!(
+            serde_json::to_string(&two).expect("a string"),
+            "\"base64 > percent > escape\""
+        );
+        assert_eq!(two.encodings()[0], Encoding::Base64);
+    }
 
     #[test]
     fn redaction_shows_prefix_and_tail_only() {

@@ -437,7 +437,10 @@ fn scratch(
 fn builtin_rule_blocks() -> &'static (String, Vec<String>) {
     static BLOCKS: OnceLock<(String, Vec<String>)> = OnceLock::new();
     BLOCKS.get_or_init(|| {
-        let (_, text) = keyflare::rules::BUILTIN_RULE_FILES[0];
+        let (_, text) = keyflare::rules::BUILTIN_RULE_FILES
+            .iter()
+            .find(|(name, _)| *name == "cloudflare.toml")
+            .expect("cloudflare.toml is built in");
         let mut parts = text.split("\n[[rule]]\n");
         let head = parts.next().unwrap_or("").to_string();
         let rules = parts.map(|r| format!("\n[[rule]]\n{r}")).collect();

@@ -136,3 +136,47 @@ fn every_builtin_pattern_compiles_within_the_size_limits() {
     let set = RuleSet::builtin().expect("rules");
     set.compile_all().expect("every built-in pattern compiles");
 }
+
+#[test]
+fn extra_companions_feed_matches_and_their_examples_are_checked() {
+    let mut set = RuleSet::builtin().expect("rules");
+    let builtin: Vec<String> = set.rules().iter().map(|r| r.id.clone()).collect();
+    let file = r#"
+[[companion]]
+id = "acme.owner"
+kind = "email"
+regexes = ['owner: (\S+@\S+\.[a-z]+)', '(\S+@acme\.test)']
+window_bytes = 64
+examples = [{ text = "owner: ops@example.com", finds = "ops@example.com" }]
+negative_examples = ["owner: nobody"]
+
+[[rule]]
+id = "acme.key"
+name = "ACME key"
+description = "x"
+severity = "low"
+keywords = ["acmekey_"]
+companions = ["acme.owner", "email"]
+remediation = "x"
+[[rule.patterns]]
+regex = '(?P<secret>acmekey_[a-z0-9]{16})'
+examples = ["k = acmekey_q8z3m1x7k2v9w4p6"]
+negative_examples = ["k = acmekey_short"]
+"#;
+    set.add_file("acme.toml", file).expect("loads");
+    let matcher = keyflare::matcher::Matcher::new(&set);
+    let data =
+        b"owner: ops@example.com\nk = acmekey_q8z3m1x7k2v9w4p6\ncontact someone@example.org\n";
+    let found = matcher.scan_blob("f.txt", data);
+    assert_eq!(found.len(), 1, "{found:?}");
+    // The rule's companions in the order it names them, duplicates dropped.
+    assert_eq!(found[0].emails, ["ops@example.com", "someone@example.org"]);
+    assert!(found[0].account_ids.is_empty());
+
+    set.disable(&builtin);
+    let failures: Vec<String> = check_examples(&set).iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        failures,
+        ["companion acme.owner: regex 2 finds the first value of none of the examples"]
+    );
+}

@@ -31,6 +31,7 @@ mod found;
 mod positions;
 mod prefilter;
 
+pub use companions::companion_near;
 pub use credible::{crc32_suffix_ok, looks_like_placeholder, shannon_entropy};
 pub use found::{FileFacts, Input, Match, Volume, Whole};
 use positions::line_window_bytes;
@@ -41,7 +42,7 @@ use prefilter::{
 
 use crate::kernel::literals::{Literals, Word};
 use crate::rules::shape::SecretShape;
-use crate::rules::{Checksum, Companion, RuleSet, Validator};
+use crate::rules::{Checksum, CompanionKind, RuleSet, Validator};
 /// Keyword checks lowercase blobs in chunks overlapping by this much, which
 /// must exceed the longest keyword.
 /// What a PEM block begins with.
@@ -352,12 +353,20 @@ impl<'r> Matcher<'r> {
             kept.retain(|m| inside(focus, m.start, m.start));
         }
         for m in &mut kept {
-            let companions = &self.rules.rules()[m.rule].companions;
-            if companions.contains(&Companion::Email) {
-                m.emails = companions::emails_near(data, m.start, m.end);
-            }
-            if companions.contains(&Companion::AccountId) {
-                m.account_ids = companions::account_ids_near(data, m.start, m.end);
+            let named = &self.rules.rules()[m.rule].companions;
+            for c in named.iter().filter_map(|&c| self.rules.companions().get(c)) {
+                let Some((_, values)) = companion_near(c, data, m.start, m.end) else {
+                    continue;
+                };
+                let field = match c.kind {
+                    CompanionKind::Email => &mut m.emails,
+                    CompanionKind::AccountId => &mut m.account_ids,
+                };
+                for v in values {
+                    if !field.contains(&v) {
+                        field.push(v);
+                    }
+                }
             }
         }
         set_positions(data, &mut kept);

@@ -1,11 +1,13 @@
 //! Pipeline: `keyflare rules check`. Runs every rule over its own positive
 //! and negative examples through the whole scan stage (decoding included),
-//! so an example may show a credential in its encoded form. Here the rules
-//! meet the scanner; the rules module itself never scans.
+//! so an example may show a credential in its encoded form; and every
+//! companion over its own examples, through the matcher's companion search.
+//! Here the rules meet the scanner; the rules module itself never scans.
 
 use std::ops::Range;
 
-use crate::rules::{ExampleFailure, RuleSet};
+use crate::matcher::companion_near;
+use crate::rules::{Companion, ExampleFailure, RuleSet};
 use crate::scan::{ScanOptions, Scanner};
 use crate::source::Stats;
 
@@ -32,6 +34,9 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
             .any(|f| f.rule_id == id)
     };
     let mut failures = Vec::new();
+    for companion in set.companions() {
+        failures.extend(check_companion(companion));
+    }
     for rule in set.rules() {
         let fail = |message: String| ExampleFailure {
             rule_id: rule.id.clone(),
@@ -107,6 +112,75 @@ pub fn check_examples(set: &RuleSet) -> Vec<ExampleFailure> {
                     }
                 }
             }
+        }
+    }
+    failures
+}
+
+/// Runs a companion over its own examples, each searched around the whole
+/// text, alone and then in the middle of a large file: each positive
+/// example's first value must be its `finds`, each negative example must
+/// give nothing, and each regex must be the one that finds some positive
+/// example's value (a fallback no example reaches is untested).
+fn check_companion(companion: &Companion) -> Vec<ExampleFailure> {
+    let fail = |message: String| ExampleFailure {
+        rule_id: format!("companion {}", companion.id),
+        message,
+    };
+    let mut failures = Vec::new();
+    if companion.examples.is_empty() {
+        failures.push(fail("has no examples".into()));
+    }
+    if companion.negative_examples.is_empty() {
+        failures.push(fail("has no negative_examples".into()));
+    }
+    let search = |text: &str, alone: bool| {
+        if alone {
+            companion_near(companion, text.as_bytes(), 0, text.len())
+        } else {
+            let (big, at) = padded(text);
+            companion_near(companion, big.as_bytes(), at, at + text.len())
+        }
+    };
+    let mut used = vec![false; companion.regexes().len()];
+    for ex in &companion.examples {
+        for alone in [true, false] {
+            let how = if alone { "" } else { " inside a large file" };
+            match search(&ex.text, alone) {
+                Some((i, values)) if values.first() == Some(&ex.finds) => {
+                    if let Some(u) = used.get_mut(i) {
+                        *u = true;
+                    }
+                }
+                Some((_, values)) => failures.push(fail(format!(
+                    "example finds {values:?}, not {:?} first{how}: {:?}",
+                    ex.finds,
+                    abbreviate(&ex.text)
+                ))),
+                None => failures.push(fail(format!(
+                    "example finds nothing{how}: {:?}",
+                    abbreviate(&ex.text)
+                ))),
+            }
+        }
+    }
+    for text in &companion.negative_examples {
+        for alone in [true, false] {
+            if let Some((_, values)) = search(text, alone) {
+                failures.push(fail(format!(
+                    "negative example finds {values:?}{}: {:?}",
+                    if alone { "" } else { " inside a large file" },
+                    abbreviate(text)
+                )));
+            }
+        }
+    }
+    for (i, used) in used.iter().enumerate() {
+        if !used {
+            failures.push(fail(format!(
+                "regex {} finds the first value of none of the examples",
+                i + 1
+            )));
         }
     }
     failures

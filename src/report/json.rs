@@ -47,7 +47,7 @@ struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    decoded: Option<&'a str>,
+    decoded: Option<&'a crate::finding::Decoded>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -110,7 +110,7 @@ pub(super) fn render_with<'a>(
         documented_example: f.documented_example.as_deref(),
         fingerprint: &f.fingerprint,
         key: f.key.as_deref(),
-        decoded: f.decoded.as_deref(),
+        decoded: f.decoded.as_ref(),
         email: f.emails.first().map(String::as_str),
         account_ids: &f.account_ids,
         remediation: remediation_for(rules, &f.rule_id),

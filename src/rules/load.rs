@@ -9,8 +9,28 @@ use super::*;
 struct RuleFile {
     #[serde(default)]
     fragments: BTreeMap<String, String>,
+    #[serde(default, rename = "companion")]
+    companions: Vec<CompanionDef>,
     #[serde(default, rename = "rule")]
     rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanionDef {
+    id: String,
+    kind: CompanionKind,
+    regexes: Vec<String>,
+    #[serde(default = "default_companion_window")]
+    window_bytes: usize,
+    #[serde(default)]
+    whole_blob_bytes: usize,
+    #[serde(default = "default_companion_max")]
+    max: usize,
+    #[serde(default)]
+    examples: Vec<CompanionExample>,
+    #[serde(default)]
+    negative_examples: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,7 +72,7 @@ struct RuleDef {
     #[serde(default)]
     verify: Option<VerifyKind>,
     #[serde(default)]
-    companions: Vec<Companion>,
+    companions: Vec<String>,
     remediation: String,
     #[serde(default)]
     steps: Vec<String>,
@@ -95,13 +115,18 @@ fn default_near_bytes() -> usize {
     NEAR_BYTES
 }
 
+fn default_companion_window() -> usize {
+    4096
+}
+
+fn default_companion_max() -> usize {
+    4
+}
+
 impl RuleSet {
     /// The rules embedded in the binary.
     pub fn builtin() -> Result<RuleSet, Error> {
-        let mut set = RuleSet {
-            rules: Vec::new(),
-            fragments: BTreeMap::new(),
-        };
+        let mut set = RuleSet::empty();
         for (name, json) in BUILTIN_RULES_JSON {
             let file = serde_json::from_str(json).map_err(|e| Error::Rules {
                 file: name.to_string(),
@@ -112,9 +137,19 @@ impl RuleSet {
         Ok(set)
     }
 
-    /// Parses a rule file and adds its rules; ids must stay unique. The
-    /// file may use the fragments of files added before it, but not redefine
-    /// them.
+    /// A set with no rules and no companions.
+    fn empty() -> RuleSet {
+        RuleSet {
+            rules: Vec::new(),
+            companions: Vec::new(),
+            fragments: BTreeMap::new(),
+        }
+    }
+
+    /// Parses a rule file and adds its companions and rules; ids must stay
+    /// unique. The file may use the fragments of files added before it, but
+    /// not redefine them; its rules may name its own companions and those
+    /// of files added before it. Nothing is added if anything is wrong.
     pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
             file: name.to_string(),
@@ -136,20 +171,40 @@ impl RuleSet {
             }
             fragments.insert(k, v);
         }
-        let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
-        for def in file.rules {
-            let rule = compile_rule(def, &fragments, eager).map_err(|message| Error::Rules {
-                file: name.to_string(),
-                message,
-            })?;
-            if !seen.insert(rule.id.clone()) {
-                return Err(Error::Rules {
-                    file: name.to_string(),
-                    message: format!("duplicate rule id {}", rule.id),
-                });
+        let bad = |message: String| Error::Rules {
+            file: name.to_string(),
+            message,
+        };
+        let mut companions: Vec<Companion> = Vec::new();
+        for def in file.companions {
+            let companion = compile_companion(def, &fragments, eager).map_err(bad)?;
+            if self
+                .companions
+                .iter()
+                .chain(&companions)
+                .any(|c| c.id == companion.id)
+            {
+                return Err(bad(format!("duplicate companion id {}", companion.id)));
             }
-            self.rules.push(rule);
+            companions.push(companion);
         }
+        let known: Vec<&str> = self
+            .companions
+            .iter()
+            .chain(&companions)
+            .map(|c| c.id.as_str())
+            .collect();
+        let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
+        let mut rules = Vec::new();
+        for def in file.rules {
+            let rule = compile_rule(def, &fragments, &known, eager).map_err(bad)?;
+            if !seen.insert(rule.id.clone()) {
+                return Err(bad(format!("duplicate rule id {}", rule.id)));
+            }
+            rules.push(rule);
+        }
+        self.companions.extend(companions);
+        self.rules.extend(rules);
         self.fragments = fragments;
         Ok(())
     }
@@ -167,6 +222,15 @@ impl RuleSet {
             file: "(built-in)".to_string(),
             message,
         };
+        for c in &self.companions {
+            for (i, lazy) in c.regexes.iter().enumerate() {
+                let what = format!("companion {} regex {}", c.id, i + 1);
+                let regex = lazy.compile(&what).map_err(bad)?;
+                if regex.captures_len() < 2 {
+                    return Err(bad(format!("{what}: needs a capture group (the value)")));
+                }
+            }
+        }
         for rule in &self.rules {
             for (what, lazy) in [("deny_keys", &rule.deny_keys), ("path", &rule.path)] {
                 if let Some(lazy) = lazy {
@@ -191,6 +255,11 @@ impl RuleSet {
     /// The rules, in load order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The companions, in load order: what rules' `companions` index.
+    pub fn companions(&self) -> &[Companion] {
+        &self.companions
     }
 
     /// A rule by id.
@@ -227,17 +296,76 @@ fn expand(text: &str, fragments: &BTreeMap<String, String>, what: &str) -> Resul
     Ok(out)
 }
 
+/// Ids are what rules and allow comments name.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+}
+
+fn compile_companion(
+    def: CompanionDef,
+    fragments: &BTreeMap<String, String>,
+    eager: bool,
+) -> Result<Companion, String> {
+    let id = def.id;
+    if !valid_id(&id) {
+        return Err(format!(
+            "companion id {id:?} must be non-empty [A-Za-z0-9._-]"
+        ));
+    }
+    if def.regexes.is_empty() {
+        return Err(format!("companion {id}: no regexes"));
+    }
+    if def.window_bytes == 0 || def.window_bytes > MAX_COMPANION_BYTES {
+        return Err(format!(
+            "companion {id}: window_bytes must be between 1 and {MAX_COMPANION_BYTES}"
+        ));
+    }
+    if def.whole_blob_bytes > MAX_COMPANION_BYTES {
+        return Err(format!(
+            "companion {id}: whole_blob_bytes must be at most {MAX_COMPANION_BYTES}"
+        ));
+    }
+    if def.max == 0 || def.max > MAX_COMPANION_VALUES {
+        return Err(format!(
+            "companion {id}: max must be between 1 and {MAX_COMPANION_VALUES}"
+        ));
+    }
+    let mut regexes = Vec::new();
+    for (i, r) in def.regexes.iter().enumerate() {
+        let what = format!("companion {id} regex {}", i + 1);
+        let regex = LazyRegex::new(expand(r, fragments, &what)?, eager, &what)?;
+        let has_group = match regex.compiled.get() {
+            Some(r) => r.captures_len() >= 2,
+            None => regex.source.contains('('),
+        };
+        if !has_group {
+            return Err(format!("{what}: needs a capture group (the value)"));
+        }
+        regexes.push(regex);
+    }
+    Ok(Companion {
+        id,
+        kind: def.kind,
+        regexes,
+        window_bytes: def.window_bytes,
+        whole_blob_bytes: def.whole_blob_bytes,
+        max: def.max,
+        examples: def.examples,
+        negative_examples: def.negative_examples,
+    })
+}
+
 fn compile_rule(
     def: RuleDef,
     fragments: &BTreeMap<String, String>,
+    companions: &[&str],
     eager: bool,
 ) -> Result<Rule, String> {
     let id = def.id.clone();
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
-    {
+    if !valid_id(&id) {
         return Err(format!("rule id {id:?} must be non-empty [A-Za-z0-9._-]"));
     }
     if def.patterns.is_empty() {
@@ -293,6 +421,18 @@ fn compile_rule(
         Some(p) => Some(LazyRegex::new(p, eager, &format!("rule {id} path"))?),
         None => None,
     };
+    let mut named = Vec::new();
+    for c in &def.companions {
+        let Some(i) = companions.iter().position(|k| k == c) else {
+            return Err(format!(
+                "rule {id}: unknown companion {c:?} (known: {})",
+                companions.join(", ")
+            ));
+        };
+        if !named.contains(&i) {
+            named.push(i);
+        }
+    }
     Ok(Rule {
         id: def.id,
         name: def.name,
@@ -322,7 +462,7 @@ fn compile_rule(
         verify: def
             .verify
             .unwrap_or_else(|| VerifyKind::Unsupported("no check defined for this rule".into())),
-        companions: def.companions,
+        companions: named,
         remediation: def.remediation,
         steps: def.steps,
         references: def.references,
@@ -345,10 +485,7 @@ mod tests {
 
     #[test]
     fn builtin_rules_from_json_are_the_toml_files() {
-        let mut from_toml = RuleSet {
-            rules: Vec::new(),
-            fragments: BTreeMap::new(),
-        };
+        let mut from_toml = RuleSet::empty();
         for (name, text) in BUILTIN_RULE_FILES {
             let file: RuleFile = toml::from_str(text).unwrap();
             from_toml.add_parsed(name, file, false).unwrap();
@@ -361,10 +498,7 @@ mod tests {
 
     #[test]
     fn bad_rule_files_are_clear_errors() {
-        let mut set = RuleSet {
-            rules: Vec::new(),
-            fragments: BTreeMap::new(),
-        };
+        let mut set = RuleSet::empty();
         let err = set.add_file("x.toml", "[[rule]]\nid = 1").unwrap_err();
         assert!(err.to_string().contains("x.toml"), "{err}");
         let no_secret_group = r#"
@@ -436,6 +570,86 @@ regex = 'k{{assign}}(?P<secret>x+){{end}}'
         assert!(lazies().all(|l| l.compiled.get().is_none()));
         set.compile_all().unwrap();
         assert!(lazies().all(|l| l.compiled.get().is_some()));
+    }
+
+    fn companion_rule(companion: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"t.comp\"\nname = \"x\"\ndescription = \"x\"\n\
+             severity = \"low\"\nkeywords = [\"x\"]\nremediation = \"x\"\n\
+             companions = [{companion:?}]\n[[rule.patterns]]\nregex = '(?P<secret>x+)'\n"
+        )
+    }
+
+    #[test]
+    fn builtin_companions_are_data_and_rules_name_them() {
+        let set = RuleSet::builtin().unwrap();
+        let ids: Vec<&str> = set.companions().iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["email", "account_id"]);
+        let global = set.get("kf.cloudflare.global-api-key").unwrap();
+        assert_eq!(global.companions, [0]);
+        let account = set.get("kf.cloudflare.account-api-token").unwrap();
+        assert_eq!(
+            set.companions()[account.companions[0]].kind,
+            CompanionKind::AccountId
+        );
+        let lazies = || set.companions().iter().flat_map(|c| &c.regexes);
+        assert!(lazies().all(|l| l.compiled.get().is_none()));
+        set.compile_all().unwrap();
+        assert!(lazies().all(|l| l.compiled.get().is_some()));
+    }
+
+    #[test]
+    fn unknown_companions_are_load_errors_and_files_may_add_companions() {
+        let mut set = RuleSet::builtin().unwrap();
+        let err = set
+            .add_file("u.toml", &companion_rule("zone"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("u.toml"), "{err}");
+        assert!(err.contains("unknown companion \"zone\""), "{err}");
+        // Nothing of a refused file was added: the same rule id loads now.
+        let extra = "[[companion]]\nid = \"acme.email\"\nkind = \"email\"\n\
+                     regexes = ['acme-mail: (\\S+@\\S+)']\n";
+        let file = format!("{extra}{}", companion_rule("acme.email"));
+        set.add_file("c.toml", &file).unwrap();
+        let rule = set.get("t.comp").unwrap();
+        let companion = &set.companions()[rule.companions[0]];
+        assert_eq!(
+            (companion.id.as_str(), companion.kind),
+            ("acme.email", CompanionKind::Email)
+        );
+        assert_eq!(
+            (
+                companion.window_bytes,
+                companion.whole_blob_bytes,
+                companion.max
+            ),
+            (4096, 0, 4)
+        );
+        let bad = [
+            (extra.to_string(), "duplicate companion id acme.email"),
+            ("[[companion]]\nid = \"t.b\"\nkind = \"email\"\nregexes = ['(']\n".into(), "bad regex"),
+            ("[[companion]]\nid = \"t.g\"\nkind = \"email\"\nregexes = ['x']\n".into(), "capture group"),
+            ("[[companion]]\nid = \"t.n\"\nkind = \"email\"\nregexes = []\n".into(), "no regexes"),
+            ("[[companion]]\nid = \"t w\"\nkind = \"email\"\nregexes = ['(x)']\n".into(), "companion id"),
+            (
+                "[[companion]]\nid = \"t.w\"\nkind = \"email\"\nregexes = ['(x)']\nwindow_bytes = 0\n".into(),
+                "window_bytes",
+            ),
+            (
+                "[[companion]]\nid = \"t.h\"\nkind = \"email\"\nregexes = ['(x)']\nwhole_blob_bytes = 1000000\n".into(),
+                "whole_blob_bytes",
+            ),
+            ("[[companion]]\nid = \"t.m\"\nkind = \"email\"\nregexes = ['(x)']\nmax = 0\n".into(), "max"),
+            ("[[companion]]\nid = \"t.k\"\nkind = \"zone\"\nregexes = ['(x)']\n".into(), "unknown variant"),
+        ];
+        for (text, why) in bad {
+            let err = set.add_file("bad.toml", &text).unwrap_err().to_string();
+            assert!(
+                err.contains("bad.toml") && err.contains(why),
+                "{why}: {err}"
+            );
+        }
     }
 
     #[test]

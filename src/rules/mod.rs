@@ -2,8 +2,11 @@
 //!
 //! The built-in rules live in `rules/*.toml` and are embedded at build time;
 //! a rule file names each credential kind, the patterns that find it and what
-//! makes a match credible (checksum, nearby keywords, entropy). This module
-//! parses and compiles them and checks every rule against its own examples.
+//! makes a match credible (checksum, nearby keywords, entropy), and the
+//! companions (`[[companion]]`: the values verification needs, such as the
+//! email beside a Global API Key, and the regexes that find them) that rules
+//! name. This module parses and compiles them; `rules check` checks every
+//! rule and companion against its own examples.
 //! It knows nothing about files or output: the matcher runs the compiled rules.
 //!
 //! Stage: rules, data only. It never scans: the matcher runs the rules, and
@@ -27,6 +30,10 @@ use crate::error::Error;
 /// The rule files compiled into the binary, as (file name, contents).
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     (
+        "companions.toml",
+        include_str!("../../rules/companions.toml"),
+    ),
+    (
         "cloudflare.toml",
         include_str!("../../rules/cloudflare.toml"),
     ),
@@ -40,6 +47,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
 /// times cheaper, and start-up is most of a small scan's time.
 const BUILTIN_RULES_JSON: &[(&str, &str)] = &[
     (
+        "companions.toml",
+        include_str!(concat!(env!("OUT_DIR"), "/companions.json")),
+    ),
+    (
         "cloudflare.toml",
         include_str!(concat!(env!("OUT_DIR"), "/cloudflare.json")),
     ),
@@ -51,6 +62,14 @@ const BUILTIN_RULES_JSON: &[(&str, &str)] = &[
 
 /// The most a pattern's `near_bytes` may ask for: context checks stay cheap.
 const MAX_NEAR_BYTES: usize = 64 * 1024;
+
+/// The most a companion's `window_bytes` and `whole_blob_bytes` may ask
+/// for: companions are looked for near every match, and a large file's
+/// chunks overlap by more than this ([`crate::scan::large`]).
+const MAX_COMPANION_BYTES: usize = 64 * 1024;
+
+/// The most values a companion may keep.
+const MAX_COMPANION_VALUES: usize = 64;
 
 /// Compiled regexes are bounded so that a hostile extra rule cannot exhaust
 /// memory: the compile fails with a clear error instead.
@@ -161,14 +180,58 @@ impl<'de> Deserialize<'de> for VerifyKind {
     }
 }
 
-/// Values found near a credential that verification needs.
+/// What verification uses a companion's values as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Companion {
+pub enum CompanionKind {
     /// The account email that goes with a Global API Key.
     Email,
     /// 32-hex account ids that account tokens are verified against.
     AccountId,
+}
+
+/// A value found near a credential that verification needs (the account's
+/// email beside a Global API Key, account ids beside account tokens): a
+/// `[[companion]]` of a rule file, compiled. Rules name companions by id;
+/// the matcher looks for them near each of the rule's matches.
+#[derive(Debug)]
+pub struct Companion {
+    /// What rules name (`email`, `account_id`).
+    pub id: String,
+    /// What verification uses the values as.
+    pub kind: CompanionKind,
+    /// In priority order: the first that finds anything wins. Each has at
+    /// least one capture group; a value is the first group that took part.
+    regexes: Vec<LazyRegex>,
+    /// How far (bytes) it looks on each side of a match.
+    pub window_bytes: usize,
+    /// Blobs up to this size are searched whole (0: never).
+    pub whole_blob_bytes: usize,
+    /// At most this many distinct values are kept.
+    pub max: usize,
+    /// Texts in which it must find `finds` first.
+    pub examples: Vec<CompanionExample>,
+    /// Texts in which it must find nothing.
+    pub negative_examples: Vec<String>,
+}
+
+impl Companion {
+    /// The regexes, in priority order. Built-in ones are compiled on first
+    /// use (tests compile every one), the others when loaded.
+    pub fn regexes(&self) -> impl ExactSizeIterator<Item = &Regex> {
+        self.regexes.iter().map(LazyRegex::get)
+    }
+}
+
+/// A companion's example: searched around the whole text, `finds` must be
+/// the first value found.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanionExample {
+    /// The text searched.
+    pub text: String,
+    /// The first value the companion must find in it.
+    pub finds: String,
 }
 
 /// An example in a rule file: plain text, or text with the path it lives at
@@ -341,8 +404,9 @@ pub struct Rule {
     pub per_file: bool,
     /// How verification checks it.
     pub verify: VerifyKind,
-    /// What to collect near a match for verification.
-    pub companions: Vec<Companion>,
+    /// What to collect near a match for verification: indexes into
+    /// [`RuleSet::companions`], in the order the rule names them.
+    pub companions: Vec<usize>,
     /// One or two lines: what to do.
     pub remediation: String,
     /// The full plan, as ordered steps.
@@ -357,6 +421,8 @@ pub struct Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Companions of the files loaded so far: a later file's rules may name them.
+    companions: Vec<Companion>,
     /// Fragments of the files loaded so far: a later file may use them.
     fragments: BTreeMap<String, String>,
 }
@@ -364,7 +430,7 @@ pub struct RuleSet {
 /// A rule example that did not behave: the text of a `keyflare rules check` failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExampleFailure {
-    /// The rule.
+    /// The rule (or `companion <id>`).
     pub rule_id: String,
     /// What went wrong.
     pub message: String,

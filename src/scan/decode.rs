@@ -44,27 +44,8 @@ const MIN_PERCENT_RUN: usize = 16;
 /// Shortest escaped string worth decoding.
 const MIN_ESCAPED_STRING: usize = 16;
 
-/// How a value was encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Encoding {
-    /// Base64, standard or URL-safe (PEM bodies included).
-    Base64,
-    /// Percent-encoding (URLs, query strings, form bodies).
-    Percent,
-    /// Backslash escapes in a JSON or YAML double-quoted string.
-    Escape,
-}
-
-impl Encoding {
-    /// The name reports use ("base64", "percent", "escape").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Base64 => "base64",
-            Encoding::Percent => "percent",
-            Encoding::Escape => "escape",
-        }
-    }
-}
+/// How a value was encoded: a finding records it (see [`crate::finding::Decoded`]).
+pub use crate::finding::Encoding;
 
 /// An encoded value found in a text, and its decoded bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -373,7 +373,14 @@ mod tests {
         out
     }
 
-    type Key = (String, usize, usize, usize, String, Option<String>);
+    type Key = (
+        String,
+        usize,
+        usize,
+        usize,
+        String,
+        Option<crate::finding::Decoded>,
+    );
 
     fn keys(found: &[Finding]) -> Vec<Key> {
         let mut k: Vec<Key> = found

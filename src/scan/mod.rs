@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 
-use crate::finding::Finding;
+use crate::finding::{Decoded, Finding};
 use crate::matcher::{
     inside, line_window, set_positions, FileFacts, Input, Match, Matcher, Volume, Whole,
 };
@@ -82,7 +82,7 @@ pub struct Scanner<'r> {
 /// A match and how its text was decoded (None: found as it is).
 struct Found {
     m: Match,
-    decoded: Option<String>,
+    decoded: Option<Decoded>,
 }
 
 /// Part of a window that stands for an encoded value.
@@ -92,7 +92,7 @@ struct Region {
     /// Where the outermost encoded text is in the blob.
     origin: Range<usize>,
     /// "base64", "base64 > percent"...
-    label: String,
+    label: Decoded,
 }
 
 /// A candidate for the next level: an encoded value in a window (or, at the
@@ -100,7 +100,7 @@ struct Region {
 struct Candidate {
     encoded: Encoded,
     origin: Range<usize>,
-    label: String,
+    label: Decoded,
 }
 
 impl<'r> Scanner<'r> {
@@ -303,7 +303,7 @@ impl<'r> Scanner<'r> {
                 })
                 .map(|e| Candidate {
                     origin: e.span.clone(),
-                    label: e.encoding.as_str().to_string(),
+                    label: Decoded::new(e.encoding),
                     encoded: e,
                 })
                 .collect();
@@ -368,7 +368,7 @@ impl<'r> Scanner<'r> {
                         .into_iter()
                         .map(|e| Candidate {
                             origin: r.origin.clone(),
-                            label: format!("{} > {}", r.label, e.encoding.as_str()),
+                            label: r.label.then(e.encoding),
                             encoded: e,
                         })
                 })
@@ -508,7 +508,7 @@ mod tests {
                     decoded: b"ABC".to_vec(),
                 },
                 origin: 7..11,
-                label: "base64".into(),
+                label: Decoded::new(decode::Encoding::Base64),
             },
             Candidate {
                 encoded: Encoded {
@@ -517,7 +517,7 @@ mod tests {
                     decoded: b"DEF".to_vec(),
                 },
                 origin: 21..25,
-                label: "base64".into(),
+                label: Decoded::new(decode::Encoding::Base64),
             },
         ];
         let (w, regions) = build_windows(text, &cands);

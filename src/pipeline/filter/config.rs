@@ -14,6 +14,8 @@
 //! [[rule]]                                   # extra rules, as in rules/*.toml
 //! id = "acme.internal-cf-proxy-token"
 //! ...
+//! [[companion]]                              # extra companions, as in rules/companions.toml
+//! ...
 //! ```
 //! A bad file is an error naming the file, the line and what is wrong.
 //!
@@ -54,6 +56,8 @@ struct ConfigFile {
     // Parsed by the rule loader.
     #[serde(default)]
     rule: Option<toml::Value>,
+    #[serde(default)]
+    companion: Option<toml::Value>,
     #[serde(default)]
     fragments: Option<toml::Value>,
 }
@@ -126,18 +130,22 @@ impl Config {
         if let Some(f) = &file.fail_on {
             parse_fail_on(f).map_err(|e| bad(format!("fail_on: {e}")))?;
         }
-        let rules_text = if file.rule.is_some() || file.fragments.is_some() {
-            let mut t = toml::map::Map::new();
-            if let Some(r) = file.rule {
-                t.insert("rule".into(), r);
-            }
-            if let Some(f) = file.fragments {
-                t.insert("fragments".into(), f);
-            }
-            Some(toml::to_string(&toml::Value::Table(t)).map_err(|e| bad(e.to_string()))?)
-        } else {
-            None
-        };
+        let rules_text =
+            if file.rule.is_some() || file.companion.is_some() || file.fragments.is_some() {
+                let mut t = toml::map::Map::new();
+                if let Some(r) = file.rule {
+                    t.insert("rule".into(), r);
+                }
+                if let Some(c) = file.companion {
+                    t.insert("companion".into(), c);
+                }
+                if let Some(f) = file.fragments {
+                    t.insert("fragments".into(), f);
+                }
+                Some(toml::to_string(&toml::Value::Table(t)).map_err(|e| bad(e.to_string()))?)
+            } else {
+                None
+            };
         Ok(Config {
             path: Some(path.to_path_buf()),
             exclude: file.exclude,
