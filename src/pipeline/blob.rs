@@ -25,7 +25,9 @@ pub(crate) struct Hit {
 }
 
 /// [`hits_in`], counted as [`scoped`] says for a path `excluded` matches:
-/// what each source's driver calls for each blob.
+/// what the git drivers call for each blob. (The tree driver scopes each
+/// entry of its walk instead, since files too large to hold and unreadable
+/// ones are no blobs.)
 pub(crate) fn hits_of(
     scanner: &Scanner<'_>,
     blob: &Blob<'_>,

@@ -1,6 +1,6 @@
 //! Pipeline, tree driver: walks a working tree (the fs source), scans each
-//! file whole or, when too large to hold, in chunks (the scan stage), and
-//! collects an outcome. It never filters, verifies or renders; it reads
+//! file whole (a blob, through the blob step, `pipeline::blob`) or, when too
+//! large to hold, in chunks (the scan stage), and collects an outcome. It never filters, verifies or renders; it reads
 //! the paths the configuration excludes too, counting their read problems
 //! apart (the filter stage suppresses their findings).
 
