@@ -5,12 +5,14 @@
 //!
 //! ```text
 //! source    a working tree, git history, a range, the index -> Blob
+//!           (bytes, path, origin: file, commit, range, staged, archive member)
 //! scan      one Blob: archives, UTF-16, decoded values, large files in chunks
 //!   matcher   the rules over bytes: prefilter, regexes, credibility -> Match
 //!   rules     the rules as data (rules/*.toml), their shapes and checks
 //! finding   Match -> Finding (Secret, fingerprint)
 //! pipeline  the drivers, the only place stages meet: tree, git, audit,
-//!           filter (config, baseline, examples, notes), verify, rules check
+//!           filter (config, baseline, examples, notes), verify, rules check;
+//!           blob: one Blob -> findings tagged with its origin, for any source
 //! verify    asks Cloudflare whether a credential is live
 //! outcome   Report, Summary, the audit model: the result of a run
 //! report    text, JSON, SARIF, Markdown, GitHub; audit Markdown and HTML

@@ -273,10 +273,7 @@ fn scan_blob_expands_archives_for_any_source() {
     w.write_all(format!("CLOUDFLARE_API_TOKEN={token}\n").as_bytes())
         .expect("write");
     let data = w.finish().expect("finish").into_inner();
-    let blob = keyflare::source::blob::Blob {
-        path: "vendor/site.zip".into(),
-        data,
-    };
+    let blob = keyflare::source::blob::Blob::file("vendor/site.zip", data);
     let findings = keyflare::scan_blob(&scanner, &blob, &stats);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].path, "vendor/site.zip!deploy/.env");

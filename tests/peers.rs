@@ -21,10 +21,7 @@ fn peer_scanner_cases() {
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let text = case["text"].as_str().expect("text");
-        let blob = Blob {
-            path: format!("case_{i:03}.txt"),
-            data: text.as_bytes().to_vec(),
-        };
+        let blob = Blob::file(format!("case_{i:03}.txt"), text.as_bytes().to_vec());
         let findings = keyflare::scan_blob(&scanner, &blob, &stats);
         let found = match case["secret"].as_str() {
             Some(secret) => findings.iter().any(|f| f.secret.expose() == secret),

@@ -384,7 +384,7 @@ proptest! {
         for unit in text.encode_utf16() {
             data.extend_from_slice(&if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
         }
-        let blob = Blob { path: "notes.txt".into(), data };
+        let blob = Blob::file("notes.txt", data);
         let findings = keyflare::scan_blob(scanner(), &blob, &keyflare::source::Stats::default());
         let line = format!("{prefix}{before}").matches('\n').count() + 1;
         let hit = findings.iter().find(|f| f.secret.expose() == token);
@@ -402,7 +402,7 @@ proptest! {
             1 => [&[0xFF, 0xFE][..], &data].concat(),
             _ => [&[0xFE, 0xFF][..], &data].concat(),
         };
-        for f in keyflare::scan_blob(scanner(), &Blob { path, data }, &keyflare::source::Stats::default()) {
+        for f in keyflare::scan_blob(scanner(), &Blob::file(path, data), &keyflare::source::Stats::default()) {
             prop_assert!(f.line >= 1 && f.column >= 1);
         }
     }

@@ -23,10 +23,7 @@ use support::keyflare;
 fn scan(path: &str, text: &[u8]) -> Vec<Finding> {
     let rules = RuleSet::builtin().expect("rules");
     let scanner = Scanner::new(&rules, ScanOptions::default());
-    let blob = Blob {
-        path: path.to_string(),
-        data: text.to_vec(),
-    };
+    let blob = Blob::file(path, text.to_vec());
     scanner.scan_blob(&blob, &Stats::default())
 }
 

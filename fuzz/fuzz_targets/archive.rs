@@ -47,19 +47,16 @@ fuzz_target!(|data: &[u8]| {
         let budget = Budget::new(&limits);
         let mut members = 0u64;
         let mut bytes = 0u64;
-        let mut visit = |m: keyflare::scan::archive::Member| {
+        let mut visit = |m: Blob<'static>| {
             assert!(m.path.starts_with("up.zip!"), "{:?}", m.path);
-            assert!(m.data.len() as u64 <= limits.max_member_bytes);
+            assert!(m.bytes.len() as u64 <= limits.max_member_bytes);
             members += 1;
-            bytes += m.data.len() as u64;
+            bytes += m.bytes.len() as u64;
         };
         let _ = expand("up.zip", data, kind, &budget, &mut visit);
         assert!(members <= limits.max_members, "{members} members");
         assert!(bytes <= limits.max_total_bytes, "{bytes} bytes");
     }
-    let blob = Blob {
-        path: "up.zip".into(),
-        data: data.to_vec(),
-    };
+    let blob = Blob::file("up.zip", data.to_vec());
     let _ = keyflare::scan_blob(scanner(), &blob, &Stats::default());
 });

@@ -42,10 +42,7 @@ fuzz_target!(|input: &[u8]| {
         assert!(f.line >= 1 && f.column >= 1 && f.end_column >= f.column);
         previous_end = f.end;
     }
-    let blob = Blob {
-        path,
-        data: data.to_vec(),
-    };
+    let blob = Blob::file(path, data.to_vec());
     for f in keyflare::scan_blob(scanner(), &blob, &Stats::default()) {
         assert!(f.line >= 1 && f.column >= 1);
     }

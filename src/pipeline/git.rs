@@ -1,5 +1,7 @@
-//! Git scans: runs the matcher over what the git sources hand out and turns
-//! matches into findings attributed to commits.
+//! Git scans: hands each blob the git sources read to the blob step
+//! (`pipeline::blob`), which scans it and tags its findings with
+//! the blob's origin, and resolves those tags into findings attributed to
+//! commits.
 //!
 //! History: each distinct blob is matched once per path it appears under
 //! (rules may look at the path), a secret is reported once per path, and
@@ -25,21 +27,12 @@ use crate::finding::{CommitInfo, Finding, Move, HISTORY_REMEDIATION, PLACES_SHOW
 use crate::matcher::Volume;
 use crate::outcome::audit::{HistoryFacts, SecretFacts};
 use crate::outcome::Report;
+use crate::pipeline::blob::{hits_of, holds, Hit};
 use crate::pipeline::filter::config::Exclude;
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, Scanner};
 use crate::source::git::{self, changes, history, CommitMeta, GitOptions};
 use crate::source::Stats;
-
-/// A finding before attribution: which commit introduced it.
-struct Hit {
-    finding: Finding,
-    commit: Option<usize>,
-    /// The blob it is in (history scans).
-    blob: Option<git2::Oid>,
-    /// Whether HEAD's tree holds that blob at this path (history scans).
-    at_head: bool,
-}
 
 type Key = (String, String, String);
 
@@ -166,13 +159,6 @@ fn move_candidates<'s>(
         .collect()
 }
 
-/// Whether `hay` holds `secret` (also when `hay` is UTF-16).
-fn holds(hay: &[u8], secret: &str) -> bool {
-    let finder = memchr::memmem::Finder::new(secret.as_bytes());
-    finder.find(hay).is_some()
-        || crate::source::blob::utf16_to_utf8(hay).is_some_and(|t| finder.find(&t).is_some())
-}
-
 /// "N findings only in history (not in HEAD): ...", for the findings a
 /// history or range scan reports: callers add it once the filters have
 /// run, so that suppressed findings (an excluded fixture deleted long ago)
@@ -226,26 +212,7 @@ fn history_scan(
     let holders: Mutex<Vec<(git2::Oid, String)>> = Mutex::new(Vec::new());
     let excluded = excluded(opts)?;
     let plan = history::scan(repo, opts, &stats, |blob| {
-        // Excluded paths are scanned as a tree scan scans them: their
-        // findings are kept (the filter suppresses them), their problems
-        // are no errors.
-        let found = if excluded.matches(&blob.path) {
-            let local = Stats::default();
-            let found = scan_bytes(&scanner, &blob.path, blob.data, &local);
-            stats.absorb_excluded(local);
-            found
-        } else {
-            scan_bytes(&scanner, &blob.path, blob.data, &stats)
-        };
-        let local: Vec<Hit> = found
-            .into_iter()
-            .map(|finding| Hit {
-                finding,
-                commit: blob.commit,
-                blob: Some(blob.id),
-                at_head: blob.at_head,
-            })
-            .collect();
+        let local = hits_of(&scanner, &blob, &excluded, &stats);
         if local.is_empty() {
             return;
         }
@@ -254,7 +221,7 @@ fn history_scan(
                 h.extend(
                     local
                         .iter()
-                        .map(|h| (blob.id, h.finding.fingerprint.clone())),
+                        .filter_map(|h| Some((h.blob?, h.finding.fingerprint.clone()))),
                 );
             }
         }
@@ -441,17 +408,8 @@ pub fn scan_range(
     let (started, repo, stats, scanner) = open_changes(opts, scan, rules, Volume::Bulk)?;
     let excluded = excluded(opts)?;
     let mut hits = Vec::new();
-    let scan = changes::range(&repo, range, opts, &stats, |c| {
-        hits.extend(
-            added_findings(&scanner, &c, &excluded, &stats)
-                .into_iter()
-                .map(|f| Hit {
-                    finding: f,
-                    commit: c.commit,
-                    blob: None,
-                    at_head: false,
-                }),
-        );
+    let scan = changes::range(&repo, range, opts, &stats, |blob| {
+        hits.extend(hits_of(&scanner, &blob, &excluded, &stats));
     })?;
     let mut hits = earliest(hits);
     // A secret BASE already had is not the range's doing, wherever it moved.
@@ -562,8 +520,9 @@ pub fn scan_staged(
     let (started, repo, stats, scanner) = open_changes(opts, scan, rules, Volume::Little)?;
     let excluded = excluded(opts)?;
     let mut findings = Vec::new();
-    let notices = changes::staged(&repo, opts, &stats, |c| {
-        findings.extend(added_findings(&scanner, &c, &excluded, &stats));
+    let notices = changes::staged(&repo, opts, &stats, |blob| {
+        let found = hits_of(&scanner, &blob, &excluded, &stats);
+        findings.extend(found.into_iter().map(|h| h.finding));
     })?;
     let mut report = Report::new(findings, &stats, "staged", started.elapsed());
     report.notices.extend(notices);
@@ -591,34 +550,4 @@ fn open_changes<'r>(
 /// The configuration's `exclude` globs, compiled.
 fn excluded(opts: &GitOptions) -> Result<Exclude, Error> {
     Exclude::new(&opts.exclude).map_err(|e| Error::Usage(format!("exclude: {e}")))
-}
-
-/// Matches on the lines a change added, whose secret no replaced version
-/// held. In an excluded path the findings are kept (the filter decides on
-/// them) and read problems are no errors.
-fn added_findings(
-    scanner: &Scanner<'_>,
-    c: &changes::Change<'_>,
-    excluded: &Exclude,
-    stats: &Stats,
-) -> Vec<Finding> {
-    if excluded.matches(c.path) {
-        let local = Stats::default();
-        let found = added_findings(scanner, c, &Exclude::default(), &local);
-        stats.absorb_excluded(local);
-        return found;
-    }
-    let focus = c.added.byte_ranges(c.data);
-    scanner
-        .scan_focused(c.path, c.data, focus.as_deref(), stats)
-        .into_iter()
-        .filter(|f| c.added.contains(f.line))
-        .filter(|f| !c.before.iter().any(|b| holds(b, f.secret.expose())))
-        .collect()
-}
-
-/// Scans a git blob like a file: archives are opened and encoded values
-/// decoded, so history gets the same treatment as the working tree.
-fn scan_bytes(scanner: &Scanner<'_>, path: &str, data: &[u8], stats: &Stats) -> Vec<Finding> {
-    scanner.scan_focused(path, data, None, stats)
 }

@@ -4,6 +4,7 @@
 //! below never import this module.
 
 pub mod audit;
+pub(crate) mod blob;
 pub mod demo;
 pub mod filter;
 pub mod git;

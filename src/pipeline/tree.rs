@@ -1,6 +1,6 @@
 //! Pipeline, tree driver: walks a working tree (the fs source), scans each
-//! file whole or, when too large to hold, in chunks (the scan stage), and
-//! collects an outcome. It never filters, verifies or renders; it reads
+//! file whole (a blob, through the blob step, `pipeline::blob`) or, when too
+//! large to hold, in chunks (the scan stage), and collects an outcome. It never filters, verifies or renders; it reads
 //! the paths the configuration excludes too, counting their read problems
 //! apart (the filter stage suppresses their findings).
 
@@ -10,6 +10,7 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::outcome::Report;
+use crate::pipeline::blob::{hits_in, scoped};
 use crate::pipeline::filter::config::Exclude;
 use crate::rules::RuleSet;
 use crate::scan::{large, ScanOptions, Scanner};
@@ -36,25 +37,12 @@ pub fn scan_tree_with_stats(
     let scanner = Scanner::new(rules, scan.clone());
     let findings = Mutex::new(Vec::new());
     let layout = large::Layout::default();
-    // Excluded paths are read like any other (the filter keeps their
-    // findings as suppressed); what goes wrong reading them is no error.
     let excluded =
         Exclude::new(&opts.exclude).map_err(|e| Error::Usage(format!("exclude: {e}")))?;
     source::fs::walk(opts, stats, |entry| {
-        let path = match &entry {
-            source::fs::Entry::Whole(blob) => blob.path.as_str(),
-            source::fs::Entry::Large { path, .. } | source::fs::Entry::Unreadable { path, .. } => {
-                path.as_str()
-            }
-        };
-        let found = if excluded.matches(path) {
-            let local = Stats::default();
-            let found = scan_entry(&scanner, entry, opts, &layout, &local);
-            stats.absorb_excluded(local);
-            found
-        } else {
+        let found = scoped(excluded.matches(entry.path()), stats, |stats| {
             scan_entry(&scanner, entry, opts, &layout, stats)
-        };
+        });
         if !found.is_empty() {
             if let Ok(mut all) = findings.lock() {
                 all.extend(found);
@@ -74,7 +62,10 @@ fn scan_entry(
     stats: &Stats,
 ) -> Vec<Finding> {
     match entry {
-        source::fs::Entry::Whole(blob) => scan_blob(scanner, &blob, stats),
+        source::fs::Entry::Whole(blob) => hits_in(scanner, &blob, stats)
+            .into_iter()
+            .map(|h| h.finding)
+            .collect(),
         source::fs::Entry::Large { path, file, len } => {
             match large::scan_file(scanner, &path, &file, len, opts.threads, layout, stats) {
                 Ok(found) => found,
@@ -94,6 +85,10 @@ fn scan_entry(
 /// Scans one blob from any source (a file, a git object): opens it if it is
 /// an archive, matches it and its decoded values, and turns the matches into
 /// findings. Warnings (zip bombs, limits) go to `stats`.
-pub fn scan_blob(scanner: &Scanner<'_>, blob: &source::blob::Blob, stats: &Stats) -> Vec<Finding> {
+pub fn scan_blob(
+    scanner: &Scanner<'_>,
+    blob: &source::blob::Blob<'_>,
+    stats: &Stats,
+) -> Vec<Finding> {
     scanner.scan_blob(blob, stats)
 }

@@ -1,6 +1,7 @@
 //! Archives: zip (jar, whl, docx... are zips), tar, tar.gz/tgz and single
 //! `.gz` files, opened in memory so that their members can be scanned like
-//! files. No file system access: bytes in, members out.
+//! files. No file system access: bytes in, members out (as blobs whose
+//! origin is [`crate::source::blob::Origin::Member`]).
 //!
 //! Archives are recognised by their magic bytes, not their names. A member's
 //! path is the archive's path, `!`, and the path inside (`app.zip!config/.env`).
@@ -19,6 +20,8 @@
 
 use std::cell::Cell;
 use std::io::{self, Cursor, Read};
+
+use crate::source::blob::Blob;
 
 /// Limits on what archives may cost.
 #[derive(Clone, Debug)]
@@ -121,15 +124,6 @@ fn is_tar_header(data: &[u8]) -> bool {
     data.len() >= 512 && &data[257..262] == b"ustar"
 }
 
-/// A file inside an archive.
-#[derive(Debug)]
-pub struct Member {
-    /// `archive!path/inside`.
-    pub path: String,
-    /// Its content.
-    pub data: Vec<u8>,
-}
-
 /// What expanding an archive did.
 #[derive(Debug, Default)]
 pub struct Expanded {
@@ -147,7 +141,7 @@ pub fn expand(
     data: &[u8],
     kind: Kind,
     budget: &Budget,
-    visit: &mut dyn FnMut(Member),
+    visit: &mut dyn FnMut(Blob<'static>),
 ) -> Option<Expanded> {
     let mut done = Expanded::default();
     let opened = match kind {
@@ -194,7 +188,7 @@ fn expand_zip(
     path: &str,
     data: &[u8],
     budget: &Budget,
-    visit: &mut dyn FnMut(Member),
+    visit: &mut dyn FnMut(Blob<'static>),
     done: &mut Expanded,
 ) -> bool {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(data)) else {
@@ -254,10 +248,7 @@ fn expand_zip(
             done.skipped_large += 1;
             continue;
         }
-        visit(Member {
-            path: member_path,
-            data: buf,
-        });
+        visit(Blob::member(member_path, buf));
     }
     if unreadable > 0 {
         done.warnings.push(format!(
@@ -319,7 +310,7 @@ fn expand_tar<R: Read>(
     path: &str,
     mut reader: Stream<'_, R>,
     budget: &Budget,
-    visit: &mut dyn FnMut(Member),
+    visit: &mut dyn FnMut(Blob<'static>),
     done: &mut Expanded,
 ) -> bool {
     let limits = budget.limits().clone();
@@ -355,10 +346,7 @@ fn expand_tar<R: Read>(
                 stop_message = Some(format!("{member_path}: cannot read: {e}"));
                 break;
             }
-            visit(Member {
-                path: member_path,
-                data: buf,
-            });
+            visit(Blob::member(member_path, buf));
         }
     }
     match reader.stop.get() {
@@ -386,7 +374,7 @@ fn expand_gzip(
     path: &str,
     data: &[u8],
     budget: &Budget,
-    visit: &mut dyn FnMut(Member),
+    visit: &mut dyn FnMut(Blob<'static>),
     done: &mut Expanded,
 ) -> bool {
     let limits = budget.limits().clone();
@@ -436,10 +424,7 @@ fn expand_gzip(
             .warnings
             .push(format!("{member_path}: cannot inflate: {e}")),
         (Ok(_), None) if data.len() as u64 > limits.max_member_bytes => done.skipped_large += 1,
-        (Ok(_), None) => visit(Member {
-            path: member_path,
-            data,
-        }),
+        (Ok(_), None) => visit(Blob::member(member_path, data)),
     }
     true
 }
@@ -486,7 +471,7 @@ mod tests {
         let mut seen = Vec::new();
         let kind = detect(data).expect("an archive");
         let done = expand(path, data, kind, &budget, &mut |m| {
-            seen.push((m.path, m.data))
+            seen.push((m.path.into_owned(), m.bytes.into_owned()))
         });
         (seen, done)
     }

@@ -113,11 +113,7 @@ pub fn scan_file(
     if has_utf16_bom(&head) || crate::scan::archive::detect(&head).is_some() {
         let mut data = vec![0u8; len as usize];
         file.read_exact_at(&mut data, 0)?;
-        let blob = Blob {
-            path: path.to_string(),
-            data,
-        };
-        return Ok(scanner.scan_blob(&blob, stats));
+        return Ok(scanner.scan_blob(&Blob::file(path, data), stats));
     }
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -416,10 +412,7 @@ mod tests {
             let mut file = tempfile::tempfile().expect("temp file");
             file.write_all(&data).expect("write");
             let stats = Stats::default();
-            let blob = Blob {
-                path: "dist/app.js".into(),
-                data: data.clone(),
-            };
+            let blob = Blob::file("dist/app.js", data.clone());
             let whole = keys(&scanner.scan_blob(&blob, &stats));
             let len = data.len() as u64;
             assert!(len > 16 * layout.chunk as u64, "{len} bytes");

@@ -122,10 +122,16 @@ impl<'r> Scanner<'r> {
         &self.matcher
     }
 
-    /// Scans one blob (and, for an archive, its members). Warnings and
-    /// counts go to `stats`.
-    pub fn scan_blob(&self, blob: &Blob, stats: &Stats) -> Vec<Finding> {
-        self.scan_focused(&blob.path, &blob.data, None, stats)
+    /// Scans one blob (and, for an archive, its members). A change (of a
+    /// range or the index) is scanned with the focus of its added lines
+    /// (see [`Scanner::scan_focused`]); which of its findings count is the
+    /// caller's business. Warnings and counts go to `stats`.
+    pub fn scan_blob(&self, blob: &Blob<'_>, stats: &Stats) -> Vec<Finding> {
+        let focus = blob
+            .origin
+            .diff()
+            .and_then(|d| d.added.byte_ranges(&blob.bytes));
+        self.scan_focused(&blob.path, &blob.bytes, focus.as_deref(), stats)
     }
 
     /// Like [`Scanner::scan_blob`], but only the findings whose secret (or
@@ -165,11 +171,11 @@ impl<'r> Scanner<'r> {
                         self.opts.archive_limits.max_depth
                     ));
                 } else {
-                    let mut visit = |member: archive::Member| {
+                    let mut visit = |member: Blob<'static>| {
                         stats.archive_members.fetch_add(1, Ordering::Relaxed);
                         self.scan_at(
                             &member.path,
-                            &member.data,
+                            &member.bytes,
                             None,
                             depth + 1,
                             budget,

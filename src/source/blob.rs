@@ -1,13 +1,171 @@
-//! Blobs: the unit the matcher scans, whatever source it came from.
+//! Blobs: the unit the matcher scans, whatever source it came from: bytes,
+//! the path they are reported at, and their origin (a file, a commit of
+//! history, a change of a range or of the index, an archive member), which
+//! says how matches in them are attributed and which lines count.
 //!
 //! Stage: source. Plain data; it never matches, filters or reports.
 
-/// Bytes to scan and the path they are reported under.
-pub struct Blob {
-    /// Path relative to the scan root, `/`-separated (for git: the path in the commit).
-    pub path: String,
+use std::borrow::Cow;
+use std::ops::Range;
+
+use git2::Oid;
+
+/// Bytes to scan, the path they are reported under and where they came from.
+/// Sources that hold the bytes anyway (a git object being read) lend them.
+pub struct Blob<'a> {
+    /// The git object, for blobs read from a repository.
+    pub id: Option<Oid>,
+    /// Path relative to the scan root, `/`-separated (for git: the path in
+    /// the commit; for an archive member: `archive!path/inside`).
+    pub path: Cow<'a, str>,
+    /// Where it came from.
+    pub origin: Origin<'a>,
     /// The content. Not necessarily UTF-8.
-    pub data: Vec<u8>,
+    pub bytes: Cow<'a, [u8]>,
+}
+
+/// Where a blob came from: what its findings are attributed to.
+#[derive(Clone, Copy, Debug)]
+pub enum Origin<'a> {
+    /// A file of a working tree.
+    Fs,
+    /// A blob of history, at the first commit that showed it at its path.
+    Commit {
+        /// That commit (an index the history source defines; smaller is
+        /// older within a repository); None for an object no ref reaches.
+        commit: Option<usize>,
+        /// Whether HEAD's tree holds this blob at this path.
+        at_head: bool,
+    },
+    /// A file a commit of a range changed.
+    Range {
+        /// The commit (an index the range source defines).
+        commit: usize,
+        /// What the commit changed.
+        diff: Diff<'a>,
+    },
+    /// A file the index changes relative to HEAD.
+    Staged(Diff<'a>),
+    /// A file inside an archive (scanned whole, whatever the archive's origin).
+    Member,
+}
+
+/// What a change did to a file: only its added lines count.
+#[derive(Clone, Copy, Debug)]
+pub struct Diff<'a> {
+    /// The lines the change added.
+    pub added: &'a Added,
+    /// The versions it replaced (one per parent that had the file).
+    pub before: &'a [Vec<u8>],
+}
+
+impl Origin<'_> {
+    /// The introducing commit, for history and range blobs.
+    pub fn commit(&self) -> Option<usize> {
+        match self {
+            Origin::Commit { commit, .. } => *commit,
+            Origin::Range { commit, .. } => Some(*commit),
+            _ => None,
+        }
+    }
+
+    /// Whether HEAD's tree holds the blob at its path (history blobs; false
+    /// for others, whose sources work this out afterwards if at all).
+    pub fn at_head(&self) -> bool {
+        matches!(self, Origin::Commit { at_head: true, .. })
+    }
+
+    /// What a change did, for range and index blobs.
+    pub fn diff(&self) -> Option<&Diff<'_>> {
+        match self {
+            Origin::Range { diff, .. } | Origin::Staged(diff) => Some(diff),
+            _ => None,
+        }
+    }
+}
+
+impl Blob<'static> {
+    /// A file of a working tree, read whole.
+    pub fn file(path: impl Into<String>, bytes: Vec<u8>) -> Blob<'static> {
+        Blob {
+            id: None,
+            path: Cow::Owned(path.into()),
+            origin: Origin::Fs,
+            bytes: Cow::Owned(bytes),
+        }
+    }
+
+    /// A member of an archive, at `archive!path/inside`.
+    pub fn member(path: String, bytes: Vec<u8>) -> Blob<'static> {
+        Blob {
+            id: None,
+            path: Cow::Owned(path),
+            origin: Origin::Member,
+            bytes: Cow::Owned(bytes),
+        }
+    }
+}
+
+/// Which lines of a new version are new.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Added {
+    /// A new file: every line.
+    All,
+    /// These 1-based line numbers, sorted.
+    Lines(Vec<usize>),
+}
+
+impl Added {
+    /// Whether 1-based `line` was added.
+    pub fn contains(&self, line: usize) -> bool {
+        match self {
+            Added::All => true,
+            Added::Lines(l) => l.binary_search(&line).is_ok(),
+        }
+    }
+
+    /// Where the added lines are in `data`, as sorted, disjoint byte
+    /// ranges (each from the start of a run of added lines to the end of
+    /// its last line); None for [`Added::All`].
+    pub fn byte_ranges(&self, data: &[u8]) -> Option<Vec<Range<usize>>> {
+        let Added::Lines(lines) = self else {
+            return None;
+        };
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut wanted = lines.iter().copied().peekable();
+        let (mut line, mut start) = (1, 0);
+        let ends = memchr::memchr_iter(b'\n', data).map(|i| i + 1);
+        for end in ends.chain(std::iter::once(data.len())) {
+            while wanted.next_if(|&l| l < line).is_some() {}
+            if wanted.peek() == Some(&line) {
+                match out.last_mut() {
+                    Some(last) if last.end == start => last.end = end,
+                    _ => out.push(start..end),
+                }
+            }
+            if wanted.peek().is_none() {
+                break;
+            }
+            (line, start) = (line + 1, end);
+        }
+        Some(out)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, Added::Lines(l) if l.is_empty())
+    }
+
+    /// Lines added relative to every version in turn.
+    pub(crate) fn intersect(self, other: Added) -> Added {
+        match (self, other) {
+            (Added::All, x) | (x, Added::All) => x,
+            (Added::Lines(a), Added::Lines(b)) => Added::Lines(
+                a.into_iter()
+                    .filter(|l| b.binary_search(l).is_ok())
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// True if `data` starts with a UTF-16 byte-order mark.

@@ -52,7 +52,7 @@ pub struct FsOptions {
 /// A regular file, as the walk hands it over.
 pub enum Entry {
     /// Read whole.
-    Whole(Blob),
+    Whole(Blob<'static>),
     /// Larger than [`LARGE_FILE`]: opened, to be read in chunks.
     Large {
         /// As for [`Blob::path`].
@@ -70,6 +70,16 @@ pub enum Entry {
         /// Why.
         error: std::io::Error,
     },
+}
+
+impl Entry {
+    /// The path it is reported at.
+    pub fn path(&self) -> &str {
+        match self {
+            Entry::Whole(blob) => &blob.path,
+            Entry::Large { path, .. } | Entry::Unreadable { path, .. } => path,
+        }
+    }
 }
 
 /// Walks `opts.roots` and calls `visit` with each regular file, from
@@ -134,7 +144,7 @@ where
             match read_regular_file(path, opts.max_file_size) {
                 Ok(Read_::Data(data)) => {
                     stats.add_blob(data.len());
-                    visit(Entry::Whole(Blob { path: shown, data }));
+                    visit(Entry::Whole(Blob::file(shown, data)));
                 }
                 Ok(Read_::Large(file, len)) => {
                     stats.add_blob(len as usize);

@@ -1,107 +1,35 @@
 //! Change sources: what the commits of a range add, or what the index adds
 //! to HEAD, as a pull-request check or a pre-commit hook needs.
 //!
-//! Each changed file comes out once per commit with its new content, the
-//! line numbers the change added, and the versions it replaced. A merge
-//! commit adds only the lines that are in none of its parents (conflict
-//! resolutions, "evil" merges): what it brings from the merged branch was
-//! added by that branch's own commits. Renames are detected, so a moved file
-//! adds nothing. Only the blobs that differ are read, never whole trees
-//! (except [`tree_contains`], which the caller uses only when there are
-//! candidates to check).
+//! Each changed file comes out once per commit as a [`Blob`] with its new
+//! content and, in its origin, the line numbers the change added and the
+//! versions it replaced. A merge commit adds only the lines that are in none
+//! of its parents (conflict resolutions, "evil" merges): what it brings from
+//! the merged branch was added by that branch's own commits. Renames are
+//! detected, so a moved file adds nothing. Only the blobs that differ are
+//! read, never whole trees (except [`tree_contains`], which the caller uses
+//! only when there are candidates to check).
 //!
 //! Stage: source. It hands out bytes; it never matches, filters or reports.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::ops::Range;
 use std::path::Path;
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort, Tree};
 
 use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
 use crate::error::{Error, GitOp};
+use crate::source::blob::{Blob, Diff, Origin};
 use crate::source::Stats;
 
-/// Which lines of a new version are new.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Added {
-    /// A new file: every line.
-    All,
-    /// These 1-based line numbers, sorted.
-    Lines(Vec<usize>),
-}
-
-impl Added {
-    /// Whether 1-based `line` was added.
-    pub fn contains(&self, line: usize) -> bool {
-        match self {
-            Added::All => true,
-            Added::Lines(l) => l.binary_search(&line).is_ok(),
-        }
-    }
-
-    /// Where the added lines are in `data`, as sorted, disjoint byte
-    /// ranges (each from the start of a run of added lines to the end of
-    /// its last line); None for [`Added::All`].
-    pub fn byte_ranges(&self, data: &[u8]) -> Option<Vec<Range<usize>>> {
-        let Added::Lines(lines) = self else {
-            return None;
-        };
-        let mut out: Vec<Range<usize>> = Vec::new();
-        let mut wanted = lines.iter().copied().peekable();
-        let (mut line, mut start) = (1, 0);
-        let ends = memchr::memchr_iter(b'\n', data).map(|i| i + 1);
-        for end in ends.chain(std::iter::once(data.len())) {
-            while wanted.next_if(|&l| l < line).is_some() {}
-            if wanted.peek() == Some(&line) {
-                match out.last_mut() {
-                    Some(last) if last.end == start => last.end = end,
-                    _ => out.push(start..end),
-                }
-            }
-            if wanted.peek().is_none() {
-                break;
-            }
-            (line, start) = (line + 1, end);
-        }
-        Some(out)
-    }
-
-    fn is_empty(&self) -> bool {
-        matches!(self, Added::Lines(l) if l.is_empty())
-    }
-
-    /// Lines added relative to every version in turn.
-    fn intersect(self, other: Added) -> Added {
-        match (self, other) {
-            (Added::All, x) | (x, Added::All) => x,
-            (Added::Lines(a), Added::Lines(b)) => Added::Lines(
-                a.into_iter()
-                    .filter(|l| b.binary_search(l).is_ok())
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// One changed file.
-pub struct Change<'a> {
-    /// `/`-separated path in the new version.
-    pub path: &'a str,
-    /// The commit (an index into [`RangeScan::commits`]); `None` for the index.
-    pub commit: Option<usize>,
-    /// The new content.
-    pub data: &'a [u8],
-    /// The lines the change added.
-    pub added: &'a Added,
-    /// The versions it replaced (one per parent that had the file).
-    pub before: &'a [Vec<u8>],
-}
+pub use crate::source::blob::Added;
 
 /// What a range scan walked, for attributing and filtering its findings.
 #[derive(Debug, Default)]
 pub struct RangeScan {
-    /// The range's commits, oldest first; [`Change::commit`] indexes this.
+    /// The range's commits, oldest first; [`Origin::Range`]'s `commit`
+    /// indexes this.
     pub commits: Vec<CommitMeta>,
     /// BASE's tree: secrets already there are not the range's doing.
     pub base_tree: Option<Oid>,
@@ -151,7 +79,7 @@ pub fn range<F>(
     mut visit: F,
 ) -> Result<RangeScan, Error>
 where
-    F: FnMut(Change<'_>),
+    F: FnMut(Blob<'_>),
 {
     let (base, to) = range_ends(repo, spec)?;
     let to = repo.find_commit(to).map_err(GitOp::ReadCommit.err())?;
@@ -221,7 +149,7 @@ pub fn staged<F>(
     mut visit: F,
 ) -> Result<Vec<String>, Error>
 where
-    F: FnMut(Change<'_>),
+    F: FnMut(Blob<'_>),
 {
     if repo.is_bare() {
         return Err(Error::Usage(format!(
@@ -317,7 +245,7 @@ fn changed_files<F>(
     visit: &mut F,
 ) -> Result<(), Error>
 where
-    F: FnMut(Change<'_>),
+    F: FnMut(Blob<'_>),
 {
     diff.find_similar(Some(DiffFindOptions::new().renames(true)))
         .map_err(GitOp::Diff.err())?;
@@ -385,12 +313,18 @@ where
             continue;
         }
         stats.add_blob(data.len());
-        visit(Change {
-            path: &path,
-            commit,
-            data: data.data(),
+        let diff = Diff {
             added: &added,
             before: &before,
+        };
+        visit(Blob {
+            id: Some(new_id),
+            path: Cow::Borrowed(&path),
+            origin: match commit {
+                Some(commit) => Origin::Range { commit, diff },
+                None => Origin::Staged(diff),
+            },
+            bytes: Cow::Borrowed(data.data()),
         });
     }
     Ok(())
@@ -501,6 +435,7 @@ pub fn blob_at(repo: &Repository, tree: Oid, path: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::Range;
 
     #[test]
     fn added_lines_are_those_with_new_text() {

@@ -26,6 +26,7 @@ use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
 use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
 use crate::error::{Error, GitOp};
+use crate::source::blob::{Blob, Origin};
 use crate::source::Stats;
 
 mod moves;
@@ -67,23 +68,6 @@ pub struct Plan {
     commits: Vec<(u16, Oid)>,
     /// What the scan did not cover (partial history, skipped submodules).
     pub notices: Vec<String>,
-}
-
-/// One blob to scan, at one of its paths.
-pub struct GitBlob<'a> {
-    /// The blob's id.
-    pub id: Oid,
-    /// Its bytes.
-    pub data: &'a [u8],
-    /// `/`-separated path; submodule paths are prefixed with the
-    /// submodule's path. Objects no commit reaches get `(unreachable)/<id>`.
-    pub path: Cow<'a, str>,
-    /// The commit that introduced it at this path (an index for
-    /// [`Plan::commit_metas`]; the order of indices is the walk's: smaller
-    /// is older within a repository), if a commit reaches it.
-    pub commit: Option<usize>,
-    /// Whether HEAD's tree holds this blob at this path.
-    pub at_head: bool,
 }
 
 struct Walker<'p> {
@@ -333,9 +317,17 @@ impl Walker<'_> {
 /// `opts.threads` threads while the walk goes on, calling `visit` with
 /// each. Unreadable objects become warnings. Returns what the walk found,
 /// for attributing findings to commits.
+///
+/// Each blob lends its bytes and has its object id and an
+/// [`Origin::Commit`]: the commit that introduced it at its path (an index
+/// for [`Plan::commit_metas`]; the order of indices is the walk's: smaller
+/// is older within a repository), None if no commit reaches it, and
+/// whether HEAD's tree holds it there. Paths are `/`-separated; submodule
+/// paths are prefixed with the submodule's path; objects no commit reaches
+/// get `(unreachable)/<id>`.
 pub fn scan<F>(repo: Repository, opts: &GitOptions, stats: &Stats, visit: F) -> Result<Plan, Error>
 where
-    F: Fn(GitBlob<'_>) + Sync,
+    F: Fn(Blob<'_>) + Sync,
 {
     let threads = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -520,7 +512,7 @@ impl Plan {
 /// calls `visit` with each blob.
 fn read<F>(jobs: &Mutex<Receiver<Vec<Job>>>, opts: &GitOptions, stats: &Stats, visit: &F)
 where
-    F: Fn(GitBlob<'_>),
+    F: Fn(Blob<'_>),
 {
     // This thread's open repositories, by git directory.
     let mut open: HashMap<Arc<PathBuf>, Option<Repository>> = HashMap::new();
@@ -551,7 +543,7 @@ fn warn_open(stats: &Stats, dir: &Path, e: &git2::Error) {
 
 fn read_one<F>(opts: &GitOptions, stats: &Stats, repo: &Repository, job: &Job, visit: &F)
 where
-    F: Fn(GitBlob<'_>),
+    F: Fn(Blob<'_>),
 {
     let odb = match repo.odb() {
         Ok(o) => o,
@@ -585,11 +577,13 @@ where
         Some(p) => Cow::Borrowed(p.as_str()),
         None => Cow::Owned(format!("(unreachable)/{}", job.id)),
     };
-    visit(GitBlob {
-        id: job.id,
-        data: obj.data(),
+    visit(Blob {
+        id: Some(job.id),
         path,
-        commit: job.commit.map(|(c, _)| c as usize),
-        at_head: job.at_head,
+        origin: Origin::Commit {
+            commit: job.commit.map(|(c, _)| c as usize),
+            at_head: job.at_head,
+        },
+        bytes: Cow::Borrowed(obj.data()),
     });
 }
