@@ -367,8 +367,8 @@ pub struct Suppression {
     pub kind: SuppressionKind,
     /// Applied or not, and why not.
     pub status: SuppressionStatus,
-    /// What it is: "`keyflare:allow`", "exclude \"vendor/**\"", "baseline
-    /// entry 3 (fingerprint ...)".
+    /// Which entry: "`keyflare:allow`", "exclude entry \"vendor/**\"",
+    /// "entry 3 (rule fingerprint)"; reports put the kind's label before it.
     pub reason: String,
     /// The file it lives in (the marker's file, the configuration, the
     /// baseline), as reports show paths.

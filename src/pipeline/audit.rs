@@ -135,28 +135,8 @@ pub fn audit(
     hist.notices.extend(notice);
     let credentials = audit::group(&hist.findings, &tree.findings, &facts);
     let mut merged = hist;
-    let known: std::collections::HashSet<(String, String)> = merged
-        .findings
-        .iter()
-        .map(|f| (f.path.clone(), f.fingerprint.clone()))
-        .collect();
-    merged.findings.extend(
-        tree.findings
-            .iter()
-            .filter(|f| !known.contains(&(f.path.clone(), f.fingerprint.clone())))
-            .cloned(),
-    );
-    let known_suppressed: std::collections::HashSet<(String, String)> = merged
-        .suppressed
-        .iter()
-        .map(|f| (f.path.clone(), f.fingerprint.clone()))
-        .collect();
-    merged.suppressed.extend(
-        tree.suppressed
-            .iter()
-            .filter(|f| !known_suppressed.contains(&(f.path.clone(), f.fingerprint.clone())))
-            .cloned(),
-    );
+    add_unseen(&mut merged.findings, &tree.findings);
+    add_unseen(&mut merged.suppressed, &tree.suppressed);
     for list in [&mut merged.findings, &mut merged.suppressed] {
         list.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
@@ -196,4 +176,19 @@ pub fn audit(
     // The mirror (if any) is removed here, when it goes out of scope.
     drop(mirror);
     Ok((audit, merged))
+}
+
+/// Appends the tree's findings that history does not already hold at the
+/// same path with the same secret (history's copy has the commit).
+fn add_unseen(history: &mut Vec<Finding>, tree: &[Finding]) {
+    let known: std::collections::HashSet<(&str, &str)> = history
+        .iter()
+        .map(|f| (f.path.as_str(), f.fingerprint.as_str()))
+        .collect();
+    let unseen: Vec<Finding> = tree
+        .iter()
+        .filter(|f| !known.contains(&(f.path.as_str(), f.fingerprint.as_str())))
+        .cloned()
+        .collect();
+    history.extend(unseen);
 }
