@@ -165,9 +165,10 @@ impl<'r> Matcher<'r> {
             // Two bytes, or the first character where it is longer: a
             // rule's keyword may be any text (a key must end on a boundary).
             let anchor = &anchors[k];
-            let end = (1..=anchor.len())
-                .find(|&e| e >= 2.min(anchor.len()) && anchor.is_char_boundary(e))
-                .unwrap_or(anchor.len());
+            let mut end = anchor.len().min(2);
+            while !anchor.is_char_boundary(end) {
+                end += 1;
+            }
             let prefix = &anchor[..end];
             match keys.iter_mut().find(|(key, _)| key == prefix) {
                 Some((_, members)) => members.push((k, 0)),
