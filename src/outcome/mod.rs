@@ -105,11 +105,14 @@ impl Report {
             ..Summary::default()
         };
         summary.recount(&findings);
-        let excluded = stats
+        let mut excluded = stats
             .excluded_warnings
             .lock()
             .map(|w| w.clone())
             .unwrap_or_default();
+        // Threads add them in any order; sorted, the notice names the same
+        // one in every run.
+        excluded.sort();
         let notices = match excluded.as_slice() {
             [] => Vec::new(),
             [first, rest @ ..] => vec![format!(
