@@ -1,7 +1,7 @@
 //! [`Warning`]: a problem that did not stop a scan (a file that cannot be
 //! read, a git object that is missing, an archive limit reached). Sources and
 //! the scan stage record them in [`super::Stats`]; the report carries them;
-//! renderers and the command line print their [`Display`] text.
+//! renderers and the command line print their [`Display`](fmt::Display) text.
 //!
 //! Each variant's text is the one keyflare has always printed for it: the
 //! JSON and SARIF reports, audit shards and stderr show the same strings.

@@ -235,7 +235,7 @@ impl Walker<'_> {
                     Some(ObjectType::Commit) => {
                         if let Err(e) = walk.push(obj.id()) {
                             self.stats.warn(Warning::WalkReference {
-                                name: name.clone(),
+                                name,
                                 error: e.into(),
                             });
                         }
