@@ -36,7 +36,7 @@ use crate::matcher::{
 };
 use crate::rules::RuleSet;
 use crate::source::blob::{utf16_decodes_cleanly, utf16_to_utf8, Blob};
-use crate::source::{Stats, Warning};
+use crate::source::Stats;
 use archive::{ArchiveLimits, Budget};
 use decode::Encoded;
 
@@ -166,7 +166,7 @@ impl<'r> Scanner<'r> {
         if self.opts.archives {
             if let Some(kind) = archive::detect(data) {
                 if depth >= self.opts.archive_limits.max_depth {
-                    stats.warn(Warning::ArchiveTooDeep {
+                    stats.warn(crate::source::Warning::ArchiveTooDeep {
                         path: path.to_string(),
                         max_depth: self.opts.archive_limits.max_depth,
                     });
@@ -326,7 +326,7 @@ impl<'r> Scanner<'r> {
                 decoded_bytes <= MAX_DECODED_BYTES
             });
             if candidates.len() < before {
-                stats.warn(Warning::DecodeLimit {
+                stats.warn(crate::source::Warning::DecodeLimit {
                     path: path.to_string(),
                     max_decoded_bytes: MAX_DECODED_BYTES as u64,
                 });

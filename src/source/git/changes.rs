@@ -18,10 +18,12 @@ use std::path::Path;
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort, Tree};
 
-use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
+use super::{
+    commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions, Warning,
+};
 use crate::error::{Error, GitOp};
 use crate::source::blob::{Blob, Diff, Origin};
-use crate::source::{Stats, Warning};
+use crate::source::Stats;
 
 pub use crate::source::blob::Added;
 

@@ -24,10 +24,12 @@ use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
-use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
+use super::{
+    commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions, Warning,
+};
 use crate::error::{Error, GitOp};
 use crate::source::blob::{Blob, Origin};
-use crate::source::{Stats, Warning};
+use crate::source::Stats;
 
 mod moves;
 pub use moves::{MoveSources, Mover};
