@@ -84,7 +84,10 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
         for w in &merged.warnings {
             // Warnings name files from the scanned tree: escape control
             // characters so a file name cannot drive the terminal.
-            eprintln!("keyflare: warning: {}", crate::finding::printable_path(w));
+            eprintln!(
+                "keyflare: warning: {}",
+                crate::finding::printable_path(&w.to_string())
+            );
         }
     }
     let bytes = match report::render_audit(&audit, &rules, args.format, args.common.no_redact) {

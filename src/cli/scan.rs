@@ -245,7 +245,10 @@ pub(super) fn finish(args: &ScanArgs, rules: &RuleSet, report: Report) -> Result
         for w in &report.warnings {
             // Warnings name files from the scanned tree: escape control
             // characters so a file name cannot drive the terminal.
-            eprintln!("keyflare: warning: {}", crate::finding::printable_path(w));
+            eprintln!(
+                "keyflare: warning: {}",
+                crate::finding::printable_path(&w.to_string())
+            );
         }
     }
     let color = match args.color {

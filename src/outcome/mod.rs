@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::finding::{Finding, FindingClass};
 use crate::rules::Severity;
-use crate::source::Stats;
+use crate::source::{Stats, Warning};
 
 /// The result of a scan: findings and what was scanned.
 #[derive(Debug)]
@@ -22,7 +22,8 @@ pub struct Report {
     /// Counts for the closing summary.
     pub summary: Summary,
     /// Things that could not be read; the scan went on without them.
-    pub warnings: Vec<String>,
+    /// Each prints (and serialises) as its text.
+    pub warnings: Vec<Warning>,
     /// Notes about what the scan covered (partial history, skipped submodules...).
     pub notices: Vec<String>,
     /// Findings a suppression (inline marker, configuration, baseline)
@@ -105,10 +106,10 @@ impl Report {
             ..Summary::default()
         };
         summary.recount(&findings);
-        let mut excluded = stats
+        let mut excluded: Vec<String> = stats
             .excluded_warnings
             .lock()
-            .map(|w| w.clone())
+            .map(|w| w.iter().map(Warning::to_string).collect())
             .unwrap_or_default();
         // Threads add them in any order; sorted, the notice names the same
         // one in every run.

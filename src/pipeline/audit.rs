@@ -168,7 +168,7 @@ pub fn audit(
         head,
         duration: started.elapsed(),
         notices: merged.notices.clone(),
-        warnings: merged.warnings.clone(),
+        warnings: merged.warnings.iter().map(ToString::to_string).collect(),
         others: outcome::ClassCounts::of(&merged.findings),
         suppressed: merged.summary.describe_suppressed(),
     };

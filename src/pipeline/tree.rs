@@ -70,13 +70,19 @@ fn scan_entry(
             match large::scan_file(scanner, &path, &file, len, opts.threads, layout, stats) {
                 Ok(found) => found,
                 Err(e) => {
-                    stats.warn(format!("cannot read {path}: {e}"));
+                    stats.warn(source::Warning::Unreadable {
+                        path,
+                        error: e.into(),
+                    });
                     Vec::new()
                 }
             }
         }
         source::fs::Entry::Unreadable { path, error } => {
-            stats.warn(format!("cannot read {path}: {error}"));
+            stats.warn(source::Warning::Unreadable {
+                path,
+                error: error.into(),
+            });
             Vec::new()
         }
     }

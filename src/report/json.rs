@@ -15,7 +15,7 @@ struct JsonReport<'a> {
     tool: &'static str,
     findings: Vec<JsonFinding<'a>>,
     summary: &'a Summary,
-    warnings: &'a [String],
+    warnings: &'a [crate::source::Warning],
     notices: &'a [String],
     /// Findings a suppression covers (marker, configuration, baseline),
     /// each with its `suppression`: they do not count for `--fail-on`.

@@ -324,6 +324,53 @@ mod tests {
         .collect()
     }
 
+    /// A warning recorded in the stats reaches the report as the typed
+    /// value (its error still there to look at), and the reports that list
+    /// warnings show its text: JSON as a string, SARIF as a notification.
+    #[test]
+    fn typed_warnings_survive_into_the_report() {
+        use crate::source::Warning;
+        let rules = RuleSet::builtin().expect("rules");
+        let stats = Stats::default();
+        stats.warn(Warning::Unreadable {
+            path: "src/.env".into(),
+            error: std::io::Error::from(std::io::ErrorKind::PermissionDenied).into(),
+        });
+        stats
+            .excluded_warnings
+            .lock()
+            .expect("lock")
+            .push(Warning::DecodeLimit {
+                path: "vendor/b.txt".into(),
+                max_decoded_bytes: 16 << 20,
+            });
+        let report = Report::new(Vec::new(), &stats, "tree", Duration::ZERO);
+        assert_eq!(report.summary.errors, 1);
+        match report.warnings.as_slice() {
+            [Warning::Unreadable { path, error }] => {
+                assert_eq!(path, "src/.env");
+                assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = report.warnings[0].to_string();
+        assert_eq!(text, "cannot read src/.env: permission denied");
+        assert_eq!(
+            report.notices,
+            ["1 problem reading paths the configuration excludes, not counted as errors (first: vendor/b.txt: more than 16 MiB of encoded values: the rest were not decoded)"]
+        );
+        for (format, out) in render_all(&report, &rules) {
+            match format {
+                Format::Json => {
+                    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+                    assert_eq!(v["warnings"], serde_json::json!([text]), "{out}");
+                }
+                Format::Sarif => assert!(out.contains(&format!("\"text\": \"{text}\"")), "{out}"),
+                _ => {}
+            }
+        }
+    }
+
     /// A documented example reads as one in every format: never "secret:",
     /// never counted as a credential, its source shown, no rotation plan.
     #[test]

@@ -426,7 +426,7 @@ pub(super) fn render(
     for w in &report.warnings {
         notifications.push(
             Notification::builder()
-                .message(Message::builder().text(w.clone()).build())
+                .message(Message::builder().text(w.to_string()).build())
                 .level(json!("warning"))
                 .build(),
         );

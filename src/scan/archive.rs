@@ -22,6 +22,7 @@ use std::cell::Cell;
 use std::io::{self, Cursor, Read};
 
 use crate::source::blob::Blob;
+use crate::source::Warning;
 
 /// Limits on what archives may cost.
 #[derive(Clone, Debug)]
@@ -128,7 +129,7 @@ fn is_tar_header(data: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub struct Expanded {
     /// Problems worth telling the user: members not scanned, bombs, limits.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Members skipped for exceeding `max_member_bytes`.
     pub skipped_large: u64,
 }
@@ -163,25 +164,25 @@ fn ratio_cap(limits: &ArchiveLimits, compressed: u64) -> u64 {
         .max(RATIO_FLOOR)
 }
 
-fn bomb_warning(what: &str, limits: &ArchiveLimits) -> String {
-    format!(
-        "{what}: not scanned: inflates to more than {} times its compressed size (a zip bomb?); the rest of the archive was skipped",
-        limits.max_ratio
-    )
+fn bomb_warning(what: &str, limits: &ArchiveLimits) -> Warning {
+    Warning::ArchiveBomb {
+        path: what.to_string(),
+        max_ratio: limits.max_ratio,
+    }
 }
 
-fn total_warning(what: &str, limits: &ArchiveLimits) -> String {
-    format!(
-        "{what}: not scanned: archives in this file inflate to more than {} MiB; the rest was skipped",
-        limits.max_total_bytes >> 20
-    )
+fn total_warning(what: &str, limits: &ArchiveLimits) -> Warning {
+    Warning::ArchiveTotal {
+        path: what.to_string(),
+        max_total_bytes: limits.max_total_bytes,
+    }
 }
 
-fn members_warning(path: &str, limits: &ArchiveLimits) -> String {
-    format!(
-        "{path}: more than {} archive members: the rest were not scanned",
-        limits.max_members
-    )
+fn members_warning(path: &str, limits: &ArchiveLimits) -> Warning {
+    Warning::ArchiveMembers {
+        path: path.to_string(),
+        max_members: limits.max_members,
+    }
 }
 
 fn expand_zip(
@@ -230,8 +231,10 @@ fn expand_zip(
             .min(bomb_at);
         let mut buf = Vec::with_capacity(file.size().min(cap).min(1 << 20) as usize);
         if let Err(e) = (&mut file).take(cap + 1).read_to_end(&mut buf) {
-            done.warnings
-                .push(format!("{member_path}: cannot inflate: {e}"));
+            done.warnings.push(Warning::ArchiveInflate {
+                member: member_path,
+                error: e.into(),
+            });
             continue;
         }
         drop(file);
@@ -251,9 +254,10 @@ fn expand_zip(
         visit(Blob::member(member_path, buf));
     }
     if unreadable > 0 {
-        done.warnings.push(format!(
-            "{path}: {unreadable} member(s) not scanned: encrypted or compressed with a method keyflare does not inflate"
-        ));
+        done.warnings.push(Warning::ArchiveUnsupported {
+            path: path.to_string(),
+            count: unreadable,
+        });
     }
     true
 }
@@ -314,7 +318,7 @@ fn expand_tar<R: Read>(
     done: &mut Expanded,
 ) -> bool {
     let limits = budget.limits().clone();
-    let mut stop_message: Option<String> = None;
+    let mut stop_message: Option<Warning> = None;
     {
         let mut archive = tar::Archive::new(&mut reader);
         let Ok(entries) = archive.entries() else {
@@ -324,7 +328,10 @@ fn expand_tar<R: Read>(
             let mut entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    stop_message = Some(format!("{path}: cannot read further: {e}"));
+                    stop_message = Some(Warning::ArchiveTruncated {
+                        path: path.to_string(),
+                        error: e.into(),
+                    });
                     break;
                 }
             };
@@ -343,7 +350,10 @@ fn expand_tar<R: Read>(
             let cap = limits.max_member_bytes;
             let mut buf = Vec::with_capacity(entry.size().min(cap).min(1 << 20) as usize);
             if let Err(e) = (&mut entry).take(cap + 1).read_to_end(&mut buf) {
-                stop_message = Some(format!("{member_path}: cannot read: {e}"));
+                stop_message = Some(Warning::ArchiveMemberRead {
+                    member: member_path,
+                    error: e.into(),
+                });
                 break;
             }
             visit(Blob::member(member_path, buf));
@@ -420,9 +430,10 @@ fn expand_gzip(
     match (result, stream.stop.get()) {
         (_, Some(Stop::Ratio)) => done.warnings.push(bomb_warning(&member_path, &limits)),
         (_, Some(Stop::Total)) => done.warnings.push(total_warning(&member_path, &limits)),
-        (Err(e), None) => done
-            .warnings
-            .push(format!("{member_path}: cannot inflate: {e}")),
+        (Err(e), None) => done.warnings.push(Warning::ArchiveInflate {
+            member: member_path,
+            error: e.into(),
+        }),
         (Ok(_), None) if data.len() as u64 > limits.max_member_bytes => done.skipped_large += 1,
         (Ok(_), None) => visit(Blob::member(member_path, data)),
     }
@@ -541,16 +552,23 @@ mod tests {
         assert_eq!(seen.len(), 1);
         let w = done.unwrap().warnings;
         assert!(
-            w[0].contains("b.zip!bomb.bin") && w[0].contains("zip bomb"),
+            matches!(&w[0], Warning::ArchiveBomb { path, .. } if path == "b.zip!bomb.bin")
+                && w[0].to_string().contains("zip bomb"),
             "{w:?}"
         );
         let (seen, done) = run("b.gz", &gz_of(&zeros), &limits);
         assert!(seen.is_empty());
-        assert!(done.unwrap().warnings[0].contains("zip bomb"));
+        assert!(matches!(
+            done.unwrap().warnings[0],
+            Warning::ArchiveBomb { .. }
+        ));
         let t = tar_of(&[("z.bin", &zeros)]);
         let (seen, done) = run("b.tar.gz", &gz_of(&t), &limits);
         assert!(seen.is_empty());
-        assert!(done.unwrap().warnings[0].contains("zip bomb"));
+        assert!(matches!(
+            done.unwrap().warnings[0],
+            Warning::ArchiveBomb { .. }
+        ));
 
         let small = ArchiveLimits {
             max_members: 1,
@@ -562,7 +580,9 @@ mod tests {
             &small,
         );
         assert_eq!(seen.len(), 1);
-        assert!(done.unwrap().warnings[0].contains("more than 1 archive members"));
+        assert!(done.unwrap().warnings[0]
+            .to_string()
+            .contains("more than 1 archive members"));
 
         let tight = ArchiveLimits {
             max_total_bytes: 10,
@@ -577,7 +597,9 @@ mod tests {
             &tight,
         );
         assert_eq!(seen.len(), 1);
-        assert!(done.unwrap().warnings[0].contains("inflate to more than"));
+        assert!(done.unwrap().warnings[0]
+            .to_string()
+            .contains("inflate to more than"));
 
         let tiny = ArchiveLimits {
             max_member_bytes: 4,

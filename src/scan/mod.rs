@@ -166,10 +166,10 @@ impl<'r> Scanner<'r> {
         if self.opts.archives {
             if let Some(kind) = archive::detect(data) {
                 if depth >= self.opts.archive_limits.max_depth {
-                    stats.warn(format!(
-                        "{path}: archive nested more than {} levels deep: not opened",
-                        self.opts.archive_limits.max_depth
-                    ));
+                    stats.warn(crate::source::Warning::ArchiveTooDeep {
+                        path: path.to_string(),
+                        max_depth: self.opts.archive_limits.max_depth,
+                    });
                 } else {
                     let mut visit = |member: Blob<'static>| {
                         stats.archive_members.fetch_add(1, Ordering::Relaxed);
@@ -326,10 +326,10 @@ impl<'r> Scanner<'r> {
                 decoded_bytes <= MAX_DECODED_BYTES
             });
             if candidates.len() < before {
-                stats.warn(format!(
-                    "{path}: more than {} MiB of encoded values: the rest were not decoded",
-                    MAX_DECODED_BYTES >> 20
-                ));
+                stats.warn(crate::source::Warning::DecodeLimit {
+                    path: path.to_string(),
+                    max_decoded_bytes: MAX_DECODED_BYTES as u64,
+                });
             }
             stats
                 .decoded_values

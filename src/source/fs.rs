@@ -127,7 +127,9 @@ where
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    stats.warn(format!("cannot walk: {e}"));
+                    stats.warn(super::Warning::Walk {
+                        error: e.to_string(),
+                    });
                     return WalkState::Continue;
                 }
             };

@@ -7,6 +7,9 @@ pub mod blob;
 
 pub mod fs;
 pub mod git;
+pub mod warning;
+
+pub use warning::Warning;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -27,17 +30,17 @@ pub struct Stats {
     /// Encoded values decoded and scanned again.
     pub decoded_values: AtomicU64,
     /// Things that could not be read: each a warning.
-    pub warnings: Mutex<Vec<String>>,
+    pub warnings: Mutex<Vec<Warning>>,
     /// The same, in paths the configuration excludes: not errors (the
     /// user scoped those paths out), but said in a notice.
-    pub excluded_warnings: Mutex<Vec<String>>,
+    pub excluded_warnings: Mutex<Vec<Warning>>,
 }
 
 impl Stats {
     /// Records a problem that did not stop the scan.
-    pub fn warn(&self, message: String) {
+    pub fn warn(&self, warning: Warning) {
         if let Ok(mut w) = self.warnings.lock() {
-            w.push(message);
+            w.push(warning);
         }
     }
 

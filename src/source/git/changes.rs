@@ -18,7 +18,9 @@ use std::path::Path;
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort, Tree};
 
-use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
+use super::{
+    commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions, Warning,
+};
 use crate::error::{Error, GitOp};
 use crate::source::blob::{Blob, Diff, Origin};
 use crate::source::Stats;
@@ -100,17 +102,21 @@ where
         let commit = match repo.find_commit(oid) {
             Ok(c) => c,
             Err(e) => {
-                stats.warn(format!("cannot read commit {oid}: {}", e.message()));
+                stats.warn(Warning::Commit {
+                    id: oid,
+                    error: e.into(),
+                });
                 continue;
             }
         };
         let tree = match commit.tree() {
             Ok(t) => t,
             Err(e) => {
-                stats.warn(format!(
-                    "cannot read the tree of commit {oid}: {}",
-                    e.message()
-                ));
+                stats.warn(Warning::CommitTree {
+                    commit: oid,
+                    tree: None,
+                    error: e.into(),
+                });
                 continue;
             }
         };
@@ -415,7 +421,11 @@ fn search_tree(
             git2::TreeWalkResult::Ok
         }
     });
-    for w in quiet.warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+    for w in quiet
+        .warnings
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+    {
         stats.warn(w);
     }
     for paths in &mut found {

@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
-use super::{commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions};
+use super::{
+    commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions, Warning,
+};
 use crate::error::{Error, GitOp};
 use crate::source::blob::{Blob, Origin};
 use crate::source::Stats;
@@ -156,11 +158,11 @@ impl Walker<'_> {
                             .and_then(|o| repo.find_tree(o.id()).ok());
                         self.diff_trees(repo, old_sub.as_ref(), &sub, path, commit);
                     }
-                    Err(e) => self.stats.warn(format!(
-                        "cannot read tree {id} ({}): {}",
-                        String::from_utf8_lossy(path),
-                        e.message()
-                    )),
+                    Err(e) => self.stats.warn(Warning::Tree {
+                        id,
+                        place: String::from_utf8_lossy(path).into_owned(),
+                        error: e.into(),
+                    }),
                 },
                 MODE_BLOB | MODE_EXEC | MODE_BLOB_GROUP => {
                     self.record(path, id, commit);
@@ -225,8 +227,7 @@ impl Walker<'_> {
             let r = match r {
                 Ok(r) => r,
                 Err(e) => {
-                    self.stats
-                        .warn(format!("cannot read a reference: {}", e.message()));
+                    self.stats.warn(Warning::Reference { error: e.into() });
                     continue;
                 }
             };
@@ -235,8 +236,10 @@ impl Walker<'_> {
                 Ok(obj) => match obj.kind() {
                     Some(ObjectType::Commit) => {
                         if let Err(e) = walk.push(obj.id()) {
-                            self.stats
-                                .warn(format!("cannot walk {name}: {}", e.message()));
+                            self.stats.warn(Warning::WalkReference {
+                                name,
+                                error: e.into(),
+                            });
                         }
                     }
                     Some(kind @ (ObjectType::Tree | ObjectType::Blob)) => {
@@ -246,9 +249,10 @@ impl Walker<'_> {
                 },
                 // A symbolic ref to an unborn branch, or a broken one.
                 Err(e) if e.code() == git2::ErrorCode::NotFound => {}
-                Err(e) => self
-                    .stats
-                    .warn(format!("cannot resolve {name}: {}", e.message())),
+                Err(e) => self.stats.warn(Warning::ResolveReference {
+                    name,
+                    error: e.into(),
+                }),
             }
         }
         let base: Vec<u8> = prefix.as_bytes().to_vec();
@@ -258,29 +262,29 @@ impl Walker<'_> {
                 Ok(o) => o,
                 Err(e) => {
                     // The walk cannot go on past a commit it cannot parse.
-                    self.stats.warn(format!(
-                        "history walk stopped: {} (commits not yet walked are missing)",
-                        e.message()
-                    ));
+                    self.stats
+                        .warn(Warning::HistoryWalkStopped { error: e.into() });
                     break;
                 }
             };
             let commit = match repo.find_commit(oid) {
                 Ok(c) => c,
                 Err(e) => {
-                    self.stats
-                        .warn(format!("cannot read commit {oid}: {}", e.message()));
+                    self.stats.warn(Warning::Commit {
+                        id: oid,
+                        error: e.into(),
+                    });
                     continue;
                 }
             };
             let tree = match commit.tree() {
                 Ok(t) => t,
                 Err(e) => {
-                    self.stats.warn(format!(
-                        "cannot read tree {} of commit {oid}: {}",
-                        commit.tree_id(),
-                        e.message()
-                    ));
+                    self.stats.warn(Warning::CommitTree {
+                        commit: oid,
+                        tree: Some(commit.tree_id()),
+                        error: e.into(),
+                    });
                     continue;
                 }
             };
@@ -301,9 +305,11 @@ impl Walker<'_> {
                 ObjectType::Blob => self.record(&p, id, None),
                 _ => match repo.find_tree(id) {
                     Ok(t) => self.diff_trees(repo, None, &t, &mut p, None),
-                    Err(e) => self
-                        .stats
-                        .warn(format!("cannot read tree {id} ({name}): {}", e.message())),
+                    Err(e) => self.stats.warn(Warning::Tree {
+                        id,
+                        place: name,
+                        error: e.into(),
+                    }),
                 },
             }
         }
@@ -432,7 +438,10 @@ fn walk_submodules(
             continue;
         };
         if let Err(e) = w.walk_repo(&sub, &full) {
-            w.stats.warn(format!("cannot scan submodule {full}: {e}"));
+            w.stats.warn(Warning::Submodule {
+                path: full.clone(),
+                error: e.to_string(),
+            });
         }
         notices.extend(shallow_notice(&sub).map(|n| format!("submodule {full}: {n}")));
         let nested: Vec<String> = std::mem::take(&mut w.gitlinks).into_iter().collect();
@@ -527,7 +536,7 @@ where
         for job in batch {
             let repo = open.entry(Arc::clone(&job.repo)).or_insert_with(|| {
                 Repository::open(job.repo.as_path())
-                    .map_err(|e| warn_open(stats, &job.repo, &e))
+                    .map_err(|e| warn_open(stats, &job.repo, e))
                     .ok()
             });
             if let Some(repo) = repo {
@@ -537,8 +546,11 @@ where
     }
 }
 
-fn warn_open(stats: &Stats, dir: &Path, e: &git2::Error) {
-    stats.warn(format!("cannot open {}: {}", dir.display(), e.message()));
+fn warn_open(stats: &Stats, dir: &Path, e: git2::Error) {
+    stats.warn(Warning::OpenRepository {
+        dir: dir.to_path_buf(),
+        error: e.into(),
+    });
 }
 
 fn read_one<F>(opts: &GitOptions, stats: &Stats, repo: &Repository, job: &Job, visit: &F)
@@ -548,7 +560,7 @@ where
     let odb = match repo.odb() {
         Ok(o) => o,
         Err(e) => {
-            stats.warn(format!("cannot read objects: {}", e.message()));
+            stats.warn(Warning::ObjectDatabase { error: e.into() });
             return;
         }
     };
@@ -558,7 +570,11 @@ where
             Ok((_, ObjectType::Blob)) => {}
             Ok(_) => return,
             Err(e) => {
-                stats.warn(format!("cannot read object {}: {}", job.id, e.message()));
+                stats.warn(Warning::Object {
+                    id: job.id,
+                    place: None,
+                    error: e.into(),
+                });
                 return;
             }
         }

@@ -17,7 +17,7 @@ use git2::{Oid, Repository, Sort};
 
 use super::{commit_meta, CommitMeta};
 use crate::error::{Error, GitOp};
-use crate::source::Stats;
+use crate::source::{Stats, Warning};
 
 /// What HEAD's first-parent line says about one secret.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn removals(
         let oid = match oid {
             Ok(o) => o,
             Err(e) => {
-                stats.warn(format!("removal walk stopped: {}", e.message()));
+                stats.warn(Warning::RemovalWalkStopped { error: e.into() });
                 break;
             }
         };
@@ -74,7 +74,10 @@ pub fn removals(
         let diff = match repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None) {
             Ok(d) => d,
             Err(e) => {
-                stats.warn(format!("cannot diff commit {oid}: {}", e.message()));
+                stats.warn(Warning::Diff {
+                    commit: oid,
+                    error: e.into(),
+                });
                 continue;
             }
         };

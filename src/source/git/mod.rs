@@ -29,7 +29,7 @@ use std::sync::atomic::Ordering;
 
 use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
 
-use super::Stats;
+use super::{Stats, Warning};
 use crate::error::{Error, GitOp};
 
 /// The start of a Git LFS pointer file: its content lives elsewhere.
@@ -180,11 +180,11 @@ pub(crate) fn read_blob<'a>(
         Ok((_, ObjectType::Blob)) => {}
         Ok(_) => return BlobRead::Skip,
         Err(e) => {
-            stats.warn(format!(
-                "cannot read object {id} ({}): {}",
-                what(),
-                e.message()
-            ));
+            stats.warn(Warning::Object {
+                id,
+                place: Some(what()),
+                error: e.into(),
+            });
             return BlobRead::Skip;
         }
     }
@@ -192,11 +192,11 @@ pub(crate) fn read_blob<'a>(
         Ok(obj) if obj.data().starts_with(LFS_POINTER) => BlobRead::Skip,
         Ok(obj) => BlobRead::Data(obj),
         Err(e) => {
-            stats.warn(format!(
-                "cannot read object {id} ({}): {}",
-                what(),
-                e.message()
-            ));
+            stats.warn(Warning::Object {
+                id,
+                place: Some(what()),
+                error: e.into(),
+            });
             BlobRead::Skip
         }
     }
