@@ -164,7 +164,7 @@ pub(super) struct CommonArgs {
     pub(super) config: Option<PathBuf>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub(super) struct VerifyArgs {
     /// Ask the Cloudflare API whether each credential is live (read-only
     /// calls, HTTPS only, each secret sent once, only to --api-base).

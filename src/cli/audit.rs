@@ -1,5 +1,6 @@
-//! Command line, `audit`: flags and configuration into the audit driver,
-//! then the audit renderers and the exit code.
+//! Command line, `audit`: flags and configuration into one call of the
+//! audit driver (`pipeline::audit::audit`), then the audit renderers and
+//! the exit code.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use super::exit::exit_code;
 use crate::error::Error;
 use crate::pipeline::filter::baseline::Baseline;
 use crate::pipeline::filter::config::{Config, FailPolicy};
-use crate::pipeline::filter::{self, note_options};
+use crate::pipeline::filter::{note_options, Filters};
 use crate::report::{self, AuditFormat, Format, RenderOptions};
 use crate::rules::RuleSet;
 
@@ -54,27 +55,20 @@ pub(super) fn audit(mut args: AuditArgs) -> Result<u8, Error> {
     };
     // Documented examples are marked as in `scan` (the config's
     // `strict_examples` applies; audit has no flag).
-    let examples = crate::pipeline::filter::examples::Examples::builtin()?;
-    let strict = config.strict_examples == Some(true);
+    let strict_examples = config.strict_examples == Some(true);
+    let filters = Filters {
+        config,
+        notes,
+        baseline,
+        strict_examples,
+    };
     let responses = args
         .responses
         .as_deref()
         .map(super::respond::read_record)
         .transpose()?;
     let (mut audit, merged) =
-        crate::pipeline::audit::audit(&opts, &rules, verifier.as_ref(), |r| {
-            if let Some(notice) = examples.mark(&mut r.findings, strict) {
-                r.notices.push(notice);
-            }
-            filter::apply(
-                r,
-                &config,
-                &rules,
-                &notes,
-                baseline.as_ref(),
-                &filter::suppress::Trust::default(),
-            )
-        })?;
+        crate::pipeline::audit::audit(&opts, &rules, verifier.as_ref(), &filters)?;
     if let Some(record) = &responses {
         for c in &mut audit.credentials {
             c.response = record.response_for(&c.finding.fingerprint);

@@ -9,6 +9,9 @@ use crate::error::Error;
 use crate::finding::Finding;
 use crate::outcome::audit::{self, HistoryFacts};
 use crate::outcome::{self, Report};
+use crate::pipeline::filter::examples::Examples;
+use crate::pipeline::filter::suppress::Trust;
+use crate::pipeline::filter::Filters;
 use crate::pipeline::git::audit_history;
 use crate::pipeline::tree::scan_tree;
 use crate::pipeline::verify::verify_findings;
@@ -30,14 +33,15 @@ pub struct AuditOptions {
     /// Honour .gitignore in the working tree.
     pub respect_ignore: bool,
     /// The configuration's `exclude` globs: scanned, their findings
-    /// suppressed by `drop_allowed`'s filter.
+    /// suppressed by the filters.
     pub exclude: Vec<String>,
     /// Archives and decoding, as for a scan.
     pub scan: ScanOptions,
 }
 
 /// Audits a repository: every ref's history and the working tree (if
-/// there is one), `drop_allowed` applied to each scan's report, every
+/// there is one), documented examples marked and `filters` applied to each
+/// scan's report (as a scan of a tree or a history does), every
 /// distinct credential verified once (with a verifier), grouped by
 /// credential. Also returns the merged findings (history first; working-
 /// tree findings only where history has no finding of that credential at
@@ -46,10 +50,12 @@ pub fn audit(
     opts: &AuditOptions,
     rules: &RuleSet,
     verifier: Option<&verify::Verifier>,
-    drop_allowed: impl Fn(&mut Report),
+    filters: &Filters,
 ) -> Result<(audit::Audit, Report), Error> {
     use source::git::{clone, GitOptions};
     let started = Instant::now();
+    let examples = Examples::builtin()?;
+    let filter = |r: &mut Report| filters.apply(r, rules, &examples, &Trust::default());
     let remote = clone::is_url(&opts.target);
     let mirror = if remote {
         Some(clone::mirror(&opts.target)?)
@@ -105,10 +111,10 @@ pub fn audit(
     };
     let mut hist = history
         .unwrap_or_else(|| Report::new(Vec::new(), &Stats::default(), "audit", Default::default()));
-    drop_allowed(&mut hist);
+    filter(&mut hist);
     let mut tree = tree
         .unwrap_or_else(|| Report::new(Vec::new(), &Stats::default(), "tree", Default::default()));
-    drop_allowed(&mut tree);
+    filter(&mut tree);
     // One verification pass over both, suppressed findings included (a
     // live credential is never silenced), so each secret is sent once.
     if let Some(v) = verifier {

@@ -11,5 +11,6 @@ pub mod git;
 pub mod merge;
 pub mod respond;
 pub mod rules_check;
+pub mod scan;
 pub mod tree;
 pub mod verify;

@@ -16,7 +16,40 @@ use crate::outcome::Report;
 use crate::rules::RuleSet;
 use baseline::Baseline;
 use config::Config;
+use examples::Examples;
 use suppress::Trust;
+
+/// The filter stage's settings for one run, as the configuration and the
+/// flags set them: scan and audit filter alike.
+#[derive(Debug, Default)]
+pub struct Filters {
+    /// The team configuration (allowed values, excluded paths).
+    pub config: Config,
+    /// Which hygiene notes are kept.
+    pub notes: notes::NoteOptions,
+    /// Findings already known, set aside.
+    pub baseline: Option<Baseline>,
+    /// Report documented examples at every place, as ordinary findings.
+    pub strict_examples: bool,
+}
+
+impl Filters {
+    /// Marks documented examples (their notice goes to the report), then
+    /// [`apply`]: what is suppressed is set aside.
+    pub fn apply(&self, report: &mut Report, rules: &RuleSet, examples: &Examples, trust: &Trust) {
+        if let Some(notice) = examples.mark(&mut report.findings, self.strict_examples) {
+            report.notices.push(notice);
+        }
+        apply(
+            report,
+            &self.config,
+            rules,
+            &self.notes,
+            self.baseline.as_ref(),
+            trust,
+        );
+    }
+}
 
 /// Sets aside what inline markers and the configuration suppress (allowed
 /// values, excluded paths), shapes the hygiene notes
