@@ -91,3 +91,49 @@ impl Lead {
         !matches!(self.dfa.try_search_rev(&mut cache, &input), Ok(None))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::shape::SecretShape;
+
+    fn lead(source: &str) -> Option<super::Lead> {
+        SecretShape::of(source)?.lead_of(source)
+    }
+
+    const HEX: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn a_run_after_a_name_and_an_assignment_is_allowed_and_others_are_not() {
+        let source = r#"(?P<key>(?i:[\w.-]*cloudflare[\w.-]{0,24}))[ \t]*[:=][ \t]*["']?(?P<secret>[a-f0-9]{37,45})(?:[^a-f0-9]|$)"#;
+        let lead = lead(source).expect("the secret starts a run");
+        let at = |text: &str| {
+            let data = format!("{text}{HEX}\n");
+            lead.allows(data.as_bytes(), 0, text.len())
+        };
+        assert!(at("CLOUDFLARE_KEY = \""));
+        assert!(at("x\ncloudflare_api_key: "));
+        // A changelog's commit link, a URL, a bare hash.
+        assert!(!at("- [`"));
+        assert!(!at("https://github.com/cloudflare/workers-sdk/commit/"));
+        assert!(!at(""));
+        assert!(!at("cloudflare key is "));
+    }
+
+    #[test]
+    fn the_window_start_is_the_text_start_and_a_boundary_sees_the_secret() {
+        // `^` holds where the window starts; `\b` right before the secret
+        // looks at its first byte, not at the end of the lead's text.
+        let lead = lead(r"^token=\b(?P<secret>[a-f0-9]{40})\b").expect("a lead");
+        let data = format!("xx token={HEX}");
+        assert!(lead.allows(data.as_bytes(), 3, 9));
+        assert!(!lead.allows(data.as_bytes(), 0, 9), "^ is not at 0");
+    }
+
+    #[test]
+    fn no_lead_when_the_part_before_may_end_inside_the_secret_class() {
+        // `[\w]*` may end with a hex digit: the secret need not start a run.
+        assert!(lead(r"key\w*(?P<secret>[a-f0-9]{40})\b").is_none());
+        // Nothing before the secret: nothing to check.
+        assert!(lead(r"(?P<secret>[a-f0-9]{40})\b").is_none());
+    }
+}
