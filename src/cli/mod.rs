@@ -74,6 +74,12 @@ enum Command {
 /// Parses the command line and runs it. Returns the exit code.
 pub fn run() -> Result<u8, Error> {
     let cli = Cli::parse();
+    if let Command::Scan(args) = &cli.command {
+        if args.staged {
+            // Still one thread: see the function.
+            crate::source::git::windows::set_pack_windows_for_few_reads();
+        }
+    }
     match cli.command {
         Command::Scan(args) => scan::scan(args, false),
         Command::Baseline(args) => scan::scan(args, true),

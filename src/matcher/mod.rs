@@ -258,26 +258,22 @@ impl<'r> Matcher<'r> {
                 }
             }
         }
-        let windows = SecretShape::windows_of_all(&shapes, data, input.focus);
+        let runs = SecretShape::runs_of_all(&shapes, data);
+        let windows: Vec<Vec<Range<usize>>> = shapes
+            .iter()
+            .zip(&runs)
+            .map(|(s, r)| s.windows_around(data, r.clone(), input.focus))
+            .collect();
         for (ri, pi) in anchored {
             let rule = &self.rules.rules()[ri];
             let pattern = &rule.patterns[pi];
             let gate = &self.gates[ri][pi];
-            let spans: &[Range<usize>] = match pattern.shape() {
-                Some(shape) => {
-                    let i = shapes.iter().position(|s| *s == shape).unwrap_or(0);
-                    match &windows[i] {
-                        // No room for the secret: the regex is not even
-                        // compiled (most of a small scan's time otherwise).
-                        w if w.is_empty() => &[],
-                        // Small blobs are searched whole, in one pass.
-                        _ if data.len() <= WINDOWED_BLOB => std::slice::from_ref(&whole),
-                        w => w,
-                    }
-                }
-                None => std::slice::from_ref(&whole),
-            };
-            if spans.is_empty()
+            let shaped = pattern
+                .shape()
+                .map(|shape| (shape, shapes.iter().position(|s| *s == shape).unwrap_or(0)));
+            // No room for the secret: the regex is not even compiled (most
+            // of a small scan's time otherwise).
+            if shaped.is_some_and(|(_, i)| windows[i].is_empty())
                 || !gate
                     .checks
                     .iter()
@@ -290,6 +286,31 @@ impl<'r> Matcher<'r> {
             {
                 continue;
             }
+            // Only the runs the pattern's lead allows get a window.
+            let led: Vec<Range<usize>>;
+            let spans: &[Range<usize>] = match shaped {
+                Some((shape, i)) => {
+                    let w = match pattern.lead() {
+                        Some(lead) => {
+                            let kept = runs[i]
+                                .iter()
+                                .filter(|r| lead.allows(data, shape.window_start(data, r), r.start))
+                                .cloned()
+                                .collect();
+                            led = shape.windows_around(data, kept, input.focus);
+                            &led
+                        }
+                        None => &windows[i],
+                    };
+                    match w {
+                        w if w.is_empty() => continue,
+                        // Small blobs are searched whole, in one pass.
+                        _ if data.len() <= WINDOWED_BLOB => std::slice::from_ref(&whole),
+                        w => w,
+                    }
+                }
+                None => std::slice::from_ref(&whole),
+            };
             // `near` keywords in the path stand for every match.
             let near = gate
                 .near

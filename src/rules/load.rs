@@ -400,6 +400,7 @@ fn compile_rule(
         patterns.push(Pattern {
             regex,
             shape: OnceLock::new(),
+            lead: OnceLock::new(),
             keywords: p.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near: p.near.iter().map(|k| k.to_ascii_lowercase()).collect(),
             near_lines: p.near_lines,

@@ -13,6 +13,7 @@
 //! `rules check` is a pipeline driver.
 
 pub mod credibility;
+pub mod lead;
 pub mod shape;
 
 use std::collections::{BTreeMap, HashSet};
@@ -267,6 +268,8 @@ pub struct Pattern {
     regex: LazyRegex,
     /// Read from the source on first use.
     shape: OnceLock<Option<SecretShape>>,
+    /// Compiled on first use, like the regex.
+    lead: OnceLock<Option<lead::Lead>>,
     /// Lowercased prefilter keywords for this pattern alone; empty: the rule's.
     pub keywords: Vec<String>,
     /// Lowercased keywords, one of which must be within `near_lines` lines
@@ -293,6 +296,14 @@ impl Pattern {
     pub fn shape(&self) -> Option<&SecretShape> {
         self.shape
             .get_or_init(|| SecretShape::of(self.regex.source()))
+            .as_ref()
+    }
+
+    /// What must stand right before the secret, when it can rule out runs
+    /// before the regex runs (see [`crate::rules::lead`]).
+    pub fn lead(&self) -> Option<&lead::Lead> {
+        self.lead
+            .get_or_init(|| self.shape()?.lead_of(self.regex.source()))
             .as_ref()
     }
 

@@ -20,6 +20,26 @@ use std::ops::Range;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::kernel::runs::ByteClass;
+use crate::rules::lead::Lead;
+
+/// Parses a pattern as it is compiled (ASCII, bytes: see `compile_regex`).
+fn parse(source: &str) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(source)
+        .ok()
+}
+
+/// A pattern's top-level sequence. Flags like (?m) parse to empty groups:
+/// look through one level.
+fn top_level(hir: &Hir) -> Vec<&Hir> {
+    match hir.kind() {
+        HirKind::Concat(parts) => parts.iter().collect(),
+        _ => vec![hir],
+    }
+}
 
 /// Secrets shorter than this are not worth windowing: runs that short are
 /// everywhere.
@@ -55,17 +75,8 @@ impl SecretShape {
     /// sequence, or what follows it is unbounded) or not pay (the secret is
     /// short, or of almost any byte).
     pub fn of(source: &str) -> Option<SecretShape> {
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(source)
-            .ok()?;
-        // Flags like (?m) parse to empty groups: look through one level.
-        let parts: Vec<&Hir> = match hir.kind() {
-            HirKind::Concat(parts) => parts.iter().collect(),
-            _ => vec![&hir],
-        };
+        let hir = parse(source)?;
+        let parts = top_level(&hir);
         let at = parts.iter().position(|h| is_secret(h))?;
         let secret = parts[at];
         let min_len = secret.properties().minimum_len()?;
@@ -103,6 +114,27 @@ impl SecretShape {
         })
     }
 
+    /// The lead of the pattern `source` of this shape: the part before its
+    /// secret, when the secret must start a run (see [`crate::rules::lead`]).
+    pub fn lead_of(&self, source: &str) -> Option<Lead> {
+        let hir = parse(source)?;
+        let parts = top_level(&hir);
+        let at = parts.iter().position(|h| is_secret(h))?;
+        let apart = neighbours(parts[..at].iter().rev(), false)
+            .is_some_and(|side| (0..256).all(|b| !(side[b] && self.class.contains(b as u8))));
+        Lead::of(&parts[..at], apart)
+    }
+
+    /// Where the window around `run` starts: back `before` bytes (or
+    /// [`DEFAULT_BEFORE`]), then to the start of that line, up to as far again.
+    pub fn window_start(&self, data: &[u8], run: &Range<usize>) -> usize {
+        let at = run
+            .start
+            .saturating_sub(self.before.unwrap_or(DEFAULT_BEFORE));
+        let floor = at.saturating_sub(DEFAULT_BEFORE);
+        memchr::memrchr(b'\n', &data[floor..at]).map_or(floor, |i| floor + i + 1)
+    }
+
     /// Sorted, disjoint windows of `data` that hold every match of a pattern
     /// of this shape (its text may start up to `before` bytes, or a line,
     /// before the secret and end `after` bytes, or a line, past it). With a
@@ -121,6 +153,17 @@ impl SecretShape {
         data: &[u8],
         focus: Option<&[Range<usize>]>,
     ) -> Vec<Vec<Range<usize>>> {
+        let runs = Self::runs_of_all(shapes, data);
+        shapes
+            .iter()
+            .zip(runs)
+            .map(|(s, runs)| s.windows_around(data, runs, focus))
+            .collect()
+    }
+
+    /// The runs that [`SecretShape::windows_of_all`] makes windows around:
+    /// per shape, its runs that fit it, sorted.
+    pub fn runs_of_all(shapes: &[&SecretShape], data: &[u8]) -> Vec<Vec<Range<usize>>> {
         let size = |s: &SecretShape| s.class.size();
         let mut order: Vec<usize> = (0..shapes.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(size(shapes[i])));
@@ -166,7 +209,7 @@ impl SecretShape {
                         runs.extend(s.runs_within(data, run.clone(), s.min_len, s.max_len));
                     }
                 }
-                s.windows_around(data, runs, focus)
+                runs
             })
             .collect()
     }
@@ -182,7 +225,7 @@ impl SecretShape {
     }
 
     /// The windows around `runs` (sorted, of this shape's class).
-    fn windows_around(
+    pub fn windows_around(
         &self,
         data: &[u8],
         mut runs: Vec<Range<usize>>,
@@ -199,11 +242,7 @@ impl SecretShape {
         for run in runs {
             // Back to the start of a line, so that `^` and `\b` see what
             // they would in the whole blob (a minified line is cut).
-            let at = run
-                .start
-                .saturating_sub(self.before.unwrap_or(DEFAULT_BEFORE));
-            let floor = at.saturating_sub(DEFAULT_BEFORE);
-            let start = memchr::memrchr(b'\n', &data[floor..at]).map_or(floor, |i| floor + i + 1);
+            let start = self.window_start(data, &run);
             // On to the end of the line, for the same reason. The byte after
             // the run is always in: it decides `\b`, `$` and `{{end}}`.
             let reach = (run.end + self.after.max(1)).min(data.len());

@@ -56,35 +56,47 @@ pub(crate) fn staged(repo: &Repository, index_file: &[u8], head: &Tree<'_>) -> O
     let (entries, tree) = parse(index_file)?;
     let paths = candidates(repo, &entries, &tree, head)?;
     let mut index = git2::Index::new().ok()?;
-    for e in &entries {
-        if paths
-            .binary_search_by(|p| p.as_slice().cmp(e.path))
-            .is_err()
+    // The candidates are few and the entries sorted by path: look each one
+    // up rather than test every entry against the candidates.
+    for path in &paths {
+        let first = entries.partition_point(|e| e.path < path.as_slice());
+        for e in entries[first..]
+            .iter()
+            .take_while(|e| e.path == path.as_slice())
         {
-            continue;
+            if e.stage != 0 || e.extended {
+                return None;
+            }
+            let zero = git2::IndexTime::new(0, 0);
+            index
+                .add(&git2::IndexEntry {
+                    ctime: zero,
+                    mtime: zero,
+                    dev: 0,
+                    ino: 0,
+                    mode: e.mode,
+                    uid: 0,
+                    gid: 0,
+                    file_size: e.file_size,
+                    id: Oid::from_bytes(e.id).ok()?,
+                    flags: 0,
+                    flags_extended: 0,
+                    path: e.path.to_vec(),
+                })
+                .ok()?;
         }
-        if e.stage != 0 || e.extended {
-            return None;
-        }
-        let zero = git2::IndexTime::new(0, 0);
-        index
-            .add(&git2::IndexEntry {
-                ctime: zero,
-                mtime: zero,
-                dev: 0,
-                ino: 0,
-                mode: e.mode,
-                uid: 0,
-                gid: 0,
-                file_size: e.file_size,
-                id: Oid::from_bytes(e.id).ok()?,
-                flags: 0,
-                flags_extended: 0,
-                path: e.path.to_vec(),
-            })
-            .ok()?;
     }
     Some(Staged { paths, index })
+}
+
+/// The index file at `path`, mapped rather than read: git replaces the
+/// index by renaming a new file over it and never writes into the old one,
+/// so the mapping holds one version whatever git does meanwhile.
+pub(crate) fn map_index(path: &std::path::Path) -> Option<memmap2::Mmap> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: see above; a file cut short in place by another program would
+    // end the process with SIGBUS (a failed hook), never a wrong answer.
+    unsafe { memmap2::Mmap::map(&file) }.ok()
 }
 
 /// The paths `entries` (with cache-tree `tree`) may change relative to
@@ -139,23 +151,20 @@ fn compare(
     let mut i = 0;
     while i < entries.len() {
         let rest = entries[i].path.get(prefix.len()..)?;
+        // Entries are sorted by path, so each group is a range whose end is
+        // found by bisection: a directory of 100,000 entries costs its
+        // groups, not its entries.
         match memchr::memchr(b'/', rest) {
             Some(slash) => {
                 let name = &rest[..slash];
-                let j = i + entries[i..]
-                    .iter()
-                    .take_while(|e| {
-                        e.path.get(prefix.len()..prefix.len() + slash + 1) == Some(&rest[..=slash])
-                    })
-                    .count();
+                let dir = &entries[i].path[..prefix.len() + slash + 1];
+                let j = i + entries[i..].partition_point(|e| e.path.starts_with(dir));
                 here.insert(name, Side::Dir(&entries[i..j]));
                 i = j;
             }
             None => {
-                let j = i + entries[i..]
-                    .iter()
-                    .take_while(|e| e.path == entries[i].path)
-                    .count();
+                let path = entries[i].path;
+                let j = i + entries[i..].partition_point(|e| e.path == path);
                 here.insert(rest, Side::Files(&entries[i..j]));
                 i = j;
             }

@@ -183,9 +183,10 @@ where
     let file = index_file
         .clone()
         .unwrap_or_else(|| repo.path().join("index"));
-    let fast = head
-        .as_ref()
-        .and_then(|h| super::cache_tree::staged(repo, &std::fs::read(&file).ok()?, h));
+    let fast = head.as_ref().and_then(|h| {
+        let mapped = super::cache_tree::map_index(&file)?;
+        super::cache_tree::staged(repo, &mapped, h)
+    });
     let index = match fast {
         Some(s) if s.paths.is_empty() => return Ok(Vec::new()),
         Some(s) => {
