@@ -1,10 +1,10 @@
-//! Pipeline, blob step: the one place a blob from any source (a file, a
-//! history blob, a range's or the index's change) becomes findings. The
-//! scan stage matches it; this step keeps, for a change, only the matches
-//! on lines it added whose secret no replaced version held, and tags each
-//! finding with the blob's attribution (commit, blob id, whether HEAD holds
-//! it) for the drivers to resolve. It never reads a source, filters,
-//! verifies or renders.
+//! Pipeline, blob step: the one place a blob from any source (a file, held
+//! or too large to hold, a history blob, a range's or the index's change)
+//! becomes findings. The scan stage matches it (an open file in chunks);
+//! this step keeps, for a change, only the matches on lines it added whose
+//! secret no replaced version held, and tags each finding with the blob's
+//! attribution (commit, blob id, whether HEAD holds it) for the drivers to
+//! resolve. It never reads a source, filters, verifies or renders.
 
 use crate::finding::Finding;
 use crate::pipeline::filter::config::Exclude;
@@ -25,9 +25,7 @@ pub(crate) struct Hit {
 }
 
 /// [`hits_in`], counted as [`scoped`] says for a path `excluded` matches:
-/// what the git drivers call for each blob. (The tree driver scopes each
-/// entry of its walk instead, since files too large to hold and unreadable
-/// ones are no blobs.)
+/// what the drivers call for each blob.
 pub(crate) fn hits_of(
     scanner: &Scanner<'_>,
     blob: &Blob<'_>,

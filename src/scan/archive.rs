@@ -443,6 +443,7 @@ fn expand_gzip(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::blob::Content;
     use std::io::Write;
 
     fn zip_of(members: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
@@ -482,7 +483,10 @@ mod tests {
         let mut seen = Vec::new();
         let kind = detect(data).expect("an archive");
         let done = expand(path, data, kind, &budget, &mut |m| {
-            seen.push((m.path.into_owned(), m.bytes.into_owned()))
+            let Content::Held(bytes) = m.content else {
+                panic!("a member not read whole")
+            };
+            seen.push((m.path.into_owned(), bytes.into_owned()))
         });
         (seen, done)
     }

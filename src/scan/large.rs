@@ -445,4 +445,28 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn an_open_blob_is_read_in_chunks_and_a_failed_read_is_a_warning() {
+        let rules = RuleSet::builtin().expect("built-in rules");
+        let scanner = Scanner::new(&rules, ScanOptions::default()).with_threads(2);
+        let data = corpus(&rules, false);
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(&data).expect("write");
+        let (len, stats) = (data.len() as u64, Stats::default());
+        let layout = Layout::default();
+        let direct = scan_file(&scanner, "a.log", &file, len, 2, &layout, &stats).expect("scan");
+        let open = Blob::open_file("a.log", file.try_clone().expect("clone"), len);
+        assert_eq!(keys(&scanner.scan_blob(&open, &stats)), keys(&direct));
+        assert!(!direct.is_empty());
+        assert!(stats.warnings.lock().expect("warnings").is_empty());
+        // Shorter than it was when opened: nothing found, and a warning.
+        let short = Blob::open_file("a.log", file, len + 1);
+        assert!(scanner.scan_blob(&short, &stats).is_empty());
+        let warnings = stats.warnings.lock().expect("warnings");
+        assert!(
+            warnings.len() == 1 && warnings[0].to_string().starts_with("cannot read a.log: "),
+            "{warnings:?}"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! Scan stage: one blob in, findings out, whatever source the blob came from.
 //!
-//! For each blob:
+//! A blob too large to hold (its content an open file) is read in chunks,
+//! several at a time, with the findings a scan of the whole would report
+//! (see [`crate::scan::large`]). For each blob held in memory:
 //! 1. An archive (zip, tar, tar.gz, gz: see [`crate::scan::archive`]) is opened and
 //!    each member is scanned as a blob of its own (`outer.zip!inner/path`),
 //!    down to [`ArchiveLimits::max_depth`] levels. Its raw bytes are not scanned.
@@ -35,7 +37,7 @@ use crate::matcher::{
     inside, line_window, set_positions, FileFacts, Input, Match, Matcher, Volume, Whole,
 };
 use crate::rules::RuleSet;
-use crate::source::blob::{utf16_decodes_cleanly, utf16_to_utf8, Blob};
+use crate::source::blob::{utf16_decodes_cleanly, utf16_to_utf8, Blob, Content};
 use crate::source::Stats;
 use archive::{ArchiveLimits, Budget};
 use decode::Encoded;
@@ -77,6 +79,8 @@ impl Default for ScanOptions {
 pub struct Scanner<'r> {
     matcher: Matcher<'r>,
     opts: ScanOptions,
+    /// Threads reading an open file's chunks (0: one per core).
+    threads: usize,
 }
 
 /// A match and how its text was decoded (None: found as it is).
@@ -114,7 +118,14 @@ impl<'r> Scanner<'r> {
         Scanner {
             matcher: Matcher::built_for(rules, volume),
             opts,
+            threads: 0,
         }
+    }
+
+    /// The same scanner, reading the chunks of a blob too large to hold
+    /// with up to `threads` threads (0, the default: one per core).
+    pub fn with_threads(self, threads: usize) -> Scanner<'r> {
+        Scanner { threads, ..self }
     }
 
     /// The matcher it runs.
@@ -123,15 +134,29 @@ impl<'r> Scanner<'r> {
     }
 
     /// Scans one blob (and, for an archive, its members). A change (of a
-    /// range or the index) is scanned with the focus of its added lines
-    /// (see [`Scanner::scan_focused`]); which of its findings count is the
-    /// caller's business. Warnings and counts go to `stats`.
+    /// range or the index) held in memory is scanned with the focus of its
+    /// added lines (see [`Scanner::scan_focused`]); which of its findings
+    /// count is the caller's business. An open file is read in chunks
+    /// ([`large::scan_file`]); if reading fails, that is a warning. Warnings
+    /// and counts go to `stats`.
     pub fn scan_blob(&self, blob: &Blob<'_>, stats: &Stats) -> Vec<Finding> {
-        let focus = blob
-            .origin
-            .diff()
-            .and_then(|d| d.added.byte_ranges(&blob.bytes));
-        self.scan_focused(&blob.path, &blob.bytes, focus.as_deref(), stats)
+        let path = &blob.path;
+        let bytes = match &blob.content {
+            Content::Held(bytes) => bytes,
+            Content::Open { file, len } => {
+                let layout = large::Layout::default();
+                return large::scan_file(self, path, file, *len, self.threads, &layout, stats)
+                    .unwrap_or_else(|e| {
+                        stats.warn(crate::source::Warning::Unreadable {
+                            path: path.to_string(),
+                            error: e.into(),
+                        });
+                        Vec::new()
+                    });
+            }
+        };
+        let focus = blob.origin.diff().and_then(|d| d.added.byte_ranges(bytes));
+        self.scan_focused(path, bytes, focus.as_deref(), stats)
     }
 
     /// Like [`Scanner::scan_blob`], but only the findings whose secret (or
@@ -173,15 +198,19 @@ impl<'r> Scanner<'r> {
                 } else {
                     let mut visit = |member: Blob<'static>| {
                         stats.archive_members.fetch_add(1, Ordering::Relaxed);
-                        self.scan_at(
-                            &member.path,
-                            &member.bytes,
-                            None,
-                            depth + 1,
-                            budget,
-                            stats,
-                            out,
-                        );
+                        match &member.content {
+                            Content::Held(bytes) => self.scan_at(
+                                &member.path,
+                                bytes,
+                                None,
+                                depth + 1,
+                                budget,
+                                stats,
+                                out,
+                            ),
+                            // Members are read whole; an open one would be read as any.
+                            Content::Open { .. } => out.extend(self.scan_blob(&member, stats)),
+                        }
                     };
                     if let Some(done) = archive::expand(path, data, kind, budget, &mut visit) {
                         stats

@@ -1,17 +1,26 @@
-//! Blobs: the unit the matcher scans, whatever source it came from: bytes,
-//! the path they are reported at, and their origin (a file, a commit of
+//! Blobs: the unit the matcher scans, whatever source it came from: its
+//! content, the path it is reported at, and its origin (a file, a commit of
 //! history, a change of a range or of the index, an archive member), which
-//! says how matches in them are attributed and which lines count.
+//! says how matches in it are attributed and which lines count.
+//!
+//! A file too large to hold in memory is a blob too: its [`Content`] is the
+//! open file rather than bytes, and the scan stage reads it in chunks. Where
+//! a blob came from (origin) and how its content is at hand are independent,
+//! so they are two fields of one type rather than a second type for large
+//! files, which would repeat the path and origin and need a second way
+//! through the blob step: one type, one blob step and one scan entry point
+//! ([`crate::scan::Scanner::scan_blob`]) take every blob, and bytes a source
+//! holds anyway (a git object being read) are still lent, not copied.
 //!
 //! Stage: source. Plain data; it never matches, filters or reports.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::ops::Range;
 
 use git2::Oid;
 
-/// Bytes to scan, the path they are reported under and where they came from.
-/// Sources that hold the bytes anyway (a git object being read) lend them.
+/// Content to scan, the path it is reported under and where it came from.
 pub struct Blob<'a> {
     /// The git object, for blobs read from a repository.
     pub id: Option<Oid>,
@@ -20,8 +29,32 @@ pub struct Blob<'a> {
     pub path: Cow<'a, str>,
     /// Where it came from.
     pub origin: Origin<'a>,
-    /// The content. Not necessarily UTF-8.
-    pub bytes: Cow<'a, [u8]>,
+    /// What to scan. Not necessarily UTF-8.
+    pub content: Content<'a>,
+}
+
+/// How a blob's content is at hand.
+///
+/// Only the working tree opens files. Git objects come whole from libgit2,
+/// up to `max_file_size` (it cannot stream a packed object, and the chunked
+/// scan reads at offsets, in several passes), so history, range and index
+/// blobs are always [`Content::Held`]. A source that spooled a larger object
+/// to a file could hand it over [`Content::Open`] with its own origin: the
+/// scan stage reads an open file the same whatever its origin (without the
+/// focus on a change's added lines; the blob step still keeps only the
+/// findings on them).
+pub enum Content<'a> {
+    /// In memory: owned (a file read whole, an archive member) or lent by a
+    /// source that holds it anyway (a git object being read).
+    Held(Cow<'a, [u8]>),
+    /// A file too large to hold (over [`crate::source::fs::LARGE_FILE`]):
+    /// open, to be read in chunks, never whole, so memory stays bounded.
+    Open {
+        /// The open regular file.
+        file: File,
+        /// Its length when opened.
+        len: u64,
+    },
 }
 
 /// Where a blob came from: what its findings are attributed to.
@@ -91,7 +124,17 @@ impl Blob<'static> {
             id: None,
             path: Cow::Owned(path.into()),
             origin: Origin::Fs,
-            bytes: Cow::Owned(bytes),
+            content: Content::Held(Cow::Owned(bytes)),
+        }
+    }
+
+    /// A file of a working tree too large to hold: open, `len` bytes long.
+    pub fn open_file(path: impl Into<String>, file: File, len: u64) -> Blob<'static> {
+        Blob {
+            id: None,
+            path: Cow::Owned(path.into()),
+            origin: Origin::Fs,
+            content: Content::Open { file, len },
         }
     }
 
@@ -101,7 +144,7 @@ impl Blob<'static> {
             id: None,
             path: Cow::Owned(path),
             origin: Origin::Member,
-            bytes: Cow::Owned(bytes),
+            content: Content::Held(Cow::Owned(bytes)),
         }
     }
 }

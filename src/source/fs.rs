@@ -21,8 +21,8 @@ use super::Stats;
 use crate::error::Error;
 use crate::source::blob::Blob;
 
-/// Files larger than this are opened rather than read whole: the scan stage
-/// reads them in chunks.
+/// Files larger than this are opened rather than read whole (a blob whose
+/// content is the open file): the scan stage reads them in chunks.
 pub const LARGE_FILE: u64 = 16 << 20;
 
 /// O_NONBLOCK (not in std): 0o4000 on Linux, 4 on macOS and the BSDs.
@@ -51,17 +51,9 @@ pub struct FsOptions {
 
 /// A regular file, as the walk hands it over.
 pub enum Entry {
-    /// Read whole.
-    Whole(Blob<'static>),
-    /// Larger than [`LARGE_FILE`]: opened, to be read in chunks.
-    Large {
-        /// As for [`Blob::path`].
-        path: String,
-        /// The open file.
-        file: File,
-        /// Its length when opened.
-        len: u64,
-    },
+    /// Read whole, or, if larger than [`LARGE_FILE`], opened to be read in
+    /// chunks ([`crate::source::blob::Content`]).
+    Blob(Blob<'static>),
     /// A file that could not be opened or read: the visitor decides
     /// whether that is a warning.
     Unreadable {
@@ -76,8 +68,8 @@ impl Entry {
     /// The path it is reported at.
     pub fn path(&self) -> &str {
         match self {
-            Entry::Whole(blob) => &blob.path,
-            Entry::Large { path, .. } | Entry::Unreadable { path, .. } => path,
+            Entry::Blob(blob) => &blob.path,
+            Entry::Unreadable { path, .. } => path,
         }
     }
 }
@@ -146,15 +138,11 @@ where
             match read_regular_file(path, opts.max_file_size) {
                 Ok(Read_::Data(data)) => {
                     stats.add_blob(data.len());
-                    visit(Entry::Whole(Blob::file(shown, data)));
+                    visit(Entry::Blob(Blob::file(shown, data)));
                 }
                 Ok(Read_::Large(file, len)) => {
                     stats.add_blob(len as usize);
-                    visit(Entry::Large {
-                        path: shown,
-                        file,
-                        len,
-                    });
+                    visit(Entry::Blob(Blob::open_file(shown, file, len)));
                 }
                 Ok(Read_::TooLarge) => {
                     stats.skipped_large.fetch_add(1, Ordering::Relaxed);

@@ -22,7 +22,7 @@ use super::{
     commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions, Warning,
 };
 use crate::error::{Error, GitOp};
-use crate::source::blob::{Blob, Diff, Origin};
+use crate::source::blob::{Blob, Content, Diff, Origin};
 use crate::source::Stats;
 
 pub use crate::source::blob::Added;
@@ -331,7 +331,7 @@ where
                 Some(commit) => Origin::Range { commit, diff },
                 None => Origin::Staged(diff),
             },
-            bytes: Cow::Borrowed(data.data()),
+            content: Content::Held(Cow::Borrowed(data.data())),
         });
     }
     Ok(())

@@ -28,7 +28,7 @@ use super::{
     commit_meta, list_paths, read_blob, shallow_notice, BlobRead, CommitMeta, GitOptions, Warning,
 };
 use crate::error::{Error, GitOp};
-use crate::source::blob::{Blob, Origin};
+use crate::source::blob::{Blob, Content, Origin};
 use crate::source::Stats;
 
 mod moves;
@@ -600,6 +600,6 @@ where
             commit: job.commit.map(|(c, _)| c as usize),
             at_head: job.at_head,
         },
-        bytes: Cow::Borrowed(obj.data()),
+        content: Content::Held(Cow::Borrowed(obj.data())),
     });
 }
