@@ -74,11 +74,24 @@ enum Command {
 /// Parses the command line and runs it. Returns the exit code.
 pub fn run() -> Result<u8, Error> {
     let cli = Cli::parse();
-    if let Command::Scan(args) = &cli.command {
-        if args.staged {
-            // Still one thread: see the function.
+    // Still one thread: see the functions.
+    match &cli.command {
+        Command::Scan(args) if args.staged => {
             crate::source::git::windows::set_pack_windows_for_few_reads();
         }
+        Command::Scan(args) if args.git || args.range.is_some() => {
+            if let [repo] = args.paths.as_slice() {
+                crate::source::git::windows::set_pack_windows_for(repo);
+            }
+        }
+        Command::Audit(args) => {
+            // A local repository; a URL is cloned later, with the default.
+            let dir = std::path::Path::new(&args.target);
+            if dir.is_dir() {
+                crate::source::git::windows::set_pack_windows_for(dir);
+            }
+        }
+        _ => {}
     }
     match cli.command {
         Command::Scan(args) => scan::scan(args, false),
