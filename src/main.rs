@@ -1,4 +1,6 @@
 //! The keyflare binary: parse, run, map the outcome to an exit code.
+//!
+//! It holds nothing else: every stage is in the library.
 
 use std::process::ExitCode;
 

@@ -1,6 +1,8 @@
 //! Command line, `audit`: flags and configuration into one call of the
 //! audit driver (`pipeline::audit::audit`), then the audit renderers and
 //! the exit code.
+//!
+//! It never scans, filters or verifies itself: the pipeline does.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,6 @@
 //! Command line, `demo`: the built-in sample project scanned and shown.
+//!
+//! It never scans or renders itself: the pipeline and the renderers do.
 
 use std::io::IsTerminal;
 

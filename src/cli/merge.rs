@@ -1,6 +1,8 @@
 //! `keyflare merge`: the command's flags and its driver (read every shard,
 //! merge, verify, render, write), kept apart from `cli.rs` so that the
 //! command is a few lines there.
+//!
+//! Stage: command line. It never parses a shard or renders itself: `pipeline::merge` and the renderers do.
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,7 @@
 //! Command line, `rules`, `rules check` and `explain`: the rule set listed,
 //! checked against its examples, or one rule described.
+//!
+//! It never loads or checks rules itself: `rules` and `pipeline::rules_check` do.
 
 use super::args::{RulesAction, RulesArgs};
 use super::exit::{EXIT_CLEAN, EXIT_FINDINGS};

@@ -2,6 +2,8 @@
 //! plan, one call into the pipeline's scan driver (`pipeline::scan::run`,
 //! with a progress display), then the renderers (or the baseline file) and
 //! the exit code.
+//!
+//! It never scans, filters or verifies itself: the pipeline does.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

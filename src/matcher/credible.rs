@@ -1,6 +1,8 @@
 //! Matcher, credibility kernels: the CRC32 checksum of scannable tokens,
 //! Shannon entropy and the placeholder filter. Pure functions of a value;
 //! the rule-driven word checks are in [`crate::rules::credibility`].
+//!
+//! Stage: matcher. No I/O, no rule or finding.
 
 /// True if the last 8 characters are the lowercase-hex CRC32 of the 40 before.
 pub fn crc32_suffix_ok(value: &[u8]) -> bool {

@@ -1,4 +1,6 @@
 //! Matcher unit tests.
+//!
+//! Stage: matcher (tests only).
 
 use super::prefilter::COMMON_WORDS;
 use super::*;

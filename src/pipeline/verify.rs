@@ -1,6 +1,8 @@
 //! Pipeline, verify adapter: turns findings into the verifier's candidates
 //! (each distinct credential once) and writes the answers back on every
 //! finding that holds it. The verifier itself knows nothing of findings.
+//!
+//! It never scans, filters or renders.
 
 use crate::finding::Finding;
 use crate::verify;

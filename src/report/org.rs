@@ -7,6 +7,8 @@
 //! escaping after [`crate::escape::text`]); JSON and SARIF are written by
 //! `serde_json`. The HTML loads nothing: inline CSS, no scripts, no URL in
 //! any `src` or `href`. Nothing here depends on time or input order.
+//!
+//! Stage: report. It never scans, verifies or merges: it renders what `pipeline::merge` made.
 
 use std::fmt::Write;
 

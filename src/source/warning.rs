@@ -5,6 +5,8 @@
 //!
 //! Each variant's text is the one keyflare has always printed for it: the
 //! JSON and SARIF reports, audit shards and stderr show the same strings.
+//!
+//! Stage: source (plain data). It never reads, matches or decides an exit code.
 
 use std::fmt;
 use std::io;

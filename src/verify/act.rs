@@ -5,6 +5,8 @@
 //! the authority and the action, and the user approved them. Guarantees: the authority travels
 //! only in a sensitive header; the new value of a rolled token comes back wrapped in
 //! [`NewValue`], whose `Debug`/`Display` redact it; no detail holds text from the body.
+//!
+//! Stage: verify. It never reads findings or reports.
 
 use super::envelope::{self, ActAnswer};
 use super::http::{Auth, Method};

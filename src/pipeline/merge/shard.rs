@@ -14,6 +14,8 @@
 //! capped, fingerprints must be what keyflare writes, and a kept secret must
 //! hash to its fingerprint. A shard that breaks any rule is refused whole,
 //! with its file name; nothing of it is used.
+//!
+//! Stage: pipeline (input of `merge`). It never verifies or renders.
 
 use std::io::Read;
 use std::path::Path;
