@@ -141,6 +141,24 @@ impl<R> Envelope<R> {
     }
 }
 
+/// Reads an envelope. Only a JSON object is one: serde would also build the
+/// struct from an array of its fields in order (`[true,[],[],[]]` read as
+/// `success: true`), which no Cloudflare answer is; the `verify_answer`
+/// fuzz target found an array judged active.
+fn parse<R: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<Envelope<R>, serde_json::Error> {
+    // JSON's own whitespace; anything else before the `{` serde refuses too.
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        // Not JSON at all (an HTML page) keeps serde's own error, so that it
+        // is told apart from JSON of another shape.
+        serde_json::from_slice::<IgnoredAny>(body)?;
+        return Err(serde::de::Error::custom("not a JSON object"));
+    }
+    serde_json::from_slice::<Envelope<R>>(body)
+}
+
 /// Parses the envelope, turning server errors and non-API bodies into an "unknown" verdict.
 fn open<R: for<'de> Deserialize<'de>>(http: u16, body: &[u8]) -> Result<Envelope<R>, Judgement> {
     if http >= 500 {
@@ -148,7 +166,7 @@ fn open<R: for<'de> Deserialize<'de>>(http: u16, body: &[u8]) -> Result<Envelope
             "Cloudflare API server error (HTTP {http})"
         )));
     }
-    serde_json::from_slice::<Envelope<R>>(body).map_err(|e| {
+    parse::<R>(body).map_err(|e| {
         let what = match e.classify() {
             serde_json::error::Category::Data => "JSON that is not a Cloudflare API envelope",
             _ => "a body that is not JSON (a firewall or challenge page?)",
@@ -292,7 +310,7 @@ pub(crate) fn token_id(http: u16, body: &[u8]) -> Option<String> {
     if !(200..300).contains(&http) {
         return None;
     }
-    let env = serde_json::from_slice::<Envelope<IdOnly>>(body).ok()?;
+    let env = parse::<IdOnly>(body).ok()?;
     let id = env.result.filter(|_| env.success)?.id?;
     is_plain_id(&id).then_some(id)
 }
@@ -371,6 +389,30 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_array_of_the_fields_is_not_an_envelope() {
+        use super::Judgement;
+        // Found by the verify_answer fuzz target: a 2xx answer whose body is
+        // the envelope's fields as an array was judged active.
+        let unknown = |j: Judgement| match j {
+            Judgement::Unknown { detail, .. } => detail,
+            other => panic!("{other:?}"),
+        };
+        let array = br#"[true,[],[],[]]"#;
+        let detail = unknown(super::judge_global_key(248, array));
+        assert!(detail.contains("not a Cloudflare API envelope"), "{detail}");
+        let token = br#"[true,[],{"id":"abc","status":"active"},null]"#;
+        unknown(super::judge_token(200, token, 1_800_000_000));
+        assert_eq!(super::token_id(200, token), None);
+        // The same fields as an object still read, after JSON whitespace.
+        let object = b" \r\n\t{\"success\":true,\"errors\":[],\"result\":{\"id\":\"abc\",\"status\":\"active\"}}";
+        assert!(matches!(
+            super::judge_token(200, object, 1_800_000_000),
+            Judgement::Active(_)
+        ));
+        assert_eq!(super::token_id(200, object).as_deref(), Some("abc"));
+    }
+
     use super::*;
 
     const NOW: i64 = 1_780_000_000; // 2026-05-28
