@@ -3,7 +3,9 @@
 # nice 19, slices of SLICE seconds, until DEADLINE (epoch seconds).
 # Each slice appends one line to log/slices.tsv:
 #   start  target  wall_s  user_s  sys_s  exit  runs  cov  ft  corpus_files
-# A target's working corpus starts as a copy of its seeds (fuzz/corpus/<target>).
+# A target's working corpus starts as its seeds (fuzz/corpus/<target>) plus, when
+# fuzz/corpus-min.tar.xz is there, the minimised corpus of earlier campaigns
+# (kept out of fuzz/corpus/ because CI's smoke runs read every seed file).
 # Example: KEYFLARE_FUZZ_DIR=/tmp/kf DEADLINE=$(date -d 18:00 +%s) fuzz/campaign.sh
 # ONCE=1 for one round; ROUNDS lists the targets in order; SLICE is seconds per run.
 set -u
@@ -13,7 +15,11 @@ DEADLINE=${DEADLINE:?epoch seconds}
 ROUNDS=${ROUNDS:-$(ls "$(dirname "$0")/corpus")}
 SLICE=${SLICE:-300}
 SEEDS=$(cd "$(dirname "$0")" && pwd)/corpus
+MIN=$(cd "$(dirname "$0")" && pwd)/corpus-min.tar.xz
 mkdir -p "$C/log" "$C/artifacts"
+if [[ -f $MIN && ! -e $C/.min-unpacked ]]; then
+  tar -xJf "$MIN" -C "$C" && touch "$C/.min-unpacked"
+fi
 [[ -f $C/log/slices.tsv ]] || printf 'start\ttarget\twall_s\tuser_s\tsys_s\texit\truns\tcov\tft\tcorpus_files\n' >$C/log/slices.tsv
 while :; do
   for t in $ROUNDS; do
@@ -22,7 +28,7 @@ while :; do
     ((left < 60)) && exit 0
     secs=$((left < SLICE ? left : SLICE))
     stamp=$(date -u +%H%M%S)
-    [[ -d $C/$t ]] || { mkdir -p "$C/$t" && cp "$SEEDS/$t"/* "$C/$t/"; }
+    mkdir -p "$C/$t" && cp -n "$SEEDS/$t"/* "$C/$t/"
     mkdir -p "$C/artifacts/$t"
     out=$C/log/$t-$stamp.log
     /usr/bin/time -f '%U %S %e' -o $C/log/time.tmp \
