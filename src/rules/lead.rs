@@ -42,12 +42,13 @@ impl std::fmt::Debug for Lead {
 
 impl Lead {
     /// The lead of `parts`, the top-level parts of a pattern before its
-    /// secret (parsed as the pattern is compiled: ASCII, bytes), when every
-    /// match of them ends with a byte outside the secret's class `class`
-    /// (`apart` says so). None when that is not so, or the DFA cannot be
-    /// built: then every run gets its window, as without leads.
-    pub(crate) fn of(parts: &[&Hir], apart: bool) -> Option<Lead> {
-        if !apart || parts.is_empty() {
+    /// secret (parsed as the pattern is compiled: ASCII, bytes). The caller
+    /// ([`crate::rules::shape::SecretShape::lead_of`]) asks only when every
+    /// match of them ends with a byte outside the secret's class. None when
+    /// the DFA cannot be built: then every run gets its window, as without
+    /// leads.
+    pub(crate) fn of(parts: &[&Hir]) -> Option<Lead> {
+        if parts.is_empty() {
             return None;
         }
         let hir = Hir::concat(parts.iter().map(|h| (*h).clone()).collect());

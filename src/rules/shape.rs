@@ -41,6 +41,11 @@ fn top_level(hir: &Hir) -> Vec<&Hir> {
     }
 }
 
+/// True if no byte of `side` is one `class` holds.
+fn disjoint(side: &[bool; 256], class: impl Fn(u8) -> bool) -> bool {
+    (0..=u8::MAX).all(|b| !(side[usize::from(b)] && class(b)))
+}
+
 /// Secrets shorter than this are not worth windowing: runs that short are
 /// everywhere.
 const MIN_WINDOWED_LEN: usize = 16;
@@ -99,7 +104,7 @@ impl SecretShape {
             return None;
         }
         let apart = |side: Option<[bool; 256]>| {
-            side.is_some_and(|side| side.iter().zip(&class).all(|(&n, &c)| !(n && c)))
+            side.is_some_and(|side| disjoint(&side, |b| class[usize::from(b)]))
         };
         let max_len = secret.properties().maximum_len().filter(|_| {
             apart(neighbours(parts[..at].iter().rev(), false))
@@ -120,9 +125,10 @@ impl SecretShape {
         let hir = parse(source)?;
         let parts = top_level(&hir);
         let at = parts.iter().position(|h| is_secret(h))?;
-        let apart = neighbours(parts[..at].iter().rev(), false)
-            .is_some_and(|side| (0..256).all(|b| !(side[b] && self.class.contains(b as u8))));
-        Lead::of(&parts[..at], apart)
+        neighbours(parts[..at].iter().rev(), false)
+            .is_some_and(|side| disjoint(&side, |b| self.class.contains(b)))
+            .then(|| Lead::of(&parts[..at]))
+            .flatten()
     }
 
     /// Where the window around `run` starts: back `before` bytes (or
