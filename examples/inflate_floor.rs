@@ -5,7 +5,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn main() {
-    keyflare::source::git::windows::set_pack_windows();
+    keyflare::source::git::windows::set_pack_windows(
+        keyflare::source::git::windows::PackReads::Unknown,
+    );
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| ".".into());
     let threads: usize = args.next().and_then(|t| t.parse().ok()).unwrap_or_else(|| {

@@ -5,9 +5,6 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // libgit2's process-wide pack-window sizes, set before any other thread
-    // exists or libgit2 is used (see the function for why these sizes).
-    keyflare::source::git::windows::set_pack_windows();
     match keyflare::cli::run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

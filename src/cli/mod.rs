@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Error;
 use crate::report;
+use crate::source::git::windows::{set_pack_windows, PackReads};
 use args::{AuditArgs, RulesArgs, ScanArgs};
 pub use exit::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 
@@ -74,25 +75,20 @@ enum Command {
 /// Parses the command line and runs it. Returns the exit code.
 pub fn run() -> Result<u8, Error> {
     let cli = Cli::parse();
-    // Still one thread: see the functions.
-    match &cli.command {
-        Command::Scan(args) if args.staged => {
-            crate::source::git::windows::set_pack_windows_for_few_reads();
+    // Still one thread, and no repository open: see the function.
+    let reads = match &cli.command {
+        Command::Scan(args) if args.staged => PackReads::Few,
+        Command::Scan(args) if args.git || args.range.is_some() => match args.paths.as_slice() {
+            [repo] => PackReads::Much(repo),
+            _ => PackReads::Unknown,
+        },
+        // A local repository; a URL is cloned later, with the defaults.
+        Command::Audit(args) if std::path::Path::new(&args.target).is_dir() => {
+            PackReads::Much(std::path::Path::new(&args.target))
         }
-        Command::Scan(args) if args.git || args.range.is_some() => {
-            if let [repo] = args.paths.as_slice() {
-                crate::source::git::windows::set_pack_windows_for(repo);
-            }
-        }
-        Command::Audit(args) => {
-            // A local repository; a URL is cloned later, with the default.
-            let dir = std::path::Path::new(&args.target);
-            if dir.is_dir() {
-                crate::source::git::windows::set_pack_windows_for(dir);
-            }
-        }
-        _ => {}
-    }
+        _ => PackReads::Unknown,
+    };
+    set_pack_windows(reads);
     match cli.command {
         Command::Scan(args) => scan::scan(args, false),
         Command::Baseline(args) => scan::scan(args, true),

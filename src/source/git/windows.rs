@@ -1,5 +1,5 @@
-//! Git sources, set-up: how libgit2 maps pack files, set once per process
-//! before any repository is opened.
+//! Git sources, set-up: how libgit2 maps pack files, set once per process,
+//! from what the command will read, before any repository is opened.
 //!
 //! libgit2 reads packs through mapped windows and unmaps the least recently
 //! used one whenever the total mapped goes past a limit. Too small a limit
@@ -17,42 +17,57 @@ const WINDOW: usize = 32 << 20;
 /// are clean and shared with the page cache, but count in RSS.
 const MAPPED_LIMIT: usize = 128 << 20;
 
-/// Sets libgit2's pack windows. Call it first in `main`, before any other
-/// thread exists: libgit2's global options are not synchronised.
-pub fn set_pack_windows() {
-    // For measuring other sizes without a rebuild: "WINDOW,LIMIT" in MiB.
-    let knob = std::env::var("KEYFLARE_PACK_WINDOWS_MIB").unwrap_or_default();
-    let mut mib = knob.split(',').map(|x| x.trim().parse::<usize>().ok());
-    let window = mib.next().flatten().map_or(WINDOW, |m| m << 20);
-    let limit = mib.next().flatten().map_or(MAPPED_LIMIT, |m| m << 20);
+/// What a command reads of a repository's packs, which decides how much of
+/// them may stay mapped.
+#[derive(Clone, Copy, Debug)]
+pub enum PackReads<'a> {
+    /// Not known here (no repository, or one cloned later): the defaults.
+    Unknown,
+    /// A few objects (`--staged`): every window may stay mapped. What such
+    /// a scan maps it mostly does not touch, and untouched pages cost
+    /// nothing; a limit near a pack's size would instead unmap and map
+    /// windows again between the few tree lookups (a tenth of
+    /// `scan --staged` in a 128 MB pack).
+    Few,
+    /// Much of the repository at or above this directory (history, a range,
+    /// an audit): its packs may stay mapped whole, up to [`MAPPED_CAP`].
+    /// Below the packs' size libgit2 unmaps a window and maps another again
+    /// and again, and with several threads every unmap also stops the other
+    /// cores to flush their address caches: on cloudflare/workers-sdk (a 199
+    /// MB pack) the 128 MiB limit cost 4.3 s of system time where 224 MiB
+    /// cost 1.3 s, and 3.7 s of a 15.5 s scan. Mapped pages count in memory
+    /// once read, so the cap bounds it whatever the repository's size.
+    Much(&'a std::path::Path),
+}
+
+/// Sets libgit2's pack windows for what the command reads. Call it once,
+/// before any other thread exists: libgit2's global options are not
+/// synchronised.
+pub fn set_pack_windows(reads: PackReads<'_>) {
+    let limit = match reads {
+        PackReads::Unknown => MAPPED_LIMIT,
+        PackReads::Few => FEW_READS_LIMIT,
+        PackReads::Much(dir) => pack_bytes(dir).map_or(MAPPED_LIMIT, limit_for),
+    };
+    // For measuring other sizes without a rebuild: "WINDOW,LIMIT" in MiB,
+    // which replace the sizes above.
+    let knob = std::env::var("KEYFLARE_PACK_WINDOWS_MIB").ok();
+    let (window, limit) = match knob {
+        Some(knob) => {
+            let mut mib = knob.split(',').map(|x| x.trim().parse::<usize>().ok());
+            let window = mib.next().flatten().map_or(WINDOW, |m| m << 20);
+            (
+                window,
+                mib.next().flatten().map_or(MAPPED_LIMIT, |m| m << 20),
+            )
+        }
+        None => (WINDOW, limit),
+    };
     // SAFETY: called before any other thread exists or libgit2 is used
     // (see above); both only store a number.
     unsafe {
         let _ = git2::opts::set_mwindow_size(window);
         let _ = git2::opts::set_mwindow_mapped_limit(limit);
-    }
-}
-
-/// For a scan of the repository at or above `dir` that reads much of it
-/// (history, a range, an audit): lets the whole of its packs stay mapped,
-/// up to [`MAPPED_CAP`]. Below the packs' size libgit2 unmaps a window and
-/// maps another again and again, and with several threads every unmap also
-/// stops the other cores to flush their address caches: on
-/// cloudflare/workers-sdk (a 199 MB pack) the 128 MiB limit cost 4.3 s of
-/// system time where 224 MiB cost 1.3 s, and 3.7 s of a 15.5 s scan. Mapped
-/// pages count in memory once read, so the cap bounds it whatever the
-/// repository's size. Same rule as [`set_pack_windows`]: call it before
-/// any other thread exists.
-pub fn set_pack_windows_for(dir: &std::path::Path) {
-    if std::env::var_os("KEYFLARE_PACK_WINDOWS_MIB").is_some() {
-        return;
-    }
-    let Some(packs) = pack_bytes(dir) else {
-        return;
-    };
-    // SAFETY: as in set_pack_windows.
-    unsafe {
-        let _ = git2::opts::set_mwindow_mapped_limit(limit_for(packs));
     }
 }
 
@@ -66,8 +81,12 @@ fn limit_for(packs: u64) -> usize {
         .clamp(MAPPED_LIMIT, MAPPED_CAP)
 }
 
-/// The most [`set_pack_windows_for`] lets be mapped.
+/// The most [`PackReads::Much`] lets be mapped.
 const MAPPED_CAP: usize = 256 << 20;
+
+/// The mapped limit for [`PackReads::Few`]: address space, not memory
+/// (pages count only once read).
+const FEW_READS_LIMIT: usize = usize::MAX / 4;
 
 /// The bytes of the pack files of the repository at or above `dir`.
 fn pack_bytes(dir: &std::path::Path) -> Option<u64> {
@@ -82,26 +101,6 @@ fn pack_bytes(dir: &std::path::Path) -> Option<u64> {
         .sum();
     Some(total)
 }
-
-/// For a scan that reads a few objects (`--staged`): lets every window of
-/// the repository's packs stay mapped. What such a scan maps it mostly does
-/// not touch, and untouched pages cost nothing; a limit near a pack's size
-/// would instead unmap and map windows again between the few tree lookups
-/// (a tenth of `scan --staged` in a 128 MB pack). Same rule as
-/// [`set_pack_windows`]: call it before any other thread exists.
-pub fn set_pack_windows_for_few_reads() {
-    if std::env::var_os("KEYFLARE_PACK_WINDOWS_MIB").is_some() {
-        return;
-    }
-    // SAFETY: as in set_pack_windows.
-    unsafe {
-        let _ = git2::opts::set_mwindow_mapped_limit(FEW_READS_LIMIT);
-    }
-}
-
-/// The mapped limit for [`set_pack_windows_for_few_reads`]: address space,
-/// not memory (pages count only once read).
-const FEW_READS_LIMIT: usize = usize::MAX / 4;
 
 #[cfg(test)]
 mod tests {
