@@ -138,6 +138,11 @@ impl Literals {
         }
     }
 
+    /// The words, lowercased.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().map(Word::as_str)
+    }
+
     /// How many words there are.
     pub fn len(&self) -> usize {
         self.words.len()
@@ -182,10 +187,25 @@ impl Literals {
         }
     }
 
-    /// True if the portable search is in use (for tests).
+    /// True if the SIMD search is in use (for tests).
     #[cfg(test)]
     fn is_simd(&self) -> bool {
         !matches!(self.search, Search::Lowered { .. })
+    }
+
+    /// How many positions of `text` the SIMD search's fingerprint lets
+    /// through to be verified, or None without it (for tests).
+    #[cfg(test)]
+    pub(crate) fn candidates(&self, text: &[u8]) -> Option<usize> {
+        match &self.search {
+            #[cfg(target_arch = "x86_64")]
+            Search::Simd(teddy) => Some(
+                (0..text.len())
+                    .filter(|&i| teddy.agree(&text[i..]) != 0)
+                    .count(),
+            ),
+            Search::Lowered { .. } => None,
+        }
     }
 }
 
@@ -248,47 +268,22 @@ struct Teddy {
 impl Teddy {
     fn new(words: &[Word]) -> Teddy {
         let words: Vec<&[u8]> = words.iter().map(Word::as_bytes).collect();
-        let mut buckets: [Vec<usize>; BUCKETS] = Default::default();
-        // A word shorter than the fingerprint lets any byte through where it
-        // has none, and so does every word in its bucket: short words get
-        // buckets of their own. The others share the rest, words alike in
-        // their first bytes together.
-        // Short words beyond seven share the last bucket with the rest.
-        let (short, mut long): (Vec<usize>, Vec<usize>) =
-            (0..words.len()).partition(|&i| words[i].len() < FINGERPRINT);
-        long.sort_by_key(|&i| &words[i][..FINGERPRINT]);
-        let short_buckets = short.len().min(BUCKETS - 1);
-        for (n, &i) in short.iter().enumerate() {
-            buckets[n.min(BUCKETS - 1)].push(i);
-        }
-        let shared = BUCKETS - short_buckets;
-        let per_bucket = long.len().div_ceil(shared).max(1);
-        for (n, &i) in long.iter().enumerate() {
-            buckets[short_buckets + n / per_bucket].push(i);
-        }
+        let grouped = group(&words);
         let (mut low, mut high) = ([[0u8; 32]; FINGERPRINT], [[0u8; 32]; FINGERPRINT]);
-        for (b, members) in buckets.iter().enumerate() {
+        let mut buckets: [Vec<usize>; BUCKETS] = Default::default();
+        for (b, (members, nibbles)) in grouped.into_iter().enumerate() {
             let bit = 1u8 << b;
-            for &i in members {
-                for j in 0..FINGERPRINT {
-                    let (lows, highs): (Vec<usize>, Vec<usize>) = match words[i].get(j) {
-                        None => ((0..16).collect(), (0..16).collect()),
-                        Some(&c) if c.is_ascii_lowercase() => (
-                            vec![usize::from(c & 15)],
-                            vec![usize::from(c >> 4), usize::from((c ^ 0x20) >> 4)],
-                        ),
-                        Some(&c) => (vec![usize::from(c & 15)], vec![usize::from(c >> 4)]),
-                    };
-                    for n in lows {
-                        low[j][n] |= bit;
-                        low[j][16 + n] |= bit;
-                    }
-                    for n in highs {
-                        high[j][n] |= bit;
-                        high[j][16 + n] |= bit;
-                    }
+            for (j, &(lows, highs)) in nibbles.0.iter().enumerate() {
+                for n in (0..16).filter(|n| lows >> n & 1 == 1) {
+                    low[j][n] |= bit;
+                    low[j][16 + n] |= bit;
+                }
+                for n in (0..16).filter(|n| highs >> n & 1 == 1) {
+                    high[j][n] |= bit;
+                    high[j][16 + n] |= bit;
                 }
             }
+            buckets[b] = members;
         }
         Teddy { low, high, buckets }
     }
@@ -352,16 +347,22 @@ impl Teddy {
         }
         // Starts whose fingerprint reaches past the last whole block.
         for i in at.saturating_sub(FINGERPRINT - 1)..text.len() {
-            // Past the end of the text any byte may be: `verify` measures.
-            let mut agree = u8::MAX;
-            for (j, &c) in text[i..].iter().take(FINGERPRINT).enumerate() {
-                agree &= self.low[j][usize::from(c & 15)] & self.high[j][usize::from(c >> 4)];
-            }
+            let agree = self.agree(&text[i..]);
             if agree != 0 && self.verify(words, text, i, agree, found) {
                 return true;
             }
         }
         false
+    }
+
+    /// The buckets with a word that may begin `text`, one byte at a time.
+    fn agree(&self, text: &[u8]) -> u8 {
+        // Past the end of the text any byte may be: `verify` measures.
+        let mut agree = u8::MAX;
+        for (j, &c) in text.iter().take(FINGERPRINT).enumerate() {
+            agree &= self.low[j][usize::from(c & 15)] & self.high[j][usize::from(c >> 4)];
+        }
+        agree
     }
 
     /// Reports the words of `buckets` that occur at `at`.
@@ -384,6 +385,97 @@ impl Teddy {
         }
         false
     }
+}
+
+/// The low and high nibbles (bit n for nibble n) that the tables let
+/// through at each fingerprint byte for a word, or for a bucket of words.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Nibbles([(u16, u16); FINGERPRINT]);
+
+#[cfg(target_arch = "x86_64")]
+impl Nibbles {
+    fn of(word: &[u8]) -> Nibbles {
+        Nibbles(std::array::from_fn(|j| match word.get(j) {
+            // Past a short word's end any byte may be there.
+            None => (u16::MAX, u16::MAX),
+            Some(&c) if c.is_ascii_lowercase() => {
+                (1 << (c & 15), 1 << (c >> 4) | 1 << ((c ^ 0x20) >> 4))
+            }
+            Some(&c) => (1 << (c & 15), 1 << (c >> 4)),
+        }))
+    }
+
+    fn union(self, other: Nibbles) -> Nibbles {
+        Nibbles(std::array::from_fn(|j| {
+            (self.0[j].0 | other.0[j].0, self.0[j].1 | other.0[j].1)
+        }))
+    }
+
+    /// The share of positions in plain text (tab, newline and printable
+    /// ASCII, all equally likely) that these tables let through.
+    fn pass_rate(&self) -> f64 {
+        // Per high nibble, the low nibbles of the text's bytes.
+        const TEXT: [u16; 8] = [
+            1 << 9 | 1 << 10,
+            0,
+            u16::MAX,
+            u16::MAX,
+            u16::MAX,
+            u16::MAX,
+            u16::MAX,
+            0x7fff,
+        ];
+        const TEXT_BYTES: u32 = 2 + 6 * 16 - 1;
+        self.0
+            .iter()
+            .map(|&(low, high)| {
+                let pass: u32 = (0..8)
+                    .filter(|&h| high >> h & 1 == 1)
+                    .map(|h| (low & TEXT[h]).count_ones())
+                    .sum();
+                f64::from(pass) / f64::from(TEXT_BYTES)
+            })
+            .product()
+    }
+}
+
+/// Puts `words` in the buckets. A bucket lets through every byte that some
+/// word of it has at each fingerprint position, mixed with the others' (`cfk_`
+/// and `cfglobal` together pass `cfg_`), and each position it lets through
+/// is verified against every word in it. Greedy, from one bucket per word:
+/// the two whose merging adds the least expected cost (the share of text
+/// positions let through, times one plus the words to verify) are merged,
+/// until there are eight at most. Returns each bucket's words and nibbles.
+#[cfg(target_arch = "x86_64")]
+fn group(words: &[&[u8]]) -> Vec<(Vec<usize>, Nibbles)> {
+    let cost = |n: &Nibbles, members: usize| n.pass_rate() * (1 + members) as f64;
+    // Each bucket: its words, their nibbles and its cost.
+    let mut groups: Vec<(Vec<usize>, Nibbles, f64)> = (0..words.len())
+        .map(|i| {
+            let n = Nibbles::of(words[i]);
+            (vec![i], n, cost(&n, 1))
+        })
+        .collect();
+    while groups.len() > BUCKETS {
+        let mut best = (f64::INFINITY, 0, 1);
+        for a in 0..groups.len() {
+            for b in a + 1..groups.len() {
+                let ((wa, na, ca), (wb, nb, cb)) = (&groups[a], &groups[b]);
+                let added = cost(&na.union(*nb), wa.len() + wb.len()) - ca - cb;
+                if added < best.0 {
+                    best = (added, a, b);
+                }
+            }
+        }
+        let (_, a, b) = best;
+        let (wb, nb, _) = groups.swap_remove(b);
+        let merged = &mut groups[a];
+        merged.0.extend(wb);
+        merged.1 = merged.1.union(nb);
+        merged.2 = cost(&merged.1, merged.0.len());
+    }
+    groups.into_iter().map(|(w, n, _)| (w, n)).collect()
 }
 
 /// Byte i of the result is byte i + SHIFT - 16 of `now`, reaching back
@@ -538,8 +630,8 @@ mod tests {
 
     #[test]
     fn more_short_words_than_buckets() {
-        // Ten words under the fingerprint: the last bucket takes three, and
-        // the long word too.
+        // Ten words under the fingerprint and one over, in eight buckets:
+        // some share.
         let words = [
             "ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st", "secret",
         ];

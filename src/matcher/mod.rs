@@ -156,23 +156,24 @@ impl<'r> Matcher<'r> {
         }
         let pem = String::from_utf8_lossy(PEM_BEGIN).to_ascii_lowercase();
         let pem_anchor = id_of(&pem, &mut anchors);
-        // Anchors shorter than the SIMD search's fingerprint are found by
-        // their first two bytes, and so are the longer ones that begin with
-        // those bytes (that key is looked for anyway). Each key shorter than
-        // the fingerprint lets every position with its bytes through.
+        // An anchor shorter than the SIMD search's fingerprint is its own key
+        // (or joins a shorter one it begins with), and so are the longer
+        // anchors that begin with it: that key is looked for anyway. Each
+        // key shorter than the fingerprint lets every position with its
+        // bytes through, so it is never cut shorter than its anchor: `cf`
+        // for `cf_` would stop at every `cfg` of Rust code.
         let mut keys: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
-        for k in (0..anchors.len()).filter(|&k| anchors[k].len() < 4) {
-            // Two bytes, or the first character where it is longer: a
-            // rule's keyword may be any text (a key must end on a boundary).
-            let anchor = &anchors[k];
-            let mut end = anchor.len().min(2);
-            while !anchor.is_char_boundary(end) {
-                end += 1;
-            }
-            let prefix = &anchor[..end];
-            match keys.iter_mut().find(|(key, _)| key == prefix) {
+        let mut short: Vec<usize> = (0..anchors.len())
+            .filter(|&k| anchors[k].len() < 4)
+            .collect();
+        short.sort_by_key(|&k| anchors[k].len());
+        for k in short {
+            match keys
+                .iter_mut()
+                .find(|(key, _)| anchors[k].starts_with(key.as_str()))
+            {
                 Some((_, members)) => members.push((k, 0)),
-                None => keys.push((prefix.to_string(), vec![(k, 0)])),
+                None => keys.push((anchors[k].clone(), vec![(k, 0)])),
             }
         }
         let mut long = Vec::new();
