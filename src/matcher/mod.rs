@@ -431,12 +431,18 @@ impl<'r> Matcher<'r> {
         seen: &'s [bool],
     ) -> impl Iterator<Item = (usize, usize)> + 's {
         let path = path.as_bytes();
+        let path_ok = move |p: &Option<crate::rules::LazyRegex>| {
+            p.as_ref().is_none_or(|p| p.get().is_match(path))
+        };
         self.rules
             .rules()
             .iter()
             .enumerate()
-            .filter(move |(_, rule)| rule.path.as_ref().is_none_or(|p| p.get().is_match(path)))
             .flat_map(move |(ri, rule)| {
+                // The anchors first: most blobs have none, and a path regex
+                // costs more than a look at `seen`. The rule's own path is
+                // matched once, if a pattern gets that far.
+                let mut rule_path = None;
                 rule.patterns
                     .iter()
                     .enumerate()
@@ -446,8 +452,10 @@ impl<'r> Matcher<'r> {
                             .anchor
                             .as_ref()
                             .is_none_or(|ids| ids.iter().any(|&k| seen[k]));
-                        (anchored && pattern.path.as_ref().is_none_or(|p| p.get().is_match(path)))
-                            .then_some((ri, pi))
+                        (anchored
+                            && *rule_path.get_or_insert_with(|| path_ok(&rule.path))
+                            && path_ok(&pattern.path))
+                        .then_some((ri, pi))
                     })
             })
     }
