@@ -195,13 +195,27 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
 /// a leading `./`. Non-UTF-8 names are shown lossily.
 pub fn display_path(path: &Path, base: Option<&Path>) -> String {
     let rel = base
-        .and_then(|b| path.strip_prefix(b).ok())
+        .and_then(|b| under(path, b))
         .filter(|r| !r.as_os_str().is_empty())
         .unwrap_or(path);
     let s = rel.to_string_lossy().replace('\\', "/");
     match s.strip_prefix("./") {
         Some(t) => t.to_string(),
         None => s,
+    }
+}
+
+/// `path` relative to `base`. The walk joins names onto its root, so the
+/// root's bytes and a `/` begin the path, and that is checked first:
+/// `Path::strip_prefix` parses both into components, once per file.
+fn under<'a>(path: &'a Path, base: &Path) -> Option<&'a Path> {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, b) = (path.as_os_str().as_bytes(), base.as_os_str().as_bytes());
+    match p.strip_prefix(b) {
+        Some([b'/', rest @ ..]) if !b.ends_with(b"/") && !rest.starts_with(b"/") => {
+            Some(Path::new(std::ffi::OsStr::from_bytes(rest)))
+        }
+        _ => path.strip_prefix(base).ok(),
     }
 }
 
@@ -217,5 +231,20 @@ mod tests {
             "a/b"
         );
         assert_eq!(display_path(Path::new("x"), Some(Path::new("/r"))), "x");
+        // The byte prefix and the components agree.
+        for (path, base, shown) in [
+            ("/r/a/b", "/r/", "a/b"),
+            ("/r//a/b", "/r", "a/b"),
+            ("/ra/b", "/r", "/ra/b"),
+            ("r/./a", "r", "a"),
+            ("./r/a", "r", "r/a"),
+            ("/r", "/r", "/r"),
+        ] {
+            assert_eq!(
+                display_path(Path::new(path), Some(Path::new(base))),
+                shown,
+                "{path} under {base}"
+            );
+        }
     }
 }
