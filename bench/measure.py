@@ -234,6 +234,25 @@ class Betterleaks(Tool):
         return [self.binary, sub, str(corpus.path), *common]
 
 
+class RgWordFloor(Tool):
+    """ripgrep looking for one word that is nowhere (-F, -uu): the cost of reading every byte,
+    the tree floor the speed issue measures against."""
+
+    WORD = "zqxjkvbwpyflm"
+
+    def __init__(self):
+        b = shutil.which("rg")
+        super().__init__("rg -F, a word that is nowhere (floor)", b, "ok" if b else "not installed", floor=True,
+                         ok_rc=(0, 1), parser="")
+        if b:
+            self.version = version_of([b, "--version"])
+
+    def argv(self, corpus, report):
+        if corpus.kind != "tree":
+            return None
+        return [self.binary, "-uu", "-c", "--no-messages", "-F", self.WORD, str(corpus.path)]
+
+
 class RgFloor(Tool):
     """ripgrep with keyflare's core patterns; -uu so that it reads hidden and ignored files too."""
 
@@ -817,7 +836,7 @@ def main() -> None:
     kf_bin = str(Path(a.keyflare).resolve()) if a.keyflare and Path(a.keyflare).is_file() else None
     kf_status = a.keyflare_status if kf_bin else (a.keyflare_status if a.keyflare_status != "ok" else "missing")
     tools: list[Tool] = [
-        RgFloor(), GitFloor(),
+        RgWordFloor(), RgFloor(), GitFloor(),
         InflateFloor(str(Path(a.inflate_floor).resolve()) if a.inflate_floor and Path(a.inflate_floor).is_file()
                      else None),
         DiffFloor(),
@@ -930,7 +949,8 @@ def main() -> None:
     out.append(f"- versions: {vers}")
     out.append("- only ratios within one run mean anything: the machine is shared and noisy. "
                "× fastest peer = median / fastest of kingfisher, gitleaks, betterleaks; "
-               "× floor = median / rg (trees), git cat-file (history) or git diff --cached --name-only (staged); "
+               "× floor = median / rg -F of a word that is nowhere (trees), git cat-file (history) or "
+               "git diff --cached --name-only (staged); "
                "history tables also show the all-cores inflate floor.")
     out.append("")
     for c, results, warn in all_results:
