@@ -203,7 +203,7 @@ pub struct Move {
     /// Paths that held the secret in its first parent (at most
     /// [`PLACES_SHOWN`]): those the commit took it from, if any (a rename),
     /// else those that kept it (a copy); empty when no path did (it came
-    /// from another branch).
+    /// from another branch, merged in).
     pub from: Vec<String>,
     /// True for a rename (`from` lost the secret in that commit), false for
     /// a copy.

@@ -747,6 +747,38 @@ fn a_copied_secret_is_attributed_to_its_writer_until_it_is_gone_everywhere() {
 }
 
 #[test]
+fn the_same_secret_written_on_two_unrelated_branches_is_two_introductions() {
+    // Seen in cloudflare/workers-sdk: one Origin CA key in a changeset on
+    // one pull request, and pasted into a script on another, two weeks
+    // later, by someone else. Neither commit is the other's ancestor, so
+    // neither moved it: each wrote it.
+    let r = Repo::new();
+    let t = token(43);
+    r.write("README.md", "base\n");
+    let base = r.commit("base");
+    r.git(&["checkout", "-q", "-b", "one"]);
+    r.write("a/.env", &format!("CLOUDFLARE_API_TOKEN={t}\n"));
+    let one = r.commit("one writes it");
+    r.git(&["checkout", "-q", "-b", "two", &base]);
+    r.write("b/deploy.env", &format!("CLOUDFLARE_API_TOKEN={t}\n"));
+    let two = r.commit("two writes it again");
+
+    let (v, code, _) = scan(&r.dir, &["--git"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        places(&v),
+        vec![
+            ("a/.env".to_string(), one),
+            ("b/deploy.env".to_string(), two)
+        ]
+    );
+    for f in findings(&v) {
+        assert!(f.get("moved").is_none(), "{f}");
+        assert!(f.get("first_path").is_none(), "{f}");
+    }
+}
+
+#[test]
 fn a_range_that_renames_a_file_reports_nothing_and_follows_a_move_to_head() {
     let r = Repo::new();
     r.write("README.md", "x\n");

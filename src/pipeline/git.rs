@@ -287,8 +287,9 @@ fn history_scan(
             };
             let first = spread_of(h).and_then(|s| Some((s, s.first.as_ref()?)));
             let mut info = match first {
-                // Held at another path by an earlier commit: a move or copy.
-                Some((s, (fc, fp))) if *fc < c => match metas.get(fc) {
+                // Held at another path by an earlier commit, an ancestor:
+                // a move or copy.
+                Some((s, (fc, fp))) if *fc < c && mover.descends(c, *fc) => match metas.get(fc) {
                     Some(first_meta) => {
                         let src = mover.sources(
                             c,

@@ -30,6 +30,8 @@ pub struct Mover<'p> {
     pairings: HashMap<usize, HashMap<String, String>>,
     /// Full paths that hold some secret: only they can be a move's ends.
     watched: Vec<String>,
+    /// Answers of [`Mover::descends`]: each walks the commit graph.
+    descends: HashMap<(usize, usize), bool>,
 }
 
 impl Plan {
@@ -46,11 +48,32 @@ impl Plan {
             open: HashMap::new(),
             pairings: HashMap::new(),
             watched,
+            descends: HashMap::new(),
         }
     }
 }
 
 impl Mover<'_> {
+    /// True if commit `earlier` is an ancestor of commit `idx` (both of
+    /// this walk): only then can `idx` have brought a secret from it. The
+    /// same secret added on an unrelated branch was written again, not
+    /// moved. False when it cannot be told.
+    pub fn descends(&mut self, idx: usize, earlier: usize) -> bool {
+        if let Some(&known) = self.descends.get(&(idx, earlier)) {
+            return known;
+        }
+        let (Some(&(r, id)), Some(&(re, e))) =
+            (self.plan.commits.get(idx), self.plan.commits.get(earlier))
+        else {
+            return false;
+        };
+        let answer = r == re
+            && opened(&mut self.open, self.plan, r)
+                .is_some_and(|repo| repo.graph_descendant_of(id, e).unwrap_or(false));
+        self.descends.insert((idx, earlier), answer);
+        answer
+    }
+
     /// Which of `candidates` (full paths, each with the blobs that hold the
     /// secret there) held the secret in the first parent of commit `idx`,
     /// at most `limit` of them: those `idx` took it from if there are any
@@ -73,11 +96,7 @@ impl Mover<'_> {
             return out;
         };
         let plan = self.plan;
-        let repo = self
-            .open
-            .entry(r)
-            .or_insert_with(|| Repository::open(&plan.repos[usize::from(r)]).ok());
-        let Some(repo) = repo.as_ref() else {
+        let Some(repo) = opened(&mut self.open, plan, r) else {
             return out;
         };
         let Ok(commit) = repo.find_commit(id) else {
@@ -158,6 +177,17 @@ impl Mover<'_> {
         out.renamed = renamed;
         out
     }
+}
+
+/// Repository `r` of `plan`'s walk, opened once into `open`.
+fn opened<'o>(
+    open: &'o mut HashMap<u16, Option<Repository>>,
+    plan: &Plan,
+    r: u16,
+) -> Option<&'o Repository> {
+    open.entry(r)
+        .or_insert_with(|| Repository::open(&plan.repos[usize::from(r)]).ok())
+        .as_ref()
 }
 
 /// Git's rename detection between `old` and `new` (as `git diff -M`,
