@@ -92,7 +92,10 @@ impl Report {
         findings.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
         });
-        let warnings = stats.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+        let mut warnings = stats.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+        // Threads add them in any order: sorted, every run of one scan
+        // prints them (and writes them into JSON and SARIF) alike.
+        warnings.sort_by_cached_key(Warning::to_string);
         let mut summary = Summary {
             source: source.to_string(),
             files_scanned: stats.blobs.load(Ordering::Relaxed),

@@ -324,6 +324,35 @@ mod tests {
         .collect()
     }
 
+    /// Threads record warnings in any order; the report has them sorted,
+    /// so that two runs of one scan print and write the same thing.
+    #[test]
+    fn warnings_come_out_in_one_order_whatever_the_threads_did() {
+        use crate::source::Warning;
+        let unreadable = |p: &str| Warning::Unreadable {
+            path: p.into(),
+            error: std::io::Error::from(std::io::ErrorKind::PermissionDenied).into(),
+        };
+        let texts = |order: &[&str]| {
+            let stats = Stats::default();
+            for p in order {
+                stats.warn(unreadable(p));
+            }
+            let report = Report::new(Vec::new(), &stats, "tree", Duration::ZERO);
+            report
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        };
+        let sorted = texts(&["a/1", "b/2", "c/3"]);
+        assert_eq!(texts(&["c/3", "a/1", "b/2"]), sorted);
+        assert!(
+            sorted[0].contains("a/1") && sorted[2].contains("c/3"),
+            "{sorted:?}"
+        );
+    }
+
     /// A warning recorded in the stats reaches the report as the typed
     /// value (its error still there to look at), and the reports that list
     /// warnings show its text: JSON as a string, SARIF as a notification.
