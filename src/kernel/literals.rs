@@ -138,8 +138,9 @@ impl Literals {
         }
     }
 
-    /// The words, lowercased.
-    pub fn words(&self) -> impl Iterator<Item = &str> {
+    /// The words, lowercased (for tests).
+    #[cfg(test)]
+    pub(crate) fn words(&self) -> impl Iterator<Item = &str> {
         self.words.iter().map(Word::as_str)
     }
 
