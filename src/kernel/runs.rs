@@ -118,6 +118,49 @@ impl ByteClass {
     }
 }
 
+/// A byte followed by a member of a class (`%` and a hex digit, `\\` and
+/// `u`): what the decoders look for. Where the byte alone is common (a
+/// backslash every 265 bytes of the crates in a cargo registry), looking for
+/// it and then at the next byte costs a search per byte found; this looks
+/// at both, 32 positions at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pair {
+    first: u8,
+    then: ByteClass,
+}
+
+impl Pair {
+    /// `first` followed by a byte of `then` (ASCII bytes, for the SIMD search).
+    pub fn new(first: u8, then: &[u8]) -> Pair {
+        let mut member = [false; 256];
+        for &b in then {
+            member[usize::from(b)] = true;
+        }
+        Pair {
+            first,
+            then: ByteClass::new(member),
+        }
+    }
+
+    /// The first position `i` in `within` where `data[i]` is the first byte
+    /// and `data[i + 1]`, also in `within`, is one of the others.
+    pub fn find(&self, data: &[u8], within: Range<usize>) -> Option<usize> {
+        let within = within.start.min(data.len())..within.end.min(data.len());
+        #[allow(unused_mut)]
+        let mut at = within.start;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = &self.then.simd {
+            // SAFETY: `simd` exists only where AVX2 was detected.
+            match unsafe { simd.find_pair(self.first, data, within.clone()) } {
+                Ok(found) => return Some(found),
+                Err(rest) => at = rest,
+            }
+        }
+        let end = within.end.checked_sub(1)?;
+        (at..end).find(|&i| data[i] == self.first && self.then.contains(data[i + 1]))
+    }
+}
+
 /// Calls `found` with each maximal run of consecutive positions in `within`
 /// where `member` holds that is at least `min_len` long, in order. A run
 /// that long covers one of every `min_len` consecutive positions, so only
@@ -255,6 +298,44 @@ impl Shufti {
         tail.map_or(within.end, |i| start + i)
     }
 
+    /// The first `i` in `within` with `data[i] == first` and `data[i + 1]`
+    /// a member, among the positions with 32 bytes after them in `within`;
+    /// if there is none, Err with the first position not looked at.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn find_pair(
+        &self,
+        first: u8,
+        data: &[u8],
+        within: Range<usize>,
+    ) -> Result<usize, usize> {
+        use std::arch::x86_64::*;
+        let first = _mm256_set1_epi8(first as i8);
+        let firsts = |at: usize| {
+            let bytes = _mm256_loadu_si256(data[at..at + 32].as_ptr().cast());
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(bytes, first)) as u32
+        };
+        let mut at = within.start;
+        while at + 33 <= within.end {
+            // Two blocks at a time where neither holds the first byte (most).
+            if at + 65 <= within.end && firsts(at) | firsts(at + 32) == 0 {
+                at += 64;
+                continue;
+            }
+            let mut hits = firsts(at);
+            if hits != 0 {
+                hits &= !self.outside(data, at + 1);
+                if hits != 0 {
+                    return Ok(at + hits.trailing_zeros() as usize);
+                }
+            }
+            at += 32;
+        }
+        Err(at)
+    }
+
     /// Bit i set: `data[at + i]` is not a member, for i below 32.
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -332,6 +413,28 @@ mod tests {
                 naive(|i| data[i], within.clone(), min_len),
                 "{within:?} min {min_len}"
             );
+        }
+    }
+
+    #[test]
+    fn pairs_are_found_where_they_first_are() {
+        let pair = Pair::new(b'%', b"0123456789abcdefABCDEF");
+        assert_eq!(pair.then.simd.is_some(), avx2(), "ASCII followers use SIMD");
+        let mut next = xorshift();
+        let alphabet = b"%%%a9Fg \n\xe9";
+        for round in 0..4000 {
+            let len = (next() % 200) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|_| alphabet[next() as usize % alphabet.len()])
+                .collect();
+            let a = (next() as usize) % (len + 1);
+            let b = (next() as usize) % (len + 1);
+            // Now and then a range past the end, which is cut to the data.
+            let within = a.min(b)..a.max(b) + (round % 7 == 0) as usize * 5;
+            let end = within.end.min(len);
+            let naive = (within.start..end.saturating_sub(1))
+                .find(|&i| data[i] == b'%' && data[i + 1].is_ascii_hexdigit());
+            assert_eq!(pair.find(&data, within.clone()), naive, "{within:?}");
         }
     }
 

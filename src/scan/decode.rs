@@ -10,7 +10,9 @@
 //! - percent-encoded runs (`%22`, `%3D`: tokens in URLs and query strings);
 //! - double-quoted strings with JSON/YAML backslash escapes that hide
 //!   characters (`\u0022`, `\x3d`, `\/`); strings with only `\"`, `\n`,
-//!   `\t` or `\\` are left alone, because the rules read through those.
+//!   `\t` or `\\` are left alone, because the rules read through those, and
+//!   so are those with only escapes the decoder keeps as written (Rust's
+//!   `\u{e9}`, a broken `\x4`).
 //!
 //! It keeps a value only if it decodes to text (valid UTF-8 without control
 //! characters), so base64 of images, keys and other binary data is dropped
@@ -27,10 +29,10 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use memchr::{memchr, memchr2, memchr_iter, memmem, memrchr};
+use memchr::{memchr, memchr2, memmem, memrchr};
 
 use crate::kernel::base64::base64_any;
-use crate::kernel::runs::ByteClass;
+use crate::kernel::runs::{ByteClass, Pair};
 use crate::matcher::PEM_BEGIN;
 
 /// Shortest base64 run worth decoding: 30 bytes, less than any credential
@@ -308,11 +310,15 @@ fn ends_percent_run(b: u8) -> bool {
     b <= b' ' || b == 0x7f || matches!(b, b'"' | b'<' | b'>' | b'`' | b'\\')
 }
 
+/// A `%` and a hex digit: where a `%XX` escape may start.
+static PERCENT: LazyLock<Pair> = LazyLock::new(|| Pair::new(b'%', b"0123456789abcdefABCDEF"));
+
 /// Runs of URL text holding `%XX` escapes, decoded.
 fn percent_runs(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) {
     let mut next = within.start;
-    for pos in memchr_iter(b'%', &data[within.clone()]) {
-        let at = within.start + pos;
+    let mut from = within.start;
+    while let Some(at) = PERCENT.find(data, from..within.end) {
+        from = at + 1;
         if at < next || at + 2 >= within.end {
             continue;
         }
@@ -360,6 +366,10 @@ pub fn percent_decode(text: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A backslash and the letter of an escape that hides characters: where a
+/// line worth parsing for escaped strings is.
+static HIDING_ESCAPE: LazyLock<Pair> = LazyLock::new(|| Pair::new(b'\\', b"uUx/"));
+
 /// Double-quoted strings with backslash escapes, line by line (only lines
 /// with a `\u`, `\U`, `\x` or `\/` escape are parsed), decoded.
 fn escaped_strings(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) {
@@ -367,15 +377,11 @@ fn escaped_strings(data: &[u8], within: Range<usize>, out: &mut Vec<Encoded>) {
     // The start of the line holding `seen`, and how far newlines were looked for.
     let (mut line_start, mut seen) = (within.start, within.start);
     while pos < within.end {
-        let Some(b) = memchr(b'\\', &data[pos..within.end]) else {
+        // An escaped backslash before the letter (`\\u`) finds a line
+        // that need not be parsed; parsing it finds nothing.
+        let Some(backslash) = HIDING_ESCAPE.find(data, pos..within.end) else {
             break;
         };
-        let backslash = pos + b;
-        // Only lines with an escape that hides characters are parsed.
-        if !matches!(data.get(backslash + 1), Some(b'u' | b'U' | b'x' | b'/')) {
-            pos = backslash + 2;
-            continue;
-        }
         if let Some(i) = memrchr(b'\n', &data[seen..backslash]) {
             line_start = seen + i + 1;
         }
@@ -393,9 +399,17 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
     let mut open: Option<usize> = None;
     let mut escaped = false;
     // Only quotes and backslashes matter: jump from one to the next (a
-    // minified line or a source map's sources can be megabytes long).
+    // minified line or a source map's sources can be megabytes long), byte
+    // by byte where the line is short: escapes can be every few bytes.
+    let short = line.len() <= 256;
     while i < line.end {
-        let Some(at) = memchr2(b'"', b'\\', &data[i..line.end]) else {
+        let rest = &data[i..line.end];
+        let next = if short {
+            rest.iter().position(|&b| b == b'"' || b == b'\\')
+        } else {
+            memchr2(b'"', b'\\', rest)
+        };
+        let Some(at) = next else {
             break;
         };
         i += at;
@@ -408,7 +422,7 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
                 // \" \n \t \\ hide nothing from the rules (they allow \" around
                 // values); only escapes that replace the characters themselves
                 // make a string worth decoding.
-                if matches!(data.get(i + 1), Some(b'u' | b'U' | b'x' | b'/')) {
+                if hides_characters(&data[i..line.end]) {
                     escaped = true;
                 }
                 i += 1;
@@ -416,13 +430,14 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
             (b'"', Some(start)) => {
                 let len = i - start;
                 if escaped && (MIN_ESCAPED_STRING..=MAX_ENCODED_RUN).contains(&len) {
-                    let decoded = unescape(&data[start..i]);
-                    if decoded != data[start..i] && is_textual(&decoded) {
-                        out.push(Encoded {
-                            span: start..i,
-                            encoding: Encoding::Escape,
-                            decoded,
-                        });
+                    if let Some(decoded) = unescape(&data[start..i]) {
+                        if decoded != data[start..i] && is_textual(&decoded) {
+                            out.push(Encoded {
+                                span: start..i,
+                                encoding: Encoding::Escape,
+                                decoded,
+                            });
+                        }
                     }
                 }
                 open = None;
@@ -433,6 +448,22 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
     }
 }
 
+/// True if `escape` (from its backslash on) is one that [`unescape`] turns
+/// into the character it hides: `\/`, `\xXX`, `\uXXXX` or `\UXXXXXXXX`.
+/// Rust's `\u{...}` is not one: a string with only those is left alone.
+fn hides_characters(escape: &[u8]) -> bool {
+    let width = match escape.get(1) {
+        Some(b'/') => return true,
+        Some(b'x') => 2,
+        Some(b'u') => 4,
+        Some(b'U') => 8,
+        _ => return false,
+    };
+    escape
+        .get(2..2 + width)
+        .is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit))
+}
+
 fn hex_number(digits: &[u8]) -> Option<u32> {
     digits
         .iter()
@@ -441,13 +472,20 @@ fn hex_number(digits: &[u8]) -> Option<u32> {
 
 /// Decodes JSON and YAML double-quoted string escapes: `\" \\ \/ \n \r \t
 /// \b \f \0`, `\uXXXX` (surrogate pairs too), YAML's `\xXX` and `\UXXXXXXXX`.
-/// Unknown or broken escapes are kept as they are.
-pub fn unescape(text: &[u8]) -> Vec<u8> {
+/// Unknown or broken escapes are kept as they are. None as soon as an
+/// escape stands for a control character other than tab, CR and LF: the
+/// string is not text (byte strings in tests are full of them), and its
+/// decoding would be thrown away.
+pub fn unescape(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     let push_char = |out: &mut Vec<u8>, c: char| {
+        if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+            return None;
+        }
         let mut buf = [0u8; 4];
         out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        Some(())
     };
     while i < text.len() {
         if text[i] != b'\\' || i + 1 >= text.len() {
@@ -469,7 +507,7 @@ pub fn unescape(text: &[u8]) -> Vec<u8> {
             _ => None,
         };
         if let Some(b) = simple {
-            out.push(b);
+            push_char(&mut out, char::from(b))?;
             i += 2;
             continue;
         }
@@ -491,15 +529,15 @@ pub fn unescape(text: &[u8]) -> Vec<u8> {
             if let Some(low) = text.get(i + 2..i + 6).and_then(hex_number) {
                 if (0xDC00..0xE000).contains(&low) {
                     let c = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-                    push_char(&mut out, char::from_u32(c).unwrap_or('\u{FFFD}'));
+                    push_char(&mut out, char::from_u32(c).unwrap_or('\u{FFFD}'))?;
                     i += 6;
                     continue;
                 }
             }
         }
-        push_char(&mut out, char::from_u32(code).unwrap_or('\u{FFFD}'));
+        push_char(&mut out, char::from_u32(code).unwrap_or('\u{FFFD}'))?;
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -614,9 +652,21 @@ mod tests {
             decoded_all(r#"println!("usage: keyflare \"scan\" PATH\n\tmore text\\");"#).is_empty()
         );
         assert_eq!(
-            String::from_utf8(unescape(br"\ud83d\ude00 \x41 \q \u12")).unwrap(),
+            String::from_utf8(unescape(br"\ud83d\ude00 \x41 \q \u12").unwrap()).unwrap(),
             "\u{1F600} A \\q \\u12"
         );
+        // A control character is not text: the decoding stops there.
+        assert_eq!(unescape(br"abc\x00def"), None);
+        assert_eq!(unescape(br"abc\u0085def"), None);
+        assert_eq!(
+            unescape(br"tab\tand\nnewline").as_deref(),
+            Some(&b"tab\tand\nnewline"[..])
+        );
+        // Rust's \u{...} hides nothing the decoder would reveal: such strings
+        // are left alone, whatever else they hold.
+        assert!(decoded_all(r#"let s = "caf\u{e9} au lait, \"bien\" s\u{fb}r\n";"#).is_empty());
+        // An escaped backslash before the letter is no escape of its own.
+        assert!(decoded_all(r#"path = "C:\\users\\xavier\\u0041dir\\x""#).is_empty());
         assert_eq!(percent_decode(b"a%2"), b"a%2");
         assert_eq!(percent_decode(b"%41%zz"), b"A%zz");
     }
