@@ -186,7 +186,16 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
     // would cost a system call more per file (a tenth of a tree scan's
     // calls), and what a file gains while it is read is not worth it.
     let mut data = Vec::with_capacity(meta.len() as usize);
-    file.take(meta.len()).read_to_end(&mut data)?;
+    if meta.len() > 0 {
+        file.take(meta.len()).read_to_end(&mut data)?;
+        return Ok(Read_::Data(data));
+    }
+    // Pseudo-files (procfs, sysfs) say 0 bytes and have some: read to the
+    // end, never more than the limit.
+    file.take(limit + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Ok(Read_::TooLarge);
+    }
     Ok(Read_::Data(data))
 }
 
@@ -221,6 +230,29 @@ fn under<'a>(path: &'a Path, base: &Path) -> Option<&'a Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_read_as_its_size_says_and_a_pseudo_file_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, b"CLOUDFLARE_API_TOKEN=x\n").unwrap();
+        match read_regular_file(&path, 1 << 20).unwrap() {
+            Read_::Data(data) => assert_eq!(data, b"CLOUDFLARE_API_TOKEN=x\n"),
+            _ => panic!("a small regular file is data"),
+        }
+        // procfs says 0 bytes for a file that has some.
+        let status = Path::new("/proc/self/status");
+        if status.exists() {
+            match read_regular_file(status, 1 << 20).unwrap() {
+                Read_::Data(data) => assert!(data.starts_with(b"Name:"), "{data:?}"),
+                _ => panic!("a pseudo-file is data"),
+            }
+            assert!(matches!(
+                read_regular_file(status, 4).unwrap(),
+                Read_::TooLarge
+            ));
+        }
+    }
 
     #[test]
     fn display_paths() {
