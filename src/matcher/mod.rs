@@ -20,6 +20,7 @@
 //! Stage: matcher, below the scan stage. It may not touch sources, the scan
 //! stage, findings, filters or reporters.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -43,8 +44,7 @@ use prefilter::{
 use crate::kernel::literals::{Literals, Word};
 use crate::rules::shape::SecretShape;
 use crate::rules::{Checksum, CompanionKind, RuleSet, Validator};
-/// Keyword checks lowercase blobs in chunks overlapping by this much, which
-/// must exceed the longest keyword.
+
 /// What a PEM block begins with.
 pub const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 
@@ -245,7 +245,7 @@ impl<'r> Matcher<'r> {
         if anchored.is_empty() {
             return Vec::new();
         }
-        let (path, data) = (input.path, input.data);
+        let data = input.data;
         let mut found: Vec<Match> = Vec::new();
         let whole = 0..data.len();
         // Windows are computed once per secret shape (many patterns share
@@ -266,8 +266,7 @@ impl<'r> Matcher<'r> {
             .map(|(s, r)| s.windows_around(data, r.clone(), input.focus))
             .collect();
         for (ri, pi) in anchored {
-            let rule = &self.rules.rules()[ri];
-            let pattern = &rule.patterns[pi];
+            let pattern = &self.rules.rules()[ri].patterns[pi];
             let gate = &self.gates[ri][pi];
             let shaped = pattern
                 .shape()
@@ -287,87 +286,32 @@ impl<'r> Matcher<'r> {
             {
                 continue;
             }
-            // Only the runs the pattern's lead allows get a window.
-            let led: Vec<Range<usize>>;
-            let spans: &[Range<usize>] = match shaped {
+            let spans: Cow<'_, [Range<usize>]> = match shaped {
                 Some((shape, i)) => {
                     let w = match pattern.lead() {
+                        // Only the runs the pattern's lead allows get a window.
                         Some(lead) => {
                             let kept = runs[i]
                                 .iter()
                                 .filter(|r| lead.allows(data, shape.window_start(data, r), r.start))
                                 .cloned()
                                 .collect();
-                            led = shape.windows_around(data, kept, input.focus);
-                            &led
+                            Cow::Owned(shape.windows_around(data, kept, input.focus))
                         }
-                        None => &windows[i],
+                        None => Cow::Borrowed(&windows[i][..]),
                     };
                     match w {
                         w if w.is_empty() => continue,
                         // Small blobs are searched whole, in one pass.
-                        _ if data.len() <= WINDOWED_BLOB => std::slice::from_ref(&whole),
+                        _ if data.len() <= WINDOWED_BLOB => {
+                            Cow::Borrowed(std::slice::from_ref(&whole))
+                        }
                         w => w,
                     }
                 }
-                None => std::slice::from_ref(&whole),
+                None => Cow::Borrowed(std::slice::from_ref(&whole)),
             };
-            // `near` keywords in the path stand for every match.
-            let near = gate
-                .near
-                .map(|id| self.keywords(id))
-                .filter(|kw| !kw.found_in(path.as_bytes()));
-            for span in spans {
-                for caps in pattern.regex().captures_iter(&data[span.clone()]) {
-                    let Some(secret) = caps.name("secret") else {
-                        continue;
-                    };
-                    let (start, end) = (span.start + secret.start(), span.start + secret.end());
-                    if let Some(keep) = input.keep {
-                        if !inside(keep, start, end) {
-                            continue;
-                        }
-                    }
-                    let key = caps.name("key").map(|k| k.as_bytes());
-                    if let (Some(deny), Some(key)) = (&rule.deny_keys, key) {
-                        if deny.get().is_match(key) {
-                            continue;
-                        }
-                    }
-                    let value = secret.as_bytes();
-                    if !self.credible(rule, value)
-                        || rule.credibility.rejects(data, start, end, key).is_some()
-                    {
-                        continue;
-                    }
-                    if let Some(near) = near {
-                        let window = line_window_bytes(
-                            data,
-                            start,
-                            end,
-                            pattern.near_lines,
-                            pattern.near_bytes,
-                        );
-                        if !near.found_in(&data[window.0..window.1]) {
-                            continue;
-                        }
-                    }
-                    let marker = self.allowed_inline(data, start, &rule.id);
-                    found.push(Match {
-                        rule: ri,
-                        start,
-                        end,
-                        line: 0,
-                        column: 0,
-                        end_column: 0,
-                        secret: String::from_utf8_lossy(value).into_owned(),
-                        key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
-                        emails: Vec::new(),
-                        account_ids: Vec::new(),
-                        marker,
-                    });
-                }
-            }
+            self.matches_in_spans(input, (ri, pi), &spans, &mut found);
         }
         let mut kept = self.resolve_overlaps(found);
         // After overlaps are resolved, so that a match just outside the
@@ -375,7 +319,78 @@ impl<'r> Matcher<'r> {
         if let Some(focus) = input.focus {
             kept.retain(|m| inside(focus, m.start, m.start));
         }
-        for m in &mut kept {
+        self.add_companions(data, &mut kept);
+        set_positions(data, &mut kept);
+        kept
+    }
+
+    /// Pushes onto `found` the credible matches of pattern `pi` of rule `ri`
+    /// in `spans` of the input's data (those inside its `keep`, if any).
+    fn matches_in_spans(
+        &self,
+        input: &Input<'_>,
+        (ri, pi): (usize, usize),
+        spans: &[Range<usize>],
+        found: &mut Vec<Match>,
+    ) {
+        let (path, data) = (input.path, input.data);
+        let rule = &self.rules.rules()[ri];
+        let pattern = &rule.patterns[pi];
+        // `near` keywords in the path stand for every match.
+        let near = self.gates[ri][pi]
+            .near
+            .map(|id| self.keywords(id))
+            .filter(|kw| !kw.found_in(path.as_bytes()));
+        for span in spans {
+            for caps in pattern.regex().captures_iter(&data[span.clone()]) {
+                let Some(secret) = caps.name("secret") else {
+                    continue;
+                };
+                let (start, end) = (span.start + secret.start(), span.start + secret.end());
+                if input.keep.is_some_and(|keep| !inside(keep, start, end)) {
+                    continue;
+                }
+                let key = caps.name("key").map(|k| k.as_bytes());
+                if let (Some(deny), Some(key)) = (&rule.deny_keys, key) {
+                    if deny.get().is_match(key) {
+                        continue;
+                    }
+                }
+                let value = secret.as_bytes();
+                if !self.credible(rule, value)
+                    || rule.credibility.rejects(data, start, end, key).is_some()
+                {
+                    continue;
+                }
+                if let Some(near) = near {
+                    let window =
+                        line_window_bytes(data, start, end, pattern.near_lines, pattern.near_bytes);
+                    if !near.found_in(&data[window.0..window.1]) {
+                        continue;
+                    }
+                }
+                let marker = self.allowed_inline(data, start, &rule.id);
+                found.push(Match {
+                    rule: ri,
+                    start,
+                    end,
+                    line: 0,
+                    column: 0,
+                    end_column: 0,
+                    secret: String::from_utf8_lossy(value).into_owned(),
+                    key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
+                    emails: Vec::new(),
+                    account_ids: Vec::new(),
+                    marker,
+                });
+            }
+        }
+    }
+
+    /// Notes on each match the companions its rule names (emails, account
+    /// ids) found near it in `data`, each value once.
+    fn add_companions(&self, data: &[u8], kept: &mut [Match]) {
+        for m in kept {
             let named = &self.rules.rules()[m.rule].companions;
             for c in named.iter().filter_map(|&c| self.rules.companions().get(c)) {
                 let Some((_, values)) = companion_near(c, data, m.start, m.end) else {
@@ -392,8 +407,6 @@ impl<'r> Matcher<'r> {
                 }
             }
         }
-        set_positions(data, &mut kept);
-        kept
     }
 
     /// The (rule, pattern) pairs whose path conditions `input`'s path meets,
