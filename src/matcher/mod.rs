@@ -73,6 +73,11 @@ pub struct Matcher<'r> {
     /// For each rule, for each pattern: what must be seen before its regex
     /// runs, and its context checks.
     gates: Vec<Vec<Gate>>,
+    /// For each anchor: the (rule, pattern) pairs it gates, so that a blob
+    /// with no anchor seen (most) costs no walk over every pattern.
+    gated_by: Vec<Vec<(usize, usize)>>,
+    /// The pairs with no anchor: their path conditions gate them.
+    unanchored: Vec<(usize, usize)>,
     /// The kind of keyword automata to build (see [`Volume`]).
     automaton: Option<AhoCorasickKind>,
 }
@@ -195,6 +200,16 @@ impl<'r> Matcher<'r> {
             keys.push((key, members));
         }
         let (keys, keyed): (Vec<String>, Vec<_>) = keys.into_iter().unzip();
+        let mut gated_by = vec![Vec::new(); anchors.len()];
+        let mut unanchored = Vec::new();
+        for (ri, per_pattern) in gates.iter().enumerate() {
+            for (pi, gate) in per_pattern.iter().enumerate() {
+                match &gate.anchor {
+                    Some(ids) => ids.iter().for_each(|&k| gated_by[k].push((ri, pi))),
+                    None => unanchored.push((ri, pi)),
+                }
+            }
+        }
         let keys = Literals::new(
             &keys.iter().map(String::as_str).collect::<Vec<_>>(),
             volume.automaton(),
@@ -207,6 +222,8 @@ impl<'r> Matcher<'r> {
             pem_anchor,
             checks,
             gates,
+            gated_by,
+            unanchored,
             automaton: volume.automaton(),
         }
     }
@@ -241,7 +258,7 @@ impl<'r> Matcher<'r> {
     /// by OR-ing in another text's verdict).
     pub fn scan_active(&self, input: &Input<'_>, active: &[bool]) -> Vec<Match> {
         let mut checks = CheckMemo::new(self.checks.len());
-        let anchored: Vec<(usize, usize)> = self.anchored(input.path, active).collect();
+        let anchored = self.anchored(input.path, active);
         if anchored.is_empty() {
             return Vec::new();
         }
@@ -438,39 +455,39 @@ impl<'r> Matcher<'r> {
 
     /// The (rule, pattern) pairs whose path conditions `path` meets and
     /// whose anchor is in `seen`.
-    fn anchored<'s>(
-        &'s self,
-        path: &'s str,
-        seen: &'s [bool],
-    ) -> impl Iterator<Item = (usize, usize)> + 's {
-        let path = path.as_bytes();
-        let path_ok = move |p: &Option<crate::rules::LazyRegex>| {
-            p.as_ref().is_none_or(|p| p.get().is_match(path))
-        };
-        self.rules
-            .rules()
+    fn anchored(&self, path: &str, seen: &[bool]) -> Vec<(usize, usize)> {
+        let mut pairs: Vec<(usize, usize)> = seen
             .iter()
-            .enumerate()
-            .flat_map(move |(ri, rule)| {
-                // The anchors first: most blobs have none, and a path regex
-                // costs more than a look at `seen`. The rule's own path is
-                // matched once, if a pattern gets that far.
-                let mut rule_path = None;
-                rule.patterns
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(pi, pattern)| {
-                        let gate = &self.gates[ri][pi];
-                        let anchored = gate
-                            .anchor
-                            .as_ref()
-                            .is_none_or(|ids| ids.iter().any(|&k| seen[k]));
-                        (anchored
-                            && *rule_path.get_or_insert_with(|| path_ok(&rule.path))
-                            && path_ok(&pattern.path))
-                        .then_some((ri, pi))
-                    })
-            })
+            .zip(&self.gated_by)
+            .filter(|(&s, _)| s)
+            .flat_map(|(_, pairs)| pairs.iter().copied())
+            .chain(self.unanchored.iter().copied())
+            .collect();
+        if pairs.is_empty() {
+            return pairs;
+        }
+        // In rule order, as the rules list them (overlaps between equal
+        // priorities go to the first).
+        pairs.sort_unstable();
+        pairs.dedup();
+        let path = path.as_bytes();
+        let path_ok =
+            |p: &Option<crate::rules::LazyRegex>| p.as_ref().is_none_or(|p| p.get().is_match(path));
+        // A rule's own path is matched once, for its first pattern left.
+        let mut rule_path: Option<(usize, bool)> = None;
+        pairs.retain(|&(ri, pi)| {
+            let rule = &self.rules.rules()[ri];
+            let rule_ok = match rule_path {
+                Some((r, ok)) if r == ri => ok,
+                _ => {
+                    let ok = path_ok(&rule.path);
+                    rule_path = Some((ri, ok));
+                    ok
+                }
+            };
+            rule_ok && path_ok(&rule.patterns[pi].path)
+        });
+        pairs
     }
 
     /// The searcher of keyword check `id`, built on first use.
