@@ -15,7 +15,8 @@ DEADLINE=${DEADLINE:?epoch seconds}
 ROUNDS=${ROUNDS:-$(ls "$(dirname "$0")/corpus")}
 SLICE=${SLICE:-300}
 # Two targets write a file (`baseline`) or a repository (`git_paths`) per
-# input: on a disk they wait on the kernel and use a fifth of their core.
+# input: on a disk they wait on the kernel and use a fifth to a third of
+# their core.
 if [[ -z ${TMPDIR:-} && -d /dev/shm && -w /dev/shm ]]; then
   export TMPDIR=/dev/shm
 fi
