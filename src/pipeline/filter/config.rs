@@ -290,13 +290,13 @@ impl Exclude {
     }
 
     /// True if `path` (relative to the scan root, `/`-separated) or a
-    /// directory above it matches.
+    /// directory or archive above it matches.
     pub fn matches(&self, path: &str) -> bool {
         self.first_match(path).is_some()
     }
 
-    /// The index of the first glob that matches `path` or a directory
-    /// above it.
+    /// The index of the first glob that matches `path` or a directory or
+    /// archive above it.
     pub fn first_match(&self, path: &str) -> Option<usize> {
         if self.set.is_empty() {
             return None;
@@ -311,9 +311,11 @@ impl Exclude {
             }
         };
         consider(path, false);
-        for (at, _) in path.match_indices('/') {
+        for (at, sep) in path.match_indices(['/', '!']) {
+            // An archive's member (`bundle.zip!a/.env`) is excluded with
+            // the archive, a file: as a directory's files are with it.
             if at > 0 {
-                consider(&path[..at], true);
+                consider(&path[..at], sep == "/");
             }
         }
         best
@@ -483,6 +485,7 @@ mod tests {
             "*.min.js",
             "vendor/**",
             "rules/*.toml",
+            "dist/bundle.tar.xz",
         ]
         .iter()
         .map(|g| g.to_string())
@@ -506,6 +509,13 @@ mod tests {
         assert_eq!(hit("rules/a.toml"), Some(5));
         assert_eq!(hit("docs/rules/a.toml"), None);
         assert_eq!(hit("src/main.rs"), None);
+        // An archive covers its members, at any depth of nesting.
+        assert_eq!(hit("dist/bundle.tar.xz"), Some(6));
+        assert_eq!(hit("dist/bundle.tar.xz!app/.env"), Some(6));
+        assert_eq!(hit("dist/bundle.tar.xz!a.zip!b/.env"), Some(6));
+        assert_eq!(hit("dist/bundle.tar.xz.sig"), None);
+        assert_eq!(hit("web/app.min.js!x"), Some(3));
+        assert_eq!(hit("build!x"), None);
         // The first entry that matches is named.
         let two = Exclude::new(&["**".to_string(), "vendor/**".to_string()]).unwrap();
         assert_eq!(two.first_match("vendor/x"), Some(0));
