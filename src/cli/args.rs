@@ -66,7 +66,7 @@ pub(super) struct ScanArgs {
     /// what they hide.
     #[arg(long)]
     pub(super) no_decode: bool,
-    /// Don't open archives (zip, jar, tar, tar.gz, gz) to scan their members.
+    /// Don't open archives (zip, jar, tar; tar or single files compressed with gzip, bzip2, xz or zstd) to scan their members.
     #[arg(long)]
     pub(super) no_archives: bool,
     /// When to colour the text report (NO_COLOR is honoured with auto).

@@ -1,11 +1,13 @@
-//! Archives: zip (jar, whl, docx... are zips), tar, tar.gz/tgz and single
-//! `.gz` files, opened in memory so that their members can be scanned like
-//! files. No file system access: bytes in, members out (as blobs whose
-//! origin is [`crate::source::blob::Origin::Member`]).
+//! Archives: zip (jar, whl, docx... are zips), tar, tar compressed with gzip,
+//! bzip2, xz or zstd (`.tgz`, `.tar.bz2`, `.tar.xz`, `.tar.zst`), and single
+//! files compressed with one of those (`.gz`, `.bz2`, `.xz`, `.zst`), opened
+//! in memory so that their members can be scanned like files. No file system
+//! access: bytes in, members out (as blobs whose origin is
+//! [`crate::source::blob::Origin::Member`]).
 //!
 //! Archives are recognised by their magic bytes, not their names. A member's
 //! path is the archive's path, `!`, and the path inside (`app.zip!config/.env`).
-//! The gzip layer of a tar.gz is not a level of its own.
+//! The compression layer of a compressed tar is not a level of its own.
 //!
 //! Guarantees against hostile archives ([`ArchiveLimits`]): at most
 //! `max_members` members and `max_total_bytes` inflated bytes per top-level
@@ -106,6 +108,12 @@ pub enum Kind {
     Tar,
     /// gzip: a tar.gz's members, or the single file inside.
     Gzip,
+    /// bzip2, the same.
+    Bzip2,
+    /// xz, the same.
+    Xz,
+    /// Zstandard, the same.
+    Zstd,
 }
 
 /// Recognises an archive by its first bytes.
@@ -114,11 +122,45 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
         Some(Kind::Zip)
     } else if data.starts_with(&[0x1f, 0x8b, 0x08]) {
         Some(Kind::Gzip)
+    } else if data.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some(Kind::Xz)
+    } else if is_zstd(data) {
+        Some(Kind::Zstd)
+    } else if is_bzip2(data) {
+        Some(Kind::Bzip2)
     } else if is_tar_header(data) {
         Some(Kind::Tar)
     } else {
         None
     }
+}
+
+/// A Zstandard frame, or a skippable frame and then one (`pzstd` starts its
+/// files with one).
+fn is_zstd(data: &[u8]) -> bool {
+    const FRAME: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    if data.starts_with(&FRAME) {
+        return true;
+    }
+    let skippable = data.len() >= 8 && data[0] & 0xf0 == 0x50 && data[1..4] == [0x2a, 0x4d, 0x18];
+    skippable && {
+        let length = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
+        data.get(8usize.saturating_add(length)..)
+            .is_some_and(|rest| rest.starts_with(&FRAME))
+    }
+}
+
+/// `BZh`, the block size (1 to 9), then the magic of a first block (the
+/// digits of pi) or of the end of an empty stream: text that starts with
+/// `BZh5` is not taken for bzip2.
+fn is_bzip2(data: &[u8]) -> bool {
+    data.len() >= 10
+        && data.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&data[3])
+        && matches!(
+            &data[4..10],
+            [0x31, 0x41, 0x59, 0x26, 0x53, 0x59] | [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]
+        )
 }
 
 fn is_tar_header(data: &[u8]) -> bool {
@@ -151,7 +193,9 @@ pub fn expand(
             let reader = Stream::new(data, budget, None);
             expand_tar(path, reader, budget, visit, &mut done)
         }
-        Kind::Gzip => expand_gzip(path, data, budget, visit, &mut done),
+        Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Zstd => {
+            expand_compressed(path, data, kind, budget, visit, &mut done)
+        }
     };
     opened.then_some(done)
 }
@@ -367,29 +411,151 @@ fn expand_tar<R: Read>(
     true
 }
 
-/// The name of the file inside `x.gz` (`x`), or `x.tar` for `x.tgz`.
-fn gunzipped_name(path: &str) -> String {
+/// The name of the file inside a compressed file: `x` for `x.gz`, `x.bz2`,
+/// `x.xz` or `x.zst`, `x.tar` for `x.tgz`, `x.tbz2`, `x.txz` or `x.tzst`.
+fn decompressed_name(path: &str, kind: Kind) -> String {
     let base = path.rsplit(['/', '!']).next().unwrap_or(path);
     let lower = base.to_ascii_lowercase();
-    if lower.ends_with(".tgz") {
-        format!("{}.tar", &base[..base.len() - 4])
-    } else if lower.ends_with(".gz") && base.len() > 3 {
-        base[..base.len() - 3].to_string()
+    let (single, tar): (&[&str], &[&str]) = match kind {
+        Kind::Gzip => (&[".gz"], &[".tgz"]),
+        Kind::Bzip2 => (&[".bz2"], &[".tbz2", ".tbz"]),
+        Kind::Xz => (&[".xz"], &[".txz"]),
+        Kind::Zstd => (&[".zst", ".zstd"], &[".tzst"]),
+        Kind::Zip | Kind::Tar => (&[], &[]),
+    };
+    let stem = |suffix: &str| &base[..base.len() - suffix.len()];
+    if let Some(s) = tar.iter().find(|s| lower.ends_with(*s)) {
+        format!("{}.tar", stem(s))
+    } else if let Some(s) = single
+        .iter()
+        .find(|s| lower.ends_with(*s) && base.len() > s.len())
+    {
+        stem(s).to_string()
     } else {
-        format!("{base}.gunzipped")
+        let unpacked = match kind {
+            Kind::Gzip => "gunzipped",
+            _ => "decompressed",
+        };
+        format!("{base}.{unpacked}")
     }
 }
 
-fn expand_gzip(
+/// The frames of a Zstandard file one after another (`zstd` writes one,
+/// `pzstd` and appended files several), skippable frames skipped.
+struct ZstdFrames<'a> {
+    rest: &'a [u8],
+    frame: Option<ruzstd::decoding::StreamingDecoder<&'a [u8], ruzstd::decoding::FrameDecoder>>,
+}
+
+impl Read for ZstdFrames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+        loop {
+            if let Some(frame) = &mut self.frame {
+                let n = frame.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.rest = self.frame.take().map_or(&[], |f| f.into_inner());
+            }
+            if self.rest.is_empty() {
+                return Ok(0);
+            }
+            match ruzstd::decoding::StreamingDecoder::new(self.rest) {
+                Ok(frame) => self.frame = Some(frame),
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    // The 4-byte magic, the 4-byte length, then `length` bytes.
+                    let skip = 8usize.saturating_add(length as usize);
+                    self.rest = self.rest.get(skip..).unwrap_or_default();
+                }
+                Err(e) => return Err(io::Error::other(e.to_string())),
+            }
+        }
+    }
+}
+
+/// xz decoded whole on the first read, into at most `cap` bytes (lzma-rs
+/// decodes into a writer, not from a reader): a bomb stops at the cap.
+struct XzWhole<'a> {
+    data: &'a [u8],
+    cap: u64,
+    out: Option<Cursor<Vec<u8>>>,
+}
+
+/// A writer that takes `cap` bytes and then fails.
+struct Capped {
+    buf: Vec<u8>,
+    cap: u64,
+}
+
+impl io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let room = self.cap.saturating_sub(self.buf.len() as u64);
+        if room == 0 && !bytes.is_empty() {
+            return Err(io::Error::other("archive limit reached"));
+        }
+        let n = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        self.buf.extend_from_slice(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for XzWhole<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.out.is_none() {
+            let mut capped = Capped {
+                buf: Vec::new(),
+                cap: self.cap,
+            };
+            let decoded = lzma_rs::xz_decompress(&mut io::BufReader::new(self.data), &mut capped);
+            // At the cap, the error is the writer's: the bytes decoded are
+            // handed out, and the stream that reads them sees the limit
+            // passed and says which.
+            if let Err(e) = decoded {
+                if (capped.buf.len() as u64) < self.cap {
+                    return Err(io::Error::other(e.to_string()));
+                }
+            }
+            self.out = Some(Cursor::new(capped.buf));
+        }
+        self.out.as_mut().map_or(Ok(0), |out| out.read(buf))
+    }
+}
+
+/// A compressed file: a compressed tar's members, or the single file inside.
+fn expand_compressed(
     path: &str,
     data: &[u8],
+    kind: Kind,
     budget: &Budget,
     visit: &mut dyn FnMut(Blob<'static>),
     done: &mut Expanded,
 ) -> bool {
     let limits = budget.limits().clone();
     let cap = ratio_cap(&limits, data.len() as u64);
-    let mut stream = Stream::new(flate2::read::MultiGzDecoder::new(data), budget, Some(cap));
+    let decoder: Box<dyn Read + '_> = match kind {
+        Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(data)),
+        Kind::Xz => Box::new(XzWhole {
+            data,
+            // One byte past either limit, so that the stream sees it passed.
+            cap: cap.min(budget.bytes_left()).saturating_add(1),
+            out: None,
+        }),
+        Kind::Zstd => Box::new(ZstdFrames {
+            rest: data,
+            frame: None,
+        }),
+        // Zip and tar are not compressed files: only gzip comes here.
+        Kind::Gzip | Kind::Zip | Kind::Tar => Box::new(flate2::read::MultiGzDecoder::new(data)),
+    };
+    let mut stream = Stream::new(decoder, budget, Some(cap));
     let mut head = Vec::with_capacity(512);
     if (&mut stream).take(512).read_to_end(&mut head).is_err() && head.is_empty() {
         return match stream.stop.get() {
@@ -419,7 +585,7 @@ fn expand_gzip(
         // a negligible over-estimate.
         return expand_tar(path, chained, budget, visit, done);
     }
-    let member_path = format!("{path}!{}", gunzipped_name(path));
+    let member_path = format!("{path}!{}", decompressed_name(path, kind));
     if !budget.take_member() {
         done.warnings.push(members_warning(path, &limits));
         return true;
@@ -517,6 +683,111 @@ mod tests {
             seen,
             vec![("dir/notes.txt.gz!notes.txt".into(), b"plain".to_vec())]
         );
+        for (ext, compress) in COMPRESSORS {
+            let (seen, done) = run(&format!("x.tar.{ext}"), &compress(&t), &limits);
+            assert_eq!(
+                seen,
+                vec![(format!("x.tar.{ext}!d/e.env"), b"K=V".to_vec())],
+                "{ext}"
+            );
+            assert!(done.unwrap().warnings.is_empty(), "{ext}");
+            let (seen, _) = run(&format!("dir/.env.{ext}"), &compress(b"plain"), &limits);
+            assert_eq!(
+                seen,
+                vec![(format!("dir/.env.{ext}!.env"), b"plain".to_vec())],
+                "{ext}"
+            );
+        }
+    }
+
+    fn bz2_of(data: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn xz_of(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        lzma_rs::xz_compress(&mut io::BufReader::new(data), &mut out).unwrap();
+        out
+    }
+
+    fn zst_of(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    /// A compressor for tests.
+    type Compress = fn(&[u8]) -> Vec<u8>;
+
+    /// The compressions besides gzip, with their file extensions.
+    const COMPRESSORS: [(&str, Compress); 3] = [("bz2", bz2_of), ("xz", xz_of), ("zst", zst_of)];
+
+    #[test]
+    fn compressed_files_are_recognised_by_their_bytes() {
+        assert_eq!(detect(&bz2_of(b"a")), Some(Kind::Bzip2));
+        assert_eq!(detect(&bz2_of(b"")), Some(Kind::Bzip2));
+        assert_eq!(detect(&xz_of(b"a")), Some(Kind::Xz));
+        assert_eq!(detect(&zst_of(b"a")), Some(Kind::Zstd));
+        // pzstd's files start with a skippable frame.
+        let mut pzstd = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+        pzstd.extend(zst_of(b"a"));
+        assert_eq!(detect(&pzstd), Some(Kind::Zstd));
+        assert_eq!(detect(&pzstd[..14]), None);
+        // Text that starts like a bzip2 header is text; text with the whole
+        // magic is tried, refused, and scanned as it is.
+        assert_eq!(detect(b"BZh5 and more"), None);
+        let text = b"BZh91AY&SY is how a bzip2 file starts";
+        assert_eq!(detect(text), Some(Kind::Bzip2));
+        let budget = Budget::new(&ArchiveLimits::default());
+        assert!(expand("f", text, Kind::Bzip2, &budget, &mut |_| ()).is_none());
+    }
+
+    #[test]
+    fn zstd_frames_are_read_one_after_another() {
+        let limits = ArchiveLimits::default();
+        // Two frames with a skippable frame between them, as appended files
+        // and pzstd's output have.
+        let mut z = zst_of(b"CLOUDFLARE_API_TOKEN=");
+        z.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+        z.extend_from_slice(&3u32.to_le_bytes());
+        z.extend_from_slice(b"xyz");
+        z.extend(zst_of(b"abc\n"));
+        let (seen, done) = run("t.env.zst", &z, &limits);
+        assert_eq!(
+            seen,
+            vec![(
+                "t.env.zst!t.env".into(),
+                b"CLOUDFLARE_API_TOKEN=abc\n".to_vec()
+            )]
+        );
+        assert!(done.unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn broken_compressed_files_are_scanned_as_they_are_or_warned() {
+        let limits = ArchiveLimits::default();
+        let budget = Budget::new(&limits);
+        for (ext, compress) in COMPRESSORS {
+            let whole = compress(&vec![b'k'; 10_000]);
+            // Only the header: nothing decodes, the bytes are scanned as they are.
+            let head = &whole[..whole.len().min(12)];
+            let kind = detect(head).unwrap_or_else(|| panic!("{ext}"));
+            let mut n = 0;
+            let done = expand("f", head, kind, &budget, &mut |_| n += 1);
+            assert!(done.is_none(), "{ext}: {done:?}");
+            // Corrupt after the start: a warning, never a member of garbage.
+            let mut bad = whole.clone();
+            let at = bad.len() / 2;
+            bad[at..].iter_mut().for_each(|b| *b ^= 0x5a);
+            let done = expand("f", &bad, kind, &budget, &mut |_| n += 1);
+            if let Some(done) = done {
+                assert!(
+                    n == 0 && !done.warnings.is_empty(),
+                    "{ext}: {n} members, {:?}",
+                    done.warnings
+                );
+            }
+        }
     }
 
     #[test]
@@ -573,6 +844,39 @@ mod tests {
             done.unwrap().warnings[0],
             Warning::ArchiveBomb { .. }
         ));
+        // lzma-rs's encoder only stores: the xz bomb is one `xz` made.
+        let xz_bomb = include_bytes!("../../fixtures/hiding/bombs/zeros.bin.xz");
+        let (seen, done) = run("b.xz", xz_bomb, &limits);
+        assert!(seen.is_empty());
+        let w = done.unwrap().warnings;
+        assert!(matches!(w[..], [Warning::ArchiveBomb { .. }]), "{w:?}");
+        for (ext, compress) in COMPRESSORS {
+            for (name, data) in [("b", &zeros), ("b.tar", &t)] {
+                if ext == "xz" {
+                    continue;
+                }
+                let (seen, done) = run(&format!("{name}.{ext}"), &compress(data), &limits);
+                assert!(seen.is_empty(), "{name}.{ext}");
+                let w = done.unwrap().warnings;
+                assert!(
+                    matches!(w[..], [Warning::ArchiveBomb { .. }]),
+                    "{name}.{ext}: {w:?}"
+                );
+            }
+            // Under the ratio, over the bytes left: the total's warning.
+            let text: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_le_bytes()).collect();
+            let over = ArchiveLimits {
+                max_total_bytes: 50_000,
+                ..limits.clone()
+            };
+            let (seen, done) = run(&format!("c.{ext}"), &compress(&text), &over);
+            assert!(seen.is_empty(), "{ext}");
+            let w = done.unwrap().warnings;
+            assert!(
+                matches!(w[..], [Warning::ArchiveTotal { .. }]),
+                "{ext}: {w:?}"
+            );
+        }
 
         let small = ArchiveLimits {
             max_members: 1,
@@ -623,8 +927,17 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(gunzipped_name("a/b.tgz"), "b.tar");
-        assert_eq!(gunzipped_name("x.zip!c.json.gz"), "c.json");
-        assert_eq!(gunzipped_name("blob"), "blob.gunzipped");
+        assert_eq!(decompressed_name("a/b.tgz", Kind::Gzip), "b.tar");
+        assert_eq!(decompressed_name("x.zip!c.json.gz", Kind::Gzip), "c.json");
+        assert_eq!(decompressed_name("blob", Kind::Gzip), "blob.gunzipped");
+        assert_eq!(decompressed_name("a/b.TBZ2", Kind::Bzip2), "b.tar");
+        assert_eq!(decompressed_name("a/b.tbz", Kind::Bzip2), "b.tar");
+        assert_eq!(decompressed_name("k8s.yaml.bz2", Kind::Bzip2), "k8s.yaml");
+        assert_eq!(decompressed_name("s.txz", Kind::Xz), "s.tar");
+        assert_eq!(decompressed_name(".env.xz", Kind::Xz), ".env");
+        assert_eq!(decompressed_name("x.tzst", Kind::Zstd), "x.tar");
+        assert_eq!(decompressed_name("dump.sql.zstd", Kind::Zstd), "dump.sql");
+        assert_eq!(decompressed_name(".zst", Kind::Zstd), ".zst.decompressed");
+        assert_eq!(decompressed_name("x.gz", Kind::Xz), "x.gz.decompressed");
     }
 }

@@ -3,7 +3,7 @@
 //! A blob too large to hold (its content an open file) is read in chunks,
 //! several at a time, with the findings a scan of the whole would report
 //! (see [`crate::scan::large`]). For each blob held in memory:
-//! 1. An archive (zip, tar, tar.gz, gz: see [`crate::scan::archive`]) is opened and
+//! 1. An archive (zip, tar, compressed tar or file: see [`crate::scan::archive`]) is opened and
 //!    each member is scanned as a blob of its own (`outer.zip!inner/path`),
 //!    down to [`ArchiveLimits::max_depth`] levels. Its raw bytes are not scanned.
 //! 2. UTF-16 text is transcoded; the matcher runs over the bytes. A file that
