@@ -23,8 +23,20 @@ fi
 SEEDS=$(cd "$(dirname "$0")" && pwd)/corpus
 MIN=$(cd "$(dirname "$0")" && pwd)/corpus-min.tar.xz
 mkdir -p "$C/log" "$C/artifacts"
+# Only the targets this directory fuzzes, each once (a marker per target): a
+# directory that held every target's minimised corpus looked, to whoever
+# merged the directories later, like one that had fuzzed them all. A target
+# the tarball lacks starts from its seeds. (.min-unpacked is the marker of
+# campaigns that unpacked everything.)
 if [[ -f $MIN && ! -e $C/.min-unpacked ]]; then
-  tar -xJf "$MIN" -C "$C" && touch "$C/.min-unpacked"
+  packed=$(tar -tJf "$MIN" | cut -d/ -f1 | sort -u) || exit 2
+  for t in $ROUNDS; do
+    [[ -e $C/.min-unpacked-$t ]] && continue
+    if grep -qx -- "$t" <<<"$packed"; then
+      tar -xJf "$MIN" -C "$C" "$t" || exit 2
+    fi
+    touch "$C/.min-unpacked-$t"
+  done
 fi
 [[ -f $C/log/slices.tsv ]] || printf 'start\ttarget\twall_s\tuser_s\tsys_s\texit\truns\tcov\tft\tcorpus_files\n' >$C/log/slices.tsv
 while :; do
