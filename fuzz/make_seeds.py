@@ -3,7 +3,7 @@
 start from. Synthetic values only (valid checksums, never real credentials).
 Run from fuzz/: python3 make_seeds.py. Existing seeds are overwritten, new
 inputs found by longer runs are kept."""
-import gzip, io, json, os, struct, tarfile, zipfile, zlib
+import bz2, gzip, io, json, lzma, os, struct, tarfile, zipfile, zlib
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(ROOT)
@@ -141,6 +141,14 @@ put("archive", "names.zip", zip_bytes([("../escape/.env", env), ("/abs/.env", en
 put("archive", "nested.zip", zip_bytes([("inner.zip", zip_bytes([("inner2.zip", zip_bytes([(".env", env)]))]))]))
 put("archive", "zeros.tar.gz", gzip.compress(tar_bytes([("zeros", b"\0" * 200_000, "file")]), mtime=0))
 put("archive", "single.gz", gzip.compress(env, mtime=0))
+# The other compressions: the hostile names in a tar.xz and a tar.bz2, a single
+# .bz2, and a zstd file (the standard library has no zstd encoder: the one
+# fixtures/generate_hiding.py made with the zstd command).
+names = tar_bytes([("../../etc/passwd", env, "file"), ("/abs/.env", env, "file"), ("ok/.env", env, "file")])
+put("archive", "names.tar.xz", lzma.compress(names, format=lzma.FORMAT_XZ, preset=6))
+put("archive", "names.tar.bz2", bz2.compress(names, 9))
+put("archive", "single.bz2", bz2.compress(env, 9))
+put("archive", "purge.log.zst", fixture("hiding/logs/purge.log.zst"))
 
 # git_paths: (depth, name length, name, content) repeated.
 def entries(*es):

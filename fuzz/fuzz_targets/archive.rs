@@ -1,8 +1,9 @@
-//! Archive members on arbitrary bytes, opened as zip, tar and gzip: names
-//! with `..`, absolute paths, links, nested and oversized members. Never a
-//! panic; every member is named inside its archive (`archive!member`) and the
-//! members together stay inside the limits (count, bytes per member, bytes in
-//! all). The whole scan (nested archives included) must not panic either.
+//! Archive members on arbitrary bytes, opened as zip, tar, gzip, bzip2, xz
+//! and zstd: names with `..`, absolute paths, links, nested and oversized
+//! members. Never a panic; every member is named inside its archive
+//! (`archive!member`) and the members together stay inside the limits (count,
+//! bytes per member, bytes in all). The whole scan (nested archives included)
+//! must not panic either.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -41,7 +42,14 @@ fuzz_target!(|data: &[u8]| {
     let limits = limits();
     let kinds = match detect(data) {
         Some(k) => vec![k],
-        None => vec![Kind::Zip, Kind::Tar, Kind::Gzip],
+        None => vec![
+            Kind::Zip,
+            Kind::Tar,
+            Kind::Gzip,
+            Kind::Bzip2,
+            Kind::Xz,
+            Kind::Zstd,
+        ],
     };
     for kind in kinds {
         let budget = Budget::new(&limits);
