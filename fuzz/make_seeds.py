@@ -126,9 +126,9 @@ def tar_bytes(members, mode="w"):
                 tf.addfile(ti, io.BytesIO(data))
     return buf.getvalue()
 
-def zip_bytes(members):
+def zip_bytes(members, method=zipfile.ZIP_DEFLATED):
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w", method) as zf:
         for name, data in members:
             zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             zf.writestr(zi, data)
@@ -149,6 +149,10 @@ put("archive", "names.tar.xz", lzma.compress(names, format=lzma.FORMAT_XZ, prese
 put("archive", "names.tar.bz2", bz2.compress(names, 9))
 put("archive", "single.bz2", bz2.compress(env, 9))
 put("archive", "purge.log.zst", fixture("hiding/logs/purge.log.zst"))
+# Zip members stored with bzip2 and LZMA (Python writes both), undone by
+# keyflare's own decoders rather than the zip crate's.
+put("archive", "names-bzip2.zip", zip_bytes([("../escape/.env", env), ("ok/.env", env)], zipfile.ZIP_BZIP2))
+put("archive", "names-lzma.zip", zip_bytes([("../escape/.env", env), ("ok/.env", env)], zipfile.ZIP_LZMA))
 
 # git_paths: (depth, name length, name, content) repeated.
 def entries(*es):

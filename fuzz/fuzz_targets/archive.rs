@@ -1,5 +1,5 @@
-//! Archive members on arbitrary bytes, opened as zip, tar, gzip, bzip2, xz
-//! and zstd: names with `..`, absolute paths, links, nested and oversized
+//! Archive members on arbitrary bytes, opened as zip (members stored with
+//! deflate, bzip2, LZMA, xz or zstd), tar, gzip, bzip2, xz and zstd: names with `..`, absolute paths, links, nested and oversized
 //! members. Never a panic; every member is named inside its archive
 //! (`archive!member`) and the members together stay inside the limits (count,
 //! bytes per member, bytes in all). The whole scan (nested archives included)
@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use keyflare::scan::archive::{detect, expand, ArchiveLimits, Budget, Kind};
+use keyflare::scan::archive::{detect, expand, ArchiveLimits, Budget, Compression, Kind};
 use keyflare::source::blob::{Blob, Content};
 use keyflare::source::Stats;
 use keyflare::{RuleSet, ScanOptions, Scanner};
@@ -45,10 +45,10 @@ fuzz_target!(|data: &[u8]| {
         None => vec![
             Kind::Zip,
             Kind::Tar,
-            Kind::Gzip,
-            Kind::Bzip2,
-            Kind::Xz,
-            Kind::Zstd,
+            Kind::Compressed(Compression::Gzip),
+            Kind::Compressed(Compression::Bzip2),
+            Kind::Compressed(Compression::Xz),
+            Kind::Compressed(Compression::Zstd),
         ],
     };
     for kind in kinds {
