@@ -94,7 +94,14 @@ impl ByteClass {
         if let (Some(simd), true) = (&self.simd, group > 0) {
             let mut at = within.start;
             // SAFETY: `simd` exists only where AVX2 was detected.
-            while let Some(block) = unsafe { simd.next_full_group(data, at..within.end, group) } {
+            while let Some((block, group)) = unsafe {
+                if min_len > 32 {
+                    simd.next_long_run(data, at..within.end, min_len)
+                } else {
+                    simd.next_full_group(data, at..within.end, group)
+                        .map(|b| (b, group))
+                }
+            } {
                 // SAFETY: as above.
                 let (start, end) = unsafe {
                     (
@@ -221,6 +228,38 @@ fn avx2() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 impl Shufti {
+    /// Where the first run of at least `min_len` (over 32) members shows
+    /// among the whole 32-byte blocks of `within`: a block of members (then
+    /// `(its start, 32)`), or the end of one block and the start of the next
+    /// (then `(the boundary, 0)`). Such a run is longer than a block, so it
+    /// either covers one or crosses one boundary: exact, and one test a block.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn next_long_run(
+        &self,
+        data: &[u8],
+        within: Range<usize>,
+        min_len: usize,
+    ) -> Option<(usize, usize)> {
+        let mut at = within.start;
+        // Members at the end of the block before.
+        let mut tail = 0usize;
+        while at + 32 <= within.end {
+            let out = self.outside(data, at);
+            if out == 0 {
+                return Some((at, 32));
+            }
+            if tail + out.trailing_zeros() as usize >= min_len {
+                return Some((at, 0));
+            }
+            tail = out.leading_zeros() as usize;
+            at += 32;
+        }
+        None
+    }
+
     /// The start of the first whole group of `group` (8, 16 or 32) members
     /// aligned on `within.start`, among the whole 32-byte blocks of
     /// `within`; None if there is none.
