@@ -5,8 +5,10 @@
 //!
 //! On x86-64 with AVX2, 32 bytes are classified at once (two table lookups
 //! on the nibbles of each byte, the technique of Hyperscan's "shufti"), and
-//! a block is looked at more closely only when it holds a group of members
-//! that every long-enough run must cover; the run around it is measured 32
+//! a block is looked at more closely only when a long-enough run may be
+//! there: a run longer than a block where a block is all members or the
+//! members at a block boundary add up to it, a shorter one where a block
+//! holds a group of members that it must cover. The run is measured 32
 //! bytes at a time too (minified code has runs of thousands of word
 //! characters). Elsewhere, and for classes with non-ASCII bytes, the scalar
 //! sampled search of [`sampled_runs`] runs.
@@ -82,10 +84,11 @@ impl ByteClass {
     ) {
         let within = within.start.min(data.len())..within.end.min(data.len());
         let member = |i: usize| self.member[usize::from(data[i])];
-        // A run of 2g - 1 members covers a whole aligned group of g: blocks
-        // without one are passed over.
+        // Blocks where no such run can be are passed over. A run longer than
+        // a block covers one or crosses one boundary ([`Shufti::next_long_run`]);
+        // a shorter one of 2g - 1 members covers a whole aligned group of g.
+        let long = min_len > 32;
         let group = match min_len {
-            63.. => 32,
             31.. => 16,
             15.. => 8,
             _ => 0,
@@ -95,7 +98,7 @@ impl ByteClass {
             let mut at = within.start;
             // SAFETY: `simd` exists only where AVX2 was detected.
             while let Some((block, group)) = unsafe {
-                if min_len > 32 {
+                if long {
                     simd.next_long_run(data, at..within.end, min_len)
                 } else {
                     simd.next_full_group(data, at..within.end, group)
@@ -260,7 +263,7 @@ impl Shufti {
         None
     }
 
-    /// The start of the first whole group of `group` (8, 16 or 32) members
+    /// The start of the first whole group of `group` (8 or 16) members
     /// aligned on `within.start`, among the whole 32-byte blocks of
     /// `within`; None if there is none.
     ///
@@ -277,7 +280,6 @@ impl Shufti {
         while at + 32 <= within.end {
             let out = self.outside(data, at);
             let first = match group {
-                32 => (out == 0).then_some(0),
                 16 => [0, 16].into_iter().find(|&g| (out >> g) & 0xffff == 0),
                 // The lowest all-zero byte of `out` (the classic zero-byte test:
                 // its lowest hit is exact).
