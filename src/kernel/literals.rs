@@ -303,33 +303,26 @@ impl Teddy {
         let low = self.low.each_ref().map(table);
         let high = self.high.each_ref().map(table);
         let nibble = _mm256_set1_epi8(0x0f);
-        // Each block is loaded once: byte i's verdict for fingerprint byte j
-        // joins those of bytes i - 3 + j, shifted in from the block before
-        // where i is small, so bit b of `agree[i]` says that a word of bucket
-        // b may start at i - 3.
-        let mut before = [_mm256_setzero_si256(); FINGERPRINT - 1];
-        let mut at = 0;
-        while at + 32 <= text.len() {
-            let bytes = _mm256_loadu_si256(text[at..at + 32].as_ptr().cast());
+        // Starts are tested 32 at a time: fingerprint byte j of the starts
+        // at..at + 32 is the block loaded at at + j. Four overlapping loads
+        // cost less than shifting one block's verdicts into the next
+        // (two shuffles each, on ports the table lookups need).
+        let verdict = |j: usize, at: usize| {
+            // In bounds: the loop below keeps at + 3 + 32 within the text.
+            let bytes = _mm256_loadu_si256(text.as_ptr().add(at + j).cast());
             let lo_nibble = _mm256_and_si256(bytes, nibble);
             let hi_nibble = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
-            let verdict = |j: usize| {
-                _mm256_and_si256(
-                    _mm256_shuffle_epi8(low[j], lo_nibble),
-                    _mm256_shuffle_epi8(high[j], hi_nibble),
-                )
-            };
-            let now = [verdict(0), verdict(1), verdict(2)];
-            // Byte i of `shift_in::<16 - k>(now, before)` is byte i - k of
-            // the two blocks end to end.
+            _mm256_and_si256(
+                _mm256_shuffle_epi8(low[j], lo_nibble),
+                _mm256_shuffle_epi8(high[j], hi_nibble),
+            )
+        };
+        let mut at = 0;
+        while at + 32 + (FINGERPRINT - 1) <= text.len() {
             let agree = _mm256_and_si256(
-                _mm256_and_si256(
-                    shift_in::<13>(now[0], before[0]),
-                    shift_in::<14>(now[1], before[1]),
-                ),
-                _mm256_and_si256(shift_in::<15>(now[2], before[2]), verdict(3)),
+                _mm256_and_si256(verdict(0, at), verdict(1, at)),
+                _mm256_and_si256(verdict(2, at), verdict(3, at)),
             );
-            before = now;
             let none = _mm256_cmpeq_epi8(agree, _mm256_setzero_si256());
             let mut hits = !(_mm256_movemask_epi8(none) as u32);
             if hits != 0 {
@@ -337,8 +330,7 @@ impl Teddy {
                 _mm256_storeu_si256(buckets.as_mut_ptr().cast(), agree);
                 while hits != 0 {
                     let t = hits.trailing_zeros() as usize;
-                    let start = at + t - (FINGERPRINT - 1);
-                    if self.verify(words, text, start, buckets[t], found) {
+                    if self.verify(words, text, at + t, buckets[t], found) {
                         return true;
                     }
                     hits &= hits - 1;
@@ -347,7 +339,7 @@ impl Teddy {
             at += 32;
         }
         // Starts whose fingerprint reaches past the last whole block.
-        for i in at.saturating_sub(FINGERPRINT - 1)..text.len() {
+        for i in at..text.len() {
             let agree = self.agree(&text[i..]);
             if agree != 0 && self.verify(words, text, i, agree, found) {
                 return true;
@@ -477,25 +469,6 @@ fn group(words: &[&[u8]]) -> Vec<(Vec<usize>, Nibbles)> {
         merged.2 = cost(&merged.1, merged.0.len());
     }
     groups.into_iter().map(|(w, n, _)| (w, n)).collect()
-}
-
-/// Byte i of the result is byte i + SHIFT - 16 of `now`, reaching back
-/// into `before` (the block before it) where that is negative.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn shift_in<const SHIFT: i32>(
-    now: std::arch::x86_64::__m256i,
-    before: std::arch::x86_64::__m256i,
-) -> std::arch::x86_64::__m256i {
-    use std::arch::x86_64::*;
-    // alignr shifts within each 16-byte lane: pair each lane of `now` with
-    // the 16 bytes before it.
-    let lanes_before = _mm256_permute2x128_si256::<0x21>(before, now);
-    _mm256_alignr_epi8::<SHIFT>(now, lanes_before)
 }
 
 #[cfg(test)]
