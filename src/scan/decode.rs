@@ -252,18 +252,23 @@ fn worth_decoding(run: &[u8]) -> bool {
     if run.len() % 4 == 1 {
         return false;
     }
-    // Hex (hashes, ids) is not base64 of anything keyflare looks for.
-    if run.iter().all(u8::is_ascii_hexdigit) {
-        return false;
+    // One pass for all the tests below (a registry's checksum files hold a
+    // 64-digit hash per file): what some byte is, and whether all are hex.
+    let (mut all_hex, mut digit, mut standard, mut url_safe) = (true, false, false, false);
+    for &b in run {
+        all_hex &= b.is_ascii_hexdigit();
+        digit |= b.is_ascii_digit();
+        standard |= b == b'+' || b == b'/';
+        url_safe |= b == b'-' || b == b'_';
     }
-    let standard = run.iter().any(|&b| b == b'+' || b == b'/');
-    let url_safe = run.iter().any(|&b| b == b'-' || b == b'_');
-    if standard && url_safe {
+    // Hex (hashes, ids) is not base64 of anything keyflare looks for, and
+    // no base64 mixes both alphabets.
+    if all_hex || standard && url_safe {
         return false;
     }
     // Identifiers and words: base64 of 30+ bytes has a digit or +/ with
     // probability above 99.8%.
-    standard || run.iter().any(u8::is_ascii_digit)
+    standard || digit
 }
 
 /// True if the run at `start` is the payload of a `data:` URI of an image,
