@@ -427,8 +427,21 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
                 // \" \n \t \\ hide nothing from the rules (they allow \" around
                 // values); only escapes that replace the characters themselves
                 // make a string worth decoding.
-                if hides_characters(&data[i..line.end]) {
+                let escape = &data[i..line.end];
+                if hides_characters(escape) {
                     escaped = true;
+                }
+                // A string with a control character (a byte string in
+                // generated data: `b"\x00\x07..."`) decodes to nothing
+                // (see [`unescape`]): on to its closing quote, past its
+                // other escapes.
+                if stands_for_control(escape) {
+                    let Some(close) = closing_quote(data, i + 2..line.end) else {
+                        break;
+                    };
+                    open = None;
+                    i = close + 1;
+                    continue;
                 }
                 i += 1;
             }
@@ -467,6 +480,42 @@ fn hides_characters(escape: &[u8]) -> bool {
     escape
         .get(2..2 + width)
         .is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit))
+}
+
+/// True if `escape` (from its backslash on) is one that [`unescape`] turns
+/// into a control character other than tab, CR and LF, so that the string
+/// holding it is not decoded.
+fn stands_for_control(escape: &[u8]) -> bool {
+    let width = match escape.get(1) {
+        Some(b'0' | b'b' | b'f') => return true,
+        Some(b'x') => 2,
+        Some(b'u') => 4,
+        Some(b'U') => 8,
+        _ => return false,
+    };
+    escape
+        .get(2..2 + width)
+        .and_then(hex_number)
+        .and_then(char::from_u32)
+        .is_some_and(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The first `"` in `within` that no backslash escapes (an even number of
+/// them before it, counted back to `within.start`).
+fn closing_quote(data: &[u8], within: Range<usize>) -> Option<usize> {
+    let mut from = within.start.min(within.end);
+    loop {
+        let quote = from + memchr(b'"', &data[from..within.end])?;
+        let backslashes = data[within.start..quote]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 0 {
+            return Some(quote);
+        }
+        from = quote + 1;
+    }
 }
 
 fn hex_number(digits: &[u8]) -> Option<u32> {
@@ -674,6 +723,66 @@ mod tests {
         assert!(decoded_all(r#"path = "C:\\users\\xavier\\u0041dir\\x""#).is_empty());
         assert_eq!(percent_decode(b"a%2"), b"a%2");
         assert_eq!(percent_decode(b"%41%zz"), b"A%zz");
+    }
+
+    #[test]
+    fn strings_with_control_escapes_are_passed_over_to_their_end() {
+        // Generated data: a byte string of control characters, then, on
+        // the same line, a string that hides a token's prefix.
+        let text = r#"(b"\x00\x07\x1f\\\"\x00", "\u0063fut_and more text", b"\0\x41\x42\x43\x44\x45\x46\x47")"#;
+        let found = decoded_all(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].2, "cfut_and more text");
+        // Random lines of quotes, backslashes and escapes: the same strings
+        // as a plain reading, one byte at a time, finds and decodes.
+        let pieces: [&[u8]; 10] = [
+            b"\"", b"\\", br"\x00", br"\x41", br"\u0063", br"\b", b"ab", b" ", br"\/", b"cdefgh",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut line = Vec::new();
+            for _ in 0..next() % 24 {
+                line.extend_from_slice(pieces[(next() >> 32) as usize % pieces.len()]);
+            }
+            let mut got = Vec::new();
+            strings_in_line(&line, 0..line.len(), &mut got);
+            let mut want = Vec::new();
+            let (mut open, mut i) = (None, 0);
+            while i < line.len() {
+                match (line[i], open) {
+                    (b'"', None) => open = Some(i + 1),
+                    (b'\\', Some(_)) => i += 1,
+                    (b'"', Some(start)) => {
+                        let inner = &line[start..i];
+                        let hides = (0..inner.len()).any(|k| {
+                            inner[k] == b'\\'
+                                && inner[..k].iter().rev().take_while(|&&b| b == b'\\').count() % 2
+                                    == 0
+                                && hides_characters(&inner[k..])
+                        });
+                        if let Some(d) = unescape(inner).filter(|d| {
+                            hides
+                                && inner.len() >= MIN_ESCAPED_STRING
+                                && d != inner
+                                && is_textual(d)
+                        }) {
+                            want.push((start..i, d));
+                        }
+                        open = None;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            let got: Vec<_> = got.into_iter().map(|e| (e.span, e.decoded)).collect();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(&line));
+        }
     }
 
     #[test]
