@@ -117,17 +117,20 @@ impl Origin<'_> {
     }
 }
 
-impl Blob<'static> {
-    /// A file of a working tree, read whole.
-    pub fn file(path: impl Into<String>, bytes: Vec<u8>) -> Blob<'static> {
+impl<'a> Blob<'a> {
+    /// A file of a working tree, read whole: its bytes owned, or lent by
+    /// the walk, which reads each thread's files into one buffer.
+    pub fn file(path: impl Into<String>, bytes: impl Into<Cow<'a, [u8]>>) -> Blob<'a> {
         Blob {
             id: None,
             path: Cow::Owned(path.into()),
             origin: Origin::Fs,
-            content: Content::Held(Cow::Owned(bytes)),
+            content: Content::Held(bytes.into()),
         }
     }
+}
 
+impl Blob<'static> {
     /// A file of a working tree too large to hold: open, `len` bytes long.
     pub fn open_file(path: impl Into<String>, file: File, len: u64) -> Blob<'static> {
         Blob {

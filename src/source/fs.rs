@@ -50,10 +50,11 @@ pub struct FsOptions {
 }
 
 /// A regular file, as the walk hands it over.
-pub enum Entry {
-    /// Read whole, or, if larger than [`LARGE_FILE`], opened to be read in
-    /// chunks ([`crate::source::blob::Content`]).
-    Blob(Blob<'static>),
+pub enum Entry<'a> {
+    /// Read whole into a buffer the walking thread lends, or, if larger
+    /// than [`LARGE_FILE`], opened to be read in chunks
+    /// ([`crate::source::blob::Content`]).
+    Blob(Blob<'a>),
     /// A file that could not be opened or read: the visitor decides
     /// whether that is a warning.
     Unreadable {
@@ -64,7 +65,7 @@ pub enum Entry {
     },
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The path it is reported at.
     pub fn path(&self) -> &str {
         match self {
@@ -81,7 +82,7 @@ impl Entry {
 /// only if a root does not exist.
 pub fn walk<F>(opts: &FsOptions, stats: &Stats, visit: F) -> Result<(), Error>
 where
-    F: Fn(Entry) + Sync,
+    F: Fn(Entry<'_>) + Sync,
 {
     for root in &opts.roots {
         std::fs::symlink_metadata(root).map_err(|source| Error::Path {
@@ -115,6 +116,10 @@ where
     };
     let visit = &visit;
     builder.build_parallel().run(|| {
+        // Each thread reads its files into one buffer: a buffer per file
+        // cost a malloc and a free each, and freeing one of 64 KiB or more
+        // makes glibc consolidate its free lists.
+        let mut buffer = Vec::new();
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -135,10 +140,13 @@ where
             }
             let path = entry.path();
             let shown = display_path(path, base);
-            match read_regular_file(path, opts.max_file_size) {
-                Ok(Read_::Data(data)) => {
-                    stats.add_blob(data.len());
-                    visit(Entry::Blob(Blob::file(shown, data)));
+            match read_regular_file(path, opts.max_file_size, &mut buffer) {
+                Ok(Read_::Data) => {
+                    stats.add_blob(buffer.len());
+                    visit(Entry::Blob(Blob::file(shown, buffer.as_slice())));
+                    if buffer.capacity() > KEPT_BUFFER {
+                        buffer = Vec::new();
+                    }
                 }
                 Ok(Read_::Large(file, len)) => {
                     stats.add_blob(len as usize);
@@ -158,14 +166,20 @@ where
     Ok(())
 }
 
+/// The largest buffer a walking thread keeps from one file to the next.
+const KEPT_BUFFER: usize = 4 << 20;
+
 enum Read_ {
-    Data(Vec<u8>),
+    /// Read into the buffer given.
+    Data,
     Large(File, u64),
     TooLarge,
     NotRegular,
 }
 
-fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
+/// Opens `path` and, if it is a regular file no larger than [`LARGE_FILE`],
+/// reads it into `data` (emptied first).
+fn read_regular_file(path: &Path, limit: u64, data: &mut Vec<u8>) -> std::io::Result<Read_> {
     // Non-blocking open: if the file was swapped for a FIFO since the walk saw
     // it, opening must not hang. Regular files ignore the flag.
     let file: File = OpenOptions::new()
@@ -185,18 +199,19 @@ fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Read_> {
     // The bytes the file had when it was looked at. Reading on to the end
     // would cost a system call more per file (a tenth of a tree scan's
     // calls), and what a file gains while it is read is not worth it.
-    let mut data = Vec::with_capacity(meta.len() as usize);
+    data.clear();
+    data.reserve(meta.len() as usize);
     if meta.len() > 0 {
-        file.take(meta.len()).read_to_end(&mut data)?;
-        return Ok(Read_::Data(data));
+        file.take(meta.len()).read_to_end(data)?;
+        return Ok(Read_::Data);
     }
     // Pseudo-files (procfs, sysfs) say 0 bytes and have some: read to the
     // end, never more than the limit.
-    file.take(limit + 1).read_to_end(&mut data)?;
+    file.take(limit + 1).read_to_end(data)?;
     if data.len() as u64 > limit {
         return Ok(Read_::TooLarge);
     }
-    Ok(Read_::Data(data))
+    Ok(Read_::Data)
 }
 
 /// `/`-separated path relative to `base` when given, else as walked, without
@@ -234,23 +249,25 @@ mod tests {
     #[test]
     fn a_file_is_read_as_its_size_says_and_a_pseudo_file_to_its_end() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.txt");
-        std::fs::write(&path, b"CLOUDFLARE_API_TOKEN=x\n").unwrap();
-        match read_regular_file(&path, 1 << 20).unwrap() {
-            Read_::Data(data) => assert_eq!(data, b"CLOUDFLARE_API_TOKEN=x\n"),
-            _ => panic!("a small regular file is data"),
-        }
+        let (long, short) = (dir.path().join("long.txt"), dir.path().join("a.txt"));
+        std::fs::write(&long, "x".repeat(5000)).unwrap();
+        std::fs::write(&short, b"CLOUDFLARE_API_TOKEN=x\n").unwrap();
+        // One buffer for every file, as a walking thread has: a file read
+        // after a longer one holds its own bytes only.
+        let mut buffer = Vec::new();
+        let mut read = |path: &Path, limit| read_regular_file(path, limit, &mut buffer).unwrap();
+        assert!(matches!(read(&long, 1 << 20), Read_::Data));
+        assert!(matches!(read(&short, 1 << 20), Read_::Data));
+        assert_eq!(buffer, b"CLOUDFLARE_API_TOKEN=x\n");
         // procfs says 0 bytes for a file that has some.
         let status = Path::new("/proc/self/status");
         if status.exists() {
-            match read_regular_file(status, 1 << 20).unwrap() {
-                Read_::Data(data) => assert!(data.starts_with(b"Name:"), "{data:?}"),
-                _ => panic!("a pseudo-file is data"),
-            }
-            assert!(matches!(
-                read_regular_file(status, 4).unwrap(),
-                Read_::TooLarge
-            ));
+            let mut read =
+                |path: &Path, limit| read_regular_file(path, limit, &mut buffer).unwrap();
+            assert!(matches!(read(status, 1 << 20), Read_::Data));
+            assert!(matches!(read(status, 4), Read_::TooLarge));
+            assert!(matches!(read(status, 1 << 20), Read_::Data));
+            assert!(buffer.starts_with(b"Name:"), "{buffer:?}");
         }
     }
 
