@@ -257,11 +257,11 @@ impl<'r> Matcher<'r> {
     /// `active` (from [`Matcher::active_rules`], maybe widened by the caller
     /// by OR-ing in another text's verdict).
     pub fn scan_active(&self, input: &Input<'_>, active: &[bool]) -> Vec<Match> {
-        let mut checks = CheckMemo::new(self.checks.len());
         let anchored = self.anchored(input.path, active);
         if anchored.is_empty() {
             return Vec::new();
         }
+        let mut checks = CheckMemo::new(self.checks.len());
         let data = input.data;
         let mut found: Vec<Match> = Vec::new();
         let whole = 0..data.len();
@@ -456,12 +456,20 @@ impl<'r> Matcher<'r> {
     /// The (rule, pattern) pairs whose path conditions `path` meets and
     /// whose anchor is in `seen`.
     fn anchored(&self, path: &str, seen: &[bool]) -> Vec<(usize, usize)> {
+        let path = path.as_bytes();
+        let path_ok =
+            |p: &Option<crate::rules::LazyRegex>| p.as_ref().is_none_or(|p| p.get().is_match(path));
+        // The patterns gated by path alone are looked at first: for most
+        // files nothing is left, and nothing is allocated.
         let mut pairs: Vec<(usize, usize)> = seen
             .iter()
             .zip(&self.gated_by)
             .filter(|(&s, _)| s)
             .flat_map(|(_, pairs)| pairs.iter().copied())
-            .chain(self.unanchored.iter().copied())
+            .chain(self.unanchored.iter().copied().filter(|&(ri, pi)| {
+                let rule = &self.rules.rules()[ri];
+                path_ok(&rule.path) && path_ok(&rule.patterns[pi].path)
+            }))
             .collect();
         if pairs.is_empty() {
             return pairs;
@@ -470,9 +478,6 @@ impl<'r> Matcher<'r> {
         // priorities go to the first).
         pairs.sort_unstable();
         pairs.dedup();
-        let path = path.as_bytes();
-        let path_ok =
-            |p: &Option<crate::rules::LazyRegex>| p.as_ref().is_none_or(|p| p.get().is_match(path));
         // A rule's own path is matched once, for its first pattern left.
         let mut rule_path: Option<(usize, bool)> = None;
         pairs.retain(|&(ri, pi)| {
