@@ -31,4 +31,26 @@ fn main() {
             .unwrap_or_else(|e| panic!("writing {}: {e}", target.display()));
     }
     println!("cargo:rerun-if-changed=build.rs");
+    avx512_intrinsics();
+}
+
+/// AVX-512 intrinsics are stable from Rust 1.89; keyflare builds with 1.85
+/// too, without the anchor search that uses them (`src/kernel/literals.rs`).
+fn avx512_intrinsics() {
+    println!("cargo:rustc-check-cfg=cfg(avx512_intrinsics)");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    // "rustc 1.95.0 (59807616e 2026-04-14)": the minor version.
+    let minor = version
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.split('.').nth(1))
+        .and_then(|m| m.parse::<u32>().ok());
+    if minor.is_some_and(|m| m >= 89) {
+        println!("cargo:rustc-cfg=avx512_intrinsics");
+    }
 }

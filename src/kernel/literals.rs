@@ -194,6 +194,27 @@ impl Literals {
         !matches!(self.search, Search::Lowered { .. })
     }
 
+    /// The same search with the AVX2 nibble tables only, whatever else the
+    /// CPU has (for tests: both SIMD searches are checked where both run).
+    #[cfg(test)]
+    fn nibbles_only(mut self) -> Literals {
+        #[cfg(target_arch = "x86_64")]
+        if let Search::Simd(teddy) = &mut self.search {
+            teddy.ascii = None;
+        }
+        self
+    }
+
+    /// True if the one-lookup-a-byte search is in use (for tests).
+    #[cfg(test)]
+    fn is_ascii_tables(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Search::Simd(teddy) = &self.search {
+            return teddy.ascii.is_some();
+        }
+        false
+    }
+
     /// How many positions of `text` the SIMD search's fingerprint lets
     /// through to be verified, or None without it (for tests).
     #[cfg(test)]
@@ -261,6 +282,10 @@ struct Teddy {
     low: [[u8; 32]; FINGERPRINT],
     /// The same per high nibble.
     high: [[u8; 32]; FINGERPRINT],
+    /// Per fingerprint byte, per ASCII byte, the buckets the two nibble
+    /// tables let through: one lookup a byte where AVX-512 VBMI is (a
+    /// two-register byte permute takes 7-bit indices), else None.
+    ascii: Option<Box<[[u8; 128]; FINGERPRINT]>>,
     /// The words in each bucket.
     buckets: [Vec<usize>; BUCKETS],
 }
@@ -286,13 +311,91 @@ impl Teddy {
             }
             buckets[b] = members;
         }
-        Teddy { low, high, buckets }
+        let ascii = avx512_vbmi().then(|| {
+            Box::new(std::array::from_fn(|j| {
+                std::array::from_fn(|c| low[j][c & 15] & high[j][c >> 4])
+            }))
+        });
+        Teddy {
+            low,
+            high,
+            ascii,
+            buckets,
+        }
+    }
+
+    /// Calls `found` for each word at each position of `text`, with the
+    /// widest search the CPU has.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    unsafe fn search(
+        &self,
+        words: &[Word],
+        text: &[u8],
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        match &self.ascii {
+            // SAFETY: `ascii` is only built where AVX-512 VBMI was detected.
+            #[cfg(avx512_intrinsics)]
+            Some(ascii) => unsafe { self.search_ascii(ascii, words, text, found) },
+            _ => unsafe { self.search_nibbles(words, text, found) },
+        }
+    }
+
+    /// The search 64 positions at a time, one table lookup per byte:
+    /// the byte permute indexes 128 entries by a byte's low 7 bits, so a
+    /// non-ASCII byte is looked up as its ASCII namesake (a candidate more,
+    /// never one less: candidates are verified).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F, BW and VBMI.
+    #[cfg(avx512_intrinsics)]
+    #[clippy::msrv = "1.89"]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn search_ascii(
+        &self,
+        ascii: &[[u8; 128]; FINGERPRINT],
+        words: &[Word],
+        text: &[u8],
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        use std::arch::x86_64::*;
+        let half = |t: &[u8]| _mm512_loadu_si512(t.as_ptr().cast());
+        let first = ascii.each_ref().map(|t| half(&t[..64]));
+        let second = ascii.each_ref().map(|t| half(&t[64..]));
+        let verdict = |j: usize, at: usize| {
+            // In bounds: the loop below keeps at + 3 + 64 within the text.
+            let bytes = _mm512_loadu_si512(text.as_ptr().add(at + j).cast());
+            _mm512_permutex2var_epi8(first[j], bytes, second[j])
+        };
+        let mut at = 0;
+        while at + 64 + (FINGERPRINT - 1) <= text.len() {
+            let agree = _mm512_and_si512(
+                _mm512_and_si512(verdict(0, at), verdict(1, at)),
+                _mm512_and_si512(verdict(2, at), verdict(3, at)),
+            );
+            let mut hits = _mm512_test_epi8_mask(agree, agree);
+            if hits != 0 {
+                let mut buckets = [0u8; 64];
+                _mm512_storeu_si512(buckets.as_mut_ptr().cast(), agree);
+                while hits != 0 {
+                    let t = hits.trailing_zeros() as usize;
+                    if self.verify(words, text, at + t, buckets[t], found) {
+                        return true;
+                    }
+                    hits &= hits - 1;
+                }
+            }
+            at += 64;
+        }
+        self.search_tail(words, text, at, found)
     }
 
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    unsafe fn search(
+    unsafe fn search_nibbles(
         &self,
         words: &[Word],
         text: &[u8],
@@ -338,7 +441,18 @@ impl Teddy {
             }
             at += 32;
         }
-        // Starts whose fingerprint reaches past the last whole block.
+        self.search_tail(words, text, at, found)
+    }
+
+    /// The starts from `at` on, whose fingerprint reaches past the last
+    /// whole block, one at a time.
+    fn search_tail(
+        &self,
+        words: &[Word],
+        text: &[u8],
+        at: usize,
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
         for i in at..text.len() {
             let agree = self.agree(&text[i..]);
             if agree != 0 && self.verify(words, text, i, agree, found) {
@@ -378,6 +492,16 @@ impl Teddy {
         }
         false
     }
+}
+
+/// True if the CPU has what [`Teddy::search_ascii`] needs, and the
+/// compiler its intrinsics (see build.rs).
+#[cfg(target_arch = "x86_64")]
+fn avx512_vbmi() -> bool {
+    cfg!(avx512_intrinsics)
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vbmi")
 }
 
 /// The low and high nibbles (bit n for nibble n) that the tables let
@@ -553,12 +677,23 @@ mod tests {
             "secretr2",
             "a",
         ];
-        let searches = [Literals::new(&words, None), lowered(&words)];
+        let searches = [
+            Literals::new(&words, None),
+            Literals::new(&words, None).nibbles_only(),
+            lowered(&words),
+        ];
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(
-            searches[0].is_simd(),
-            std::arch::is_x86_feature_detected!("avx2")
-        );
+        {
+            assert_eq!(
+                searches[0].is_simd(),
+                std::arch::is_x86_feature_detected!("avx2")
+            );
+            assert_eq!(
+                searches[0].is_ascii_tables(),
+                searches[0].is_simd() && avx512_vbmi()
+            );
+            assert!(!searches[1].is_ascii_tables());
+        }
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             state ^= state << 13;
