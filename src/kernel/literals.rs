@@ -375,16 +375,12 @@ impl Teddy {
                 _mm512_and_si512(verdict(0, at), verdict(1, at)),
                 _mm512_and_si512(verdict(2, at), verdict(3, at)),
             );
-            let mut hits = _mm512_test_epi8_mask(agree, agree);
+            let hits = _mm512_test_epi8_mask(agree, agree);
             if hits != 0 {
                 let mut buckets = [0u8; 64];
                 _mm512_storeu_si512(buckets.as_mut_ptr().cast(), agree);
-                while hits != 0 {
-                    let t = hits.trailing_zeros() as usize;
-                    if self.verify(words, text, at + t, buckets[t], found) {
-                        return true;
-                    }
-                    hits &= hits - 1;
+                if self.verify_hits(words, text, at, hits, &buckets, found) {
+                    return true;
                 }
             }
             at += 64;
@@ -427,21 +423,38 @@ impl Teddy {
                 _mm256_and_si256(verdict(2, at), verdict(3, at)),
             );
             let none = _mm256_cmpeq_epi8(agree, _mm256_setzero_si256());
-            let mut hits = !(_mm256_movemask_epi8(none) as u32);
+            let hits = !(_mm256_movemask_epi8(none) as u32);
             if hits != 0 {
                 let mut buckets = [0u8; 32];
                 _mm256_storeu_si256(buckets.as_mut_ptr().cast(), agree);
-                while hits != 0 {
-                    let t = hits.trailing_zeros() as usize;
-                    if self.verify(words, text, at + t, buckets[t], found) {
-                        return true;
-                    }
-                    hits &= hits - 1;
+                if self.verify_hits(words, text, at, hits.into(), &buckets, found) {
+                    return true;
                 }
             }
             at += 32;
         }
         self.search_tail(words, text, at, found)
+    }
+
+    /// Verifies the starts `at + i` for each bit i of `hits`, against the
+    /// words of the buckets in `buckets[i]`.
+    fn verify_hits(
+        &self,
+        words: &[Word],
+        text: &[u8],
+        at: usize,
+        mut hits: u64,
+        buckets: &[u8],
+        found: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        while hits != 0 {
+            let t = hits.trailing_zeros() as usize;
+            if self.verify(words, text, at + t, buckets[t], found) {
+                return true;
+            }
+            hits &= hits - 1;
+        }
+        false
     }
 
     /// The starts from `at` on, whose fingerprint reaches past the last

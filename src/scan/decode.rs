@@ -470,34 +470,32 @@ fn strings_in_line(data: &[u8], line: Range<usize>, out: &mut Vec<Encoded>) {
 /// into the character it hides: `\/`, `\xXX`, `\uXXXX` or `\UXXXXXXXX`.
 /// Rust's `\u{...}` is not one: a string with only those is left alone.
 fn hides_characters(escape: &[u8]) -> bool {
-    let width = match escape.get(1) {
-        Some(b'/') => return true,
-        Some(b'x') => 2,
-        Some(b'u') => 4,
-        Some(b'U') => 8,
-        _ => return false,
-    };
-    escape
-        .get(2..2 + width)
-        .is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit))
+    escape.get(1) == Some(&b'/')
+        || hex_digits(escape).is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// True if `escape` (from its backslash on) is one that [`unescape`] turns
 /// into a control character other than tab, CR and LF, so that the string
 /// holding it is not decoded.
 fn stands_for_control(escape: &[u8]) -> bool {
-    let width = match escape.get(1) {
-        Some(b'0' | b'b' | b'f') => return true,
-        Some(b'x') => 2,
-        Some(b'u') => 4,
-        Some(b'U') => 8,
-        _ => return false,
+    matches!(escape.get(1), Some(b'0' | b'b' | b'f'))
+        || hex_digits(escape)
+            .and_then(hex_number)
+            .and_then(char::from_u32)
+            .is_some_and(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// What stands where the digits of a `\xXX`, `\uXXXX` or `\UXXXXXXXX`
+/// escape (from its backslash on) go, digits or not; None for another
+/// escape or one cut short.
+fn hex_digits(escape: &[u8]) -> Option<&[u8]> {
+    let width = match escape.get(1)? {
+        b'x' => 2,
+        b'u' => 4,
+        b'U' => 8,
+        _ => return None,
     };
-    escape
-        .get(2..2 + width)
-        .and_then(hex_number)
-        .and_then(char::from_u32)
-        .is_some_and(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    escape.get(2..2 + width)
 }
 
 /// The first `"` in `within` that no backslash escapes (an even number of
