@@ -563,14 +563,9 @@ pub fn unescape(text: &[u8]) -> Option<Vec<u8>> {
             i += 2;
             continue;
         }
-        let width = match text[i + 1] {
-            b'x' => 2,
-            b'u' => 4,
-            b'U' => 8,
-            _ => 0,
-        };
-        let digits = text.get(i + 2..i + 2 + width);
-        let Some(code) = digits.filter(|_| width > 0).and_then(hex_number) else {
+        let Some((code, width)) =
+            hex_digits(&text[i..]).and_then(|digits| Some((hex_number(digits)?, digits.len())))
+        else {
             out.push(text[i]);
             i += 1;
             continue;
